@@ -1,0 +1,1 @@
+"""The hall controller: one event-driven engine that owns the state of a service hall (政务服务大厅)."""

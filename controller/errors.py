@@ -1,0 +1,87 @@
+"""One error root for the hall controller, with typed subclasses that carry their fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class HallError(Exception):
+    """Root of every error the hall controller raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in a hall configuration file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        key = f" [{self.key}]" if self.key else ""
+        return f"{where}{key}: {self.message}"
+
+
+class ConfigError(HallError):
+    """The hall configuration is broken; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class CommandRejected(HallError):
+    """The engine refused a command; `reason` is a code, `message` is Chinese for the user."""
+
+    def __init__(self, reason: str, message: str, *, status: int = 409) -> None:
+        self.reason = reason
+        self.message = message
+        self.status = status
+        super().__init__(f"{reason}: {message}")
+
+
+class NotFound(CommandRejected):
+    """A ticket, window, service or appointment named in a command does not exist."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason, message, status=404)
+
+
+class InvalidRequest(CommandRejected):
+    """A command's fields are malformed (unknown outcome, bad lane, empty reason)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason, message, status=422)
+
+
+@dataclass
+class StoreError(HallError):
+    """The journal could not be read or written; the command was not applied."""
+
+    detail: str
+    path: str = field(default="")
+
+    def __str__(self) -> str:
+        return f"journal {self.path}: {self.detail}" if self.path else f"journal: {self.detail}"
+
+
+@dataclass
+class BackupError(HallError):
+    """A backup could not be made, or a file offered for restore is not a sound hall journal."""
+
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
+class AuthError(HallError):
+    """A request carried no token, an unknown token, or a token whose role may not do this."""
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        self.message = message
+        self.status = status
+        super().__init__(message)

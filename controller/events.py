@@ -1,0 +1,310 @@
+"""Events: the facts the engine emits and journals; state is rebuilt by applying them in order."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import typing
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from controller.errors import StoreError
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event: `at` is the hall-local moment it happened."""
+
+    kind: ClassVar[str] = "event"
+    at: dt.datetime
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+_DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {}
+
+
+_E = typing.TypeVar("_E", bound=type[Event])
+
+
+def _register(cls: _E) -> _E:
+    cls.kind = cls.__name__
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DayOpened(Event):
+    """A new hall day starts: sequences restart at 1."""
+
+    day: dt.date
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DayClosed(Event):
+    """The day ends; tickets still open are expired (未办结), staff are signed out."""
+
+    day: dt.date
+    expired: tuple[str, ...]
+    signed_out: tuple[int, ...]
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketIssued(Event):
+    """A ticket was issued (or an appointment checked in) and joined its service's queue."""
+
+    ticket_id: str
+    number: str
+    service: str
+    lane: str
+    sequence: int
+    queue_at: dt.datetime
+    ahead: int
+    estimated_wait_minutes: int
+    priority_reason: str | None = None
+    appointment_code: str | None = None
+    slot_start: dt.datetime | None = None
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppointmentBooked(Event):
+    """An appointment was booked for a service slot; personal data arrives masked."""
+
+    code: str
+    service: str
+    slot_start: dt.datetime
+    name_masked: str
+    phone_masked: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StaffSignedIn(Event):
+    """A staff member signed in at a window in role A or B (attendance record)."""
+
+    window: int
+    staff_id: str
+    staff_name: str
+    role: str
+    post: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StaffSignedOut(Event):
+    """A staff member signed out; `automatic` when closing the window or the day did it."""
+
+    window: int
+    staff_id: str
+    automatic: bool = False
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketCalled(Event):
+    """A window called a ticket; `rule` says why this ticket was chosen."""
+
+    ticket_id: str
+    number: str
+    window: int
+    rule: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketRecalled(Event):
+    """The window called its current ticket again (count starts at 1)."""
+
+    ticket_id: str
+    number: str
+    window: int
+    recall_count: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketNoShow(Event):
+    """The called citizen did not come (过号): re-queued at `queue_at`, or dropped when None."""
+
+    ticket_id: str
+    number: str
+    window: int
+    requeue_at: dt.datetime | None
+    automatic: bool = False
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketTransferred(Event):
+    """首问负责 transfer: the ticket keeps its place (queue_at) in another service or window."""
+
+    ticket_id: str
+    number: str
+    from_window: int
+    to_service: str
+    to_window: int | None
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketFinished(Event):
+    """The window finished serving a ticket, with the case outcome (办件类型) where required."""
+
+    ticket_id: str
+    number: str
+    window: int
+    staff_id: str
+    outcome: str | None
+    service_seconds: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RatingInvited(Event):
+    """The window invited a rating for this ticket; the keypad accepts one until `until`."""
+
+    ticket_id: str
+    window: int
+    until: dt.datetime
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WindowPaused(Event):
+    """A window paused (暂停服务) with a reason; `waiting` people were waiting for it."""
+
+    window: int
+    reason: str
+    waiting: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WindowResumed(Event):
+    """A paused window resumed service."""
+
+    window: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WindowOpened(Event):
+    """The floor manager opened a window."""
+
+    window: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WindowClosed(Event):
+    """The floor manager closed a window."""
+
+    window: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WindowServicesChanged(Event):
+    """The floor manager changed which services a window serves, and how it picks."""
+
+    window: int
+    services: tuple[str, ...]
+    policy: str
+    weights: dict[str, int]
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NoticePosted(Event):
+    """A notice for every screen; level "emergency" takes the screens over."""
+
+    notice_id: int
+    text: str
+    level: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NoticeCleared(Event):
+    """A notice was taken down."""
+
+    notice_id: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DutyLeaderSet(Event):
+    """The duty leader (值班领导) shown on the screens changed."""
+
+    name: str
+    title: str
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict of the event, with its `kind`."""
+    out: dict[str, Any] = {"kind": event.kind}
+    for field in dataclasses.fields(event):
+        out[field.name] = _plain(getattr(event, field.name))
+    return out
+
+
+def event_to_json(event: Event) -> str:
+    """Compact JSON of the event (UTF-8 text, Chinese kept readable)."""
+    return json.dumps(event_to_dict(event), ensure_ascii=False, separators=(",", ":"))
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `event_to_dict` output; StoreError if the kind is unknown."""
+    kind = data.get("kind")
+    cls = _REGISTRY.get(str(kind))
+    if cls is None:
+        raise StoreError(f"unknown event kind {kind!r} in journal")
+    decoders = _DECODERS.get(cls.kind) or _build_decoders(cls)
+    try:
+        values = {name: decode(data[name]) for name, decode in decoders.items() if name in data}
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"malformed {kind} event in journal: {err}") from err
+
+
+def event_from_json(text: str) -> Event:
+    """Rebuild an event from `event_to_json` output."""
+    return event_from_dict(json.loads(text))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build_decoders(cls: type[Event]) -> dict[str, Callable[[Any], Any]]:
+    hints = typing.get_type_hints(cls)
+    decoders: dict[str, Callable[[Any], Any]] = {}
+    for field in dataclasses.fields(cls):
+        decoders[field.name] = _decoder_for(hints[field.name])
+    _DECODERS[cls.kind] = decoders
+    return decoders
+
+
+def _decoder_for(hint: Any) -> Callable[[Any], Any]:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    optional = type(None) in typing.get_args(hint)
+    base = args[0] if optional and len(args) == 1 else hint
+    if base is dt.datetime:
+        inner: Callable[[Any], Any] = dt.datetime.fromisoformat
+    elif base is dt.date:
+        inner = dt.date.fromisoformat
+    elif typing.get_origin(base) is tuple:
+        inner = tuple
+    else:
+        return lambda value: value
+    if optional:
+        return lambda value: None if value is None else inner(value)
+    return inner

@@ -1,0 +1,1 @@
+"""Device drivers (printers, LED strips, keypads, screens, announcer), each with a simulated twin."""
