@@ -49,6 +49,20 @@ def ahead_for(state: HallState, service: str, lane: Lane, queue_at: dt.datetime)
     return count
 
 
+def position_of(state: HallState, ticket: Ticket) -> int:
+    """How many waiting tickets of its service would be called before a waiting ticket."""
+    mine = ticket.lane is Lane.PRIORITY
+    return sum(
+        1
+        for other in state.waiting.get(ticket.service, {}).values()
+        if other.id != ticket.id
+        and (
+            (other.lane is Lane.PRIORITY and not mine)
+            or ((other.lane is Lane.PRIORITY) == mine and other.sort_key < ticket.sort_key)
+        )
+    )
+
+
 def _by_policy(window: WindowState, candidates: list[Ticket]) -> Ticket:
     if window.policy == "order":
         for service in window.services:

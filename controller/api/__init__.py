@@ -1,0 +1,1 @@
+"""The hall HTTP API (FastAPI), built by `create_app`."""

@@ -1,0 +1,66 @@
+"""The app factory: builds the hall API around a running hall; nothing happens at import."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from controller.api import routes_floor, routes_live, routes_tickets, routes_windows
+from controller.api.auth import TokenRegistry
+from controller.errors import AuthError, CommandRejected, HallError, StoreError
+from controller.runtime import HallRuntime
+
+
+def create_app(runtime: HallRuntime, tokens: TokenRegistry) -> FastAPI:
+    """A FastAPI app serving `runtime`, authenticating with `tokens`."""
+    app = FastAPI(
+        title=f"{runtime.config.hall.name} 大厅接口",
+        version="1",
+        description="Hall controller API: tickets, windows, floor management, live state.",
+    )
+    app.state.runtime = runtime
+    app.state.tokens = tokens
+    for router in (
+        routes_tickets.router,
+        routes_windows.router,
+        routes_floor.router,
+        routes_live.router,
+    ):
+        app.include_router(router)
+    app.add_exception_handler(HallError, _hall_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, CommandRejected):
+        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
+    if isinstance(exc, AuthError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        code = "unauthorized" if exc.status == 401 else "forbidden"
+        return JSONResponse(
+            {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
+        )
+    if isinstance(exc, StoreError):
+        return JSONResponse(
+            {"error": "store_unavailable", "message": f"数据保存失败，请稍后重试：{exc}"},
+            status_code=503,
+        )
+    return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    return JSONResponse(
+        {
+            "error": "invalid_request",
+            "message": "请求格式错误：" + "；".join(problems),
+            "problems": problems,
+        },
+        status_code=422,
+    )

@@ -1,0 +1,54 @@
+"""Shared FastAPI dependencies: the runtime, the caller, the Idempotency-Key, rendering."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from controller.api.auth import Caller, TokenRegistry
+from controller.engine import Decision
+from controller.errors import InvalidRequest
+from controller.runtime import HallRuntime, IdempotencyKey, default_render
+
+
+def get_runtime(request: Request) -> HallRuntime:
+    """The hall runtime the app was built with."""
+    runtime: HallRuntime = request.app.state.runtime
+    return runtime
+
+
+def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """The authenticated caller (401 without a valid bearer token)."""
+    tokens: TokenRegistry = request.app.state.tokens
+    return tokens.caller_for(authorization)
+
+
+async def get_idempotency(
+    request: Request,
+    caller: Annotated[Caller, Depends(get_caller)],
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> IdempotencyKey | None:
+    """The request's Idempotency-Key scoped to caller and path, with a body fingerprint."""
+    if idempotency_key is None:
+        return None
+    key = idempotency_key.strip()
+    if not 1 <= len(key) <= 200:
+        raise InvalidRequest("bad_idempotency_key", "Idempotency-Key 应为 1-200 个字符")
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).hexdigest()
+    return IdempotencyKey(f"{caller.name}|{request.method}|{request.url.path}|{key}", fingerprint)
+
+
+RuntimeDep = Annotated[HallRuntime, Depends(get_runtime)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+IdempotencyDep = Annotated[IdempotencyKey | None, Depends(get_idempotency)]
+
+
+def created_render(decision: Decision) -> tuple[int, dict[str, Any]]:
+    """201 for a successful creation, otherwise as `default_render`."""
+    status, body = default_render(decision)
+    return (201 if status == 200 else status), body

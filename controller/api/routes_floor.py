@@ -1,0 +1,69 @@
+"""Floor manager routes (大厅管理): notices, duty leader, KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+
+from controller import commands as cmd
+from controller.api.auth import Role, require
+from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
+from controller.api.schemas import DutyLeaderRequest, NoticeRequest
+from controller.errors import InvalidRequest
+
+router = APIRouter(prefix="/api", tags=["floor"])
+
+
+@router.post("/notices", status_code=201)
+def post_notice(
+    body: NoticeRequest, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    """Post a notice on every screen; an emergency notice takes the screens over."""
+    require(caller, Role.FLOOR_MANAGER)
+    reply = runtime.execute(
+        cmd.PostNotice(body.text, body.level), idempotency=idempotency, render=created_render
+    )
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.delete("/notices/{notice_id}")
+def clear_notice(
+    notice_id: Annotated[int, Path(ge=1)],
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    """Take a notice down."""
+    require(caller, Role.FLOOR_MANAGER)
+    reply = runtime.execute(cmd.ClearNotice(notice_id), idempotency=idempotency)
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.put("/duty-leader")
+def set_duty_leader(
+    body: DutyLeaderRequest, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
+) -> JSONResponse:
+    """Set the duty leader (值班领导) shown on the screens; an empty name clears it."""
+    require(caller, Role.FLOOR_MANAGER)
+    reply = runtime.execute(cmd.SetDutyLeader(body.name, body.title), idempotency=idempotency)
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.get("/kpis")
+def kpis(
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    date: Annotated[str | None, Query(description="YYYY-MM-DD; default today")] = None,
+) -> dict[str, Any]:
+    """A day's KPIs per hall, service, window and staff member."""
+    require(caller, Role.FLOOR_MANAGER)
+    day: dt.date | None = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError as err:
+            raise InvalidRequest("bad_date", f"日期格式应为 YYYY-MM-DD，收到 {date!r}") from err
+    return runtime.kpis(day)

@@ -1,0 +1,65 @@
+"""Live routes: the state snapshot and the server-sent event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from controller.api.deps import CallerDep, RuntimeDep
+from controller.events import event_to_dict
+
+router = APIRouter(prefix="/api", tags=["live"])
+KEEPALIVE_SECONDS = 15.0
+# Events with personal data (even masked) stay off the public stream.
+PRIVATE_KINDS = frozenset({"AppointmentBooked"})
+
+
+@router.get("/state")
+def state(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
+    """Snapshot: services, windows, recent calls, notices, duty leader, alerts; no personal data."""
+    return runtime.snapshot()
+
+
+@router.get("/events")
+async def events(request: Request, runtime: RuntimeDep, caller: CallerDep) -> StreamingResponse:
+    """Server-sent events: first a `snapshot`, then every event; `resync` after an overflow."""
+    loop = asyncio.get_running_loop()
+    stream = runtime.hub.open_stream(loop)
+    first = await asyncio.to_thread(runtime.snapshot)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield _sse("snapshot", first)
+            while True:
+                try:
+                    batch = await asyncio.wait_for(stream.queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keepalive\n\n"
+                    continue
+                if batch is None:
+                    return
+                for event in batch:
+                    if event.kind not in PRIVATE_KINDS:
+                        yield _sse(event.kind, event_to_dict(event))
+                if stream.overflowed:
+                    stream.overflowed = False
+                    yield _sse("resync", await asyncio.to_thread(runtime.snapshot))
+        finally:
+            runtime.hub.close_stream(stream)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _sse(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -1,0 +1,79 @@
+"""Request bodies of the hall API (the public contract kiosks and consoles code against)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketRequest(_Body):
+    """Take a ticket (取号)."""
+
+    service: str = Field(description="service code, e.g. SB")
+    lane: Literal["normal", "priority"] = "normal"
+    priority_reason: str | None = Field(default=None, description="绿色通道 category")
+
+
+class AppointmentRequest(_Body):
+    """Book an appointment (from the online booking system)."""
+
+    code: str
+    service: str
+    slot_start: dt.datetime
+    name: str = Field(default="", description="stored masked only")
+    phone: str = Field(default="", description="stored masked only")
+
+
+class SignInRequest(_Body):
+    """Staff sign-in at a window."""
+
+    staff: str = Field(description="staff id from the roster")
+    role: Literal["A", "B"]
+    name: str | None = Field(default=None, description="needed only for staff not on a roster")
+
+
+class PauseRequest(_Body):
+    """Pause a window (暂停服务)."""
+
+    reason: str
+
+
+class TransferRequest(_Body):
+    """Transfer the current ticket (转办)."""
+
+    to_service: str | None = None
+    to_window: int | None = None
+
+
+class FinishRequest(_Body):
+    """Finish the current ticket; outcome in Chinese (即办件…) or English (immediate…)."""
+
+    outcome: str | None = None
+
+
+class WindowServicesRequest(_Body):
+    """Change the services a window serves."""
+
+    services: list[str]
+    policy: Literal["fifo", "order", "weighted"] = "fifo"
+    weights: dict[str, int] = {}
+
+
+class NoticeRequest(_Body):
+    """Post a notice on every screen."""
+
+    text: str
+    level: Literal["normal", "emergency"] = "normal"
+
+
+class DutyLeaderRequest(_Body):
+    """Set the duty leader shown on screens."""
+
+    name: str
+    title: str = ""

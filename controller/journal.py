@@ -1,0 +1,247 @@
+"""The journal: every event in order, and idempotent responses, in SQLite (WAL) via SQLModel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import Table, insert, select
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Field, SQLModel, create_engine
+
+from controller import events as ev
+from controller.errors import StoreError
+
+# Event kinds whose effect outlives the day; restart replays them from all of history.
+PERSISTENT_KINDS = (
+    "WindowOpened",
+    "WindowClosed",
+    "WindowServicesChanged",
+    "NoticePosted",
+    "NoticeCleared",
+    "DutyLeaderSet",
+    "AppointmentBooked",
+)
+SCHEMA_VERSION = "1"
+
+
+class JournalEvent(SQLModel, table=True):
+    """One journaled event; `day` is the hall day it belongs to."""
+
+    __tablename__ = "journal_event"
+    seq: int | None = Field(default=None, primary_key=True)
+    day: str = Field(index=True)
+    at: str
+    kind: str = Field(index=True)
+    payload: str
+
+
+class IdempotentResponse(SQLModel, table=True):
+    """The response given to a request carrying an Idempotency-Key, kept for retries."""
+
+    __tablename__ = "idempotent_response"
+    key: str = Field(primary_key=True)
+    fingerprint: str
+    status: int
+    body: str
+    created_at: str
+
+
+class JournalMeta(SQLModel, table=True):
+    """Key/value facts about the journal itself (schema version, hall name)."""
+
+    __tablename__ = "journal_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+EVENTS = cast(Table, JournalEvent.__table__)  # type: ignore[attr-defined]
+RESPONSES = cast(Table, IdempotentResponse.__table__)  # type: ignore[attr-defined]
+META = cast(Table, JournalMeta.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response stored for an Idempotency-Key."""
+
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+
+
+class Journal:
+    """Append-only event store; a batch of events and its response commit in one transaction."""
+
+    def __init__(self, url: str, *, durable: bool = True) -> None:
+        self.url = url
+        self._engine = _make_engine(url, durable=durable)
+        try:
+            SQLModel.metadata.create_all(self._engine)
+            with self._engine.begin() as conn:
+                found = conn.execute(
+                    select(META.c.value).where(META.c.key == "schema_version")
+                ).scalar()
+                if found is None:
+                    conn.execute(insert(META), [{"key": "schema_version", "value": SCHEMA_VERSION}])
+                elif found != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"journal schema {found}, this controller reads {SCHEMA_VERSION}", url
+                    )
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot open journal: {err}", url) from err
+
+    @classmethod
+    def at_path(cls, path: str | Path, *, durable: bool = True) -> Journal:
+        """A journal in a SQLite file (created if missing)."""
+        return cls(f"sqlite:///{Path(path)}", durable=durable)
+
+    @property
+    def sql_engine(self) -> SqlEngine:
+        """The SQLAlchemy engine (for backup and tests)."""
+        return self._engine
+
+    def append(
+        self,
+        events: Sequence[ev.Event],
+        *,
+        day: dt.date,
+        response: tuple[str, StoredResponse] | None = None,
+    ) -> None:
+        """Write events (and an idempotent response) durably in one transaction."""
+        rows = [
+            {
+                "day": _day_of(event, day),
+                "at": event.at.isoformat(),
+                "kind": event.kind,
+                "payload": ev.event_to_json(event),
+            }
+            for event in events
+        ]
+        try:
+            with self._engine.begin() as conn:
+                if rows:
+                    conn.execute(insert(EVENTS), rows)
+                if response is not None:
+                    key, stored = response
+                    conn.execute(
+                        insert(RESPONSES),
+                        [
+                            {
+                                "key": key,
+                                "fingerprint": stored.fingerprint,
+                                "status": stored.status,
+                                "body": json.dumps(stored.body, ensure_ascii=False),
+                                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                            }
+                        ],
+                    )
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot write {len(rows)} events: {err}", self.url) from err
+
+    def stored_response(self, key: str) -> StoredResponse | None:
+        """The response stored under an Idempotency-Key, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    RESPONSES.c.fingerprint,
+                    RESPONSES.c.status,
+                    RESPONSES.c.body,
+                ).where(RESPONSES.c.key == key)
+            ).first()
+        if row is None:
+            return None
+        return StoredResponse(row[0], row[1], json.loads(row[2]))
+
+    def restart_events(self) -> Iterator[ev.Event]:
+        """Events that rebuild the live state: lasting ones from history, then the current day."""
+        with self._engine.connect() as conn:
+            start = conn.execute(
+                select(EVENTS.c.seq)
+                .where(EVENTS.c.kind == "DayOpened")
+                .order_by(EVENTS.c.seq.desc())
+                .limit(1)
+            ).scalar()
+            if start is None:
+                return
+            lasting = (
+                conn.execute(
+                    select(EVENTS.c.payload)
+                    .where(EVENTS.c.seq < start, EVENTS.c.kind.in_(PERSISTENT_KINDS))
+                    .order_by(EVENTS.c.seq)
+                )
+                .scalars()
+                .all()
+            )
+            today = (
+                conn.execute(
+                    select(EVENTS.c.payload).where(EVENTS.c.seq >= start).order_by(EVENTS.c.seq)
+                )
+                .scalars()
+                .all()
+            )
+        for payload in (*lasting, *today):
+            yield ev.event_from_json(payload)
+
+    def events_of_day(self, day: dt.date) -> list[ev.Event]:
+        """Every event journaled for one hall day, in order."""
+        with self._engine.connect() as conn:
+            payloads = (
+                conn.execute(
+                    select(EVENTS.c.payload)
+                    .where(EVENTS.c.day == day.isoformat())
+                    .order_by(EVENTS.c.seq)
+                )
+                .scalars()
+                .all()
+            )
+        return [ev.event_from_json(p) for p in payloads]
+
+    def days(self) -> list[dt.date]:
+        """The hall days present in the journal, oldest first."""
+        with self._engine.connect() as conn:
+            values = (
+                conn.execute(select(EVENTS.c.day).distinct().order_by(EVENTS.c.day)).scalars().all()
+            )
+        return [dt.date.fromisoformat(v) for v in values]
+
+    def count(self) -> int:
+        """How many events the journal holds."""
+        with self._engine.connect() as conn:
+            value = conn.exec_driver_sql("SELECT count(*) FROM journal_event").scalar()
+        return int(value or 0)
+
+    def close(self) -> None:
+        """Release connections."""
+        self._engine.dispose()
+
+
+def _day_of(event: ev.Event, current: dt.date) -> str:
+    if isinstance(event, ev.DayClosed | ev.DayOpened):
+        return event.day.isoformat()
+    return current.isoformat()
+
+
+def _make_engine(url: str, *, durable: bool) -> SqlEngine:
+    is_sqlite = url.startswith("sqlite")
+    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 10} if is_sqlite else {}
+    engine = create_engine(url, connect_args=connect_args)
+    if is_sqlite:
+        sync = "FULL" if durable else "OFF"
+
+        @sa_event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before the controller answers (no ticket before durable).
+            cursor.execute(f"PRAGMA synchronous={sync}")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    return engine

@@ -1,0 +1,160 @@
+"""The running hall: engine + journal + hub behind one lock; a command's events are durable first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller import commands as cmd
+from controller.clock import Clock
+from controller.engine import Decision, Engine
+from controller.errors import InvalidRequest, StoreError
+from controller.hall_config import HallConfig
+from controller.hub import Hub
+from controller.journal import Journal, StoredResponse
+from controller.kpis import compute_kpis
+from controller.snapshot import build_snapshot, ticket_view
+
+log = logging.getLogger(__name__)
+Render = Callable[[Decision], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's Idempotency-Key, scoped to caller and endpoint, with the request's fingerprint."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass
+class Reply:
+    """What a command produced for its caller; `replayed` when served from an earlier retry."""
+
+    status: int
+    body: dict[str, Any]
+    decision: Decision | None = None
+    replayed: bool = False
+    events: list[str] = field(default_factory=list)
+
+
+def default_render(decision: Decision) -> tuple[int, dict[str, Any]]:
+    """200 with the result, or the rejection's status with its reason and Chinese message."""
+    if decision.rejection is not None:
+        rejection = decision.rejection
+        return rejection.status, {"error": rejection.reason, "message": rejection.message}
+    return 200, decision.result
+
+
+class HallRuntime:
+    """Serialises commands, journals their events before answering, then publishes them."""
+
+    def __init__(
+        self, config: HallConfig, journal: Journal, clock: Clock, hub: Hub | None = None
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.hub = hub or Hub()
+        self._lock = threading.RLock()
+        started = time.perf_counter()
+        self.engine = Engine(config)
+        self.restored_events = self.engine.replay(journal.restart_events())
+        self.restore_seconds = time.perf_counter() - started
+
+    def execute(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render = default_render,
+    ) -> Reply:
+        """Run a command; its events and response are on disk before this returns."""
+        with self._lock:
+            if idempotency is not None:
+                stored = self.journal.stored_response(idempotency.key)
+                if stored is not None:
+                    if stored.fingerprint != idempotency.fingerprint:
+                        raise InvalidRequest(
+                            "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
+                        )
+                    return Reply(stored.status, stored.body, replayed=True)
+            now = self.clock.now()
+            self._roll_over(now)
+            decision = self.engine.handle(command, now)
+            status, body = render(decision)
+            if decision.events:
+                response = (
+                    (idempotency.key, StoredResponse(idempotency.fingerprint, status, body))
+                    if idempotency is not None
+                    else None
+                )
+                self._persist(decision, response)
+            return Reply(status, body, decision, events=[e.kind for e in decision.events])
+
+    def tick(self) -> None:
+        """Let time pass: rolls the day over at the hall's midnight."""
+        with self._lock:
+            self._roll_over(self.clock.now())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The public state snapshot, consistent with the journal."""
+        with self._lock:
+            return build_snapshot(self.engine, self.clock.now())
+
+    def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """One of today's tickets as the status page shows it, or None."""
+        with self._lock:
+            ticket = self.engine.state.tickets.get(ticket_id)
+            return ticket_view(self.engine, ticket, self.clock.now()) if ticket else None
+
+    def kpis(self, day: dt.date | None = None) -> dict[str, Any]:
+        """KPIs of a day: today's from live state, earlier days' by replaying the journal."""
+        threshold = self.config.alerts.max_wait_minutes
+        with self._lock:
+            now = self.clock.now()
+            today = self.engine.state.day
+            if day is None or day == today:
+                state = self.engine.state
+                return compute_kpis(
+                    state.tickets.values(),
+                    state.attendance,
+                    day=today or now.date(),
+                    now=now,
+                    overtime_minutes=threshold,
+                )
+        past = Engine(self.config)
+        past.replay(self.journal.events_of_day(day))
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.config.zone)
+        return compute_kpis(
+            past.state.tickets.values(),
+            past.state.attendance,
+            day=day,
+            now=min(end, now),
+            overtime_minutes=threshold,
+        )
+
+    def _roll_over(self, now: dt.datetime) -> None:
+        day = self.engine.state.day
+        if day is not None and now.astimezone(self.config.zone).date() <= day:
+            return
+        decision = self.engine.handle(cmd.Tick(), now)
+        if decision.events:
+            self._persist(decision, None)
+
+    def _persist(self, decision: Decision, response: tuple[str, StoredResponse] | None) -> None:
+        assert self.engine.state.day is not None
+        try:
+            self.journal.append(decision.events, day=self.engine.state.day, response=response)
+        except StoreError:
+            # Memory ran ahead of the disk: rebuild from what is durable, then report.
+            log.exception("journal write failed; rebuilding state from the journal")
+            self.engine = Engine(self.config)
+            self.engine.replay(self.journal.restart_events())
+            raise
+        self.hub.publish(decision.events)
