@@ -15,7 +15,7 @@ from controller.hall_config import HallConfig
 
 Loc = tuple[str | int, ...]
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)|\(at end of document\)")
 _ARRAY_TABLE = re.compile(r"^\[\[\s*(.+?)\s*\]\]")
 _TABLE = re.compile(r"^\[\s*(.+?)\s*\]")
 _KEY = re.compile(
@@ -27,7 +27,7 @@ def load_config(path: str | Path) -> HallConfig:
     """Read, parse and validate a hall config; raise ConfigError listing every problem."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError as err:
         raise ConfigError([ConfigProblem(file, None, "", "file not found")]) from err
     except (OSError, UnicodeDecodeError) as err:
@@ -41,7 +41,9 @@ def parse_config(text: str, *, file: str = "<config>") -> HallConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         match = _TOML_POSITION.search(str(err))
-        line = int(match.group(1)) if match else None
+        line = int(match.group(1)) if match and match.group(1) else None
+        if match is not None and match.group(1) is None:
+            line = max(1, len(text.split("\n")))
         message = _TOML_POSITION.sub("", str(err)).strip()
         raise ConfigError([ConfigProblem(file, line, "", f"TOML syntax error: {message}")]) from err
     lines = locate_keys(text)
@@ -49,9 +51,13 @@ def parse_config(text: str, *, file: str = "<config>") -> HallConfig:
         config = HallConfig.model_validate(raw)
     except ValidationError as err:
         problems = [
-            _problem(file, lines, tuple(e["loc"]), e["msg"].removeprefix("Value error, "))
+            _problem(
+                file, lines, tuple(p for p in e["loc"] if p != "[key]"),
+                e["msg"].removeprefix("Value error, "),
+            )
             for e in err.errors()
         ]
+        problems += [_problem(file, lines, loc, msg) for loc, msg in cross_check_raw(raw)]
         raise ConfigError(problems) from err
     problems = [_problem(file, lines, loc, msg) for loc, msg in cross_check(config)]
     if problems:
@@ -115,6 +121,29 @@ def cross_check(config: HallConfig) -> list[tuple[Loc, str]]:
     return found
 
 
+def cross_check_raw(raw: dict[str, object]) -> list[tuple[Loc, str]]:
+    """The reference checks that still make sense on a config that failed the schema."""
+    services = [s for s in _table_list(raw.get("services")) if isinstance(s.get("code"), str)]
+    codes = {s["code"] for s in services}
+    found: list[tuple[Loc, str]] = []
+    found += _duplicates("services", "prefix", [s.get("prefix") for s in services])
+    for w_index, window in enumerate(_table_list(raw.get("windows"))):
+        listed = window.get("services")
+        if not isinstance(listed, list):
+            continue
+        for s_index, code in enumerate(listed):
+            if isinstance(code, str) and code not in codes:
+                found.append(
+                    (("windows", w_index, "services", s_index),
+                     f"window {window.get('number')} serves unknown service {code!r}")
+                )
+    return found
+
+
+def _table_list(value: object) -> list[dict[str, object]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def locate_keys(text: str) -> dict[Loc, int]:
     """Map each key path in TOML text (("windows", 2, "services")) to its 1-based line."""
     lines: dict[Loc, int] = {}
@@ -129,10 +158,17 @@ def locate_keys(text: str) -> dict[Loc, int]:
                 path = (*path, counts[path])
         return path
 
-    for number, raw in enumerate(text.splitlines(), start=1):
+    in_multiline = False
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
+        quotes = line.count('"""') + line.count("'''")
+        if in_multiline:
+            in_multiline = quotes % 2 == 0
+            continue
         if not line or line.startswith("#"):
             continue
+        if quotes % 2 == 1:
+            in_multiline = True
         if match := _ARRAY_TABLE.match(line):
             parts = _split_dotted(match.group(1))
             base = (*resolve(parts[:-1]), parts[-1])
@@ -142,7 +178,8 @@ def locate_keys(text: str) -> dict[Loc, int]:
             lines[current] = number
         elif match := _TABLE.match(line):
             current = resolve(_split_dotted(match.group(1)))
-            lines.setdefault(current, number)
+            for end in range(1, len(current) + 1):
+                lines.setdefault(current[:end], number)
         elif match := _KEY.match(line):
             lines.setdefault((*current, *_split_dotted(match.group(1))), number)
     return lines

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def parse_hhmm(value: str) -> dt.time:
     """Parse "HH:MM" (24 h) into a time; raises ValueError naming the bad text."""
-    if not isinstance(value, str) or not _HHMM.match(value):
+    if not isinstance(value, str) or not _HHMM.fullmatch(value):
         raise ValueError(f"expected a time as HH:MM (24-hour), got {value!r}")
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
@@ -97,25 +98,17 @@ class HallIdentity(_Strict):
 class CalendarConfig(_Strict):
     """Opening calendar: hours per weekday, holidays, 调休 working days, closing rules."""
 
-    hours: dict[str, DayHours]
+    hours: dict[Weekday, DayHours]
     holidays: list[dt.date] = []
     extra_working_days: list[dt.date] = Field(default=[], description="调休 working days")
-    extra_working_day_hours: str = Field(default="mon", description="weekday whose hours apply")
+    extra_working_day_hours: Weekday = Field(default="mon", description="weekday whose hours apply")
     ticketing_cutoff_minutes: int = Field(default=30, ge=0, le=240)
     ticketing_during_lunch: bool = False
     serve_all_at_close: bool = True
 
-    @field_validator("hours")
-    @classmethod
-    def _weekday_keys(cls, value: dict[str, DayHours]) -> dict[str, DayHours]:
-        unknown = sorted(set(value) - set(WEEKDAYS))
-        if unknown:
-            raise ValueError(f"unknown weekday {unknown}; use {list(WEEKDAYS)}")
-        return value
-
     @model_validator(mode="after")
     def _template_day(self) -> CalendarConfig:
-        if self.extra_working_day_hours not in self.hours:
+        if self.extra_working_day_hours not in self.hours:  # a weekday without hours
             raise ValueError(
                 f"extra_working_day_hours = {self.extra_working_day_hours!r} has no hours set"
             )
