@@ -52,7 +52,9 @@ def parse_config(text: str, *, file: str = "<config>") -> HallConfig:
     except ValidationError as err:
         problems = [
             _problem(
-                file, lines, tuple(p for p in e["loc"] if p != "[key]"),
+                file,
+                lines,
+                tuple(p for p in e["loc"] if p != "[key]"),
                 e["msg"].removeprefix("Value error, "),
             )
             for e in err.errors()
@@ -134,8 +136,10 @@ def cross_check_raw(raw: dict[str, object]) -> list[tuple[Loc, str]]:
         for s_index, code in enumerate(listed):
             if isinstance(code, str) and code not in codes:
                 found.append(
-                    (("windows", w_index, "services", s_index),
-                     f"window {window.get('number')} serves unknown service {code!r}")
+                    (
+                        ("windows", w_index, "services", s_index),
+                        f"window {window.get('number')} serves unknown service {code!r}",
+                    )
                 )
     return found
 

@@ -77,9 +77,11 @@ class Hub:
         self._streams: list[StreamSubscription] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, name: str, callback: Callable[[Batch], None]) -> SubscriberHealth:
-        """Call `callback` with each batch on the subscriber's own thread."""
-        subscriber = _ThreadSubscriber(name, callback, self._capacity)
+    def subscribe(
+        self, name: str, callback: Callable[[Batch], None], capacity: int | None = None
+    ) -> SubscriberHealth:
+        """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`)."""
+        subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity)
         with self._lock:
             self._subscribers.append(subscriber)
         return subscriber.health

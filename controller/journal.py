@@ -99,7 +99,8 @@ class Journal:
 
     @classmethod
     def at_path(cls, path: str | Path, *, durable: bool = True) -> Journal:
-        """A journal in a SQLite file (created if missing)."""
+        """A journal in a SQLite file (created, with its directory, if missing)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return cls(f"sqlite:///{Path(path)}", durable=durable)
 
     @property

@@ -53,7 +53,7 @@ class Behaviour:
     transfer_rate: float = 0.03
     priority_share: float = 0.05
     service_time_sigma: float = 0.45
-    utilisation: float = 0.85
+    utilisation: float = 0.7
 
 
 def generate_arrivals(
@@ -225,7 +225,9 @@ class HallSimulation:
 
     def _transfer(self, window: WindowConfig, now: dt.datetime) -> None:
         others = [s.code for s in self.config.services if s.code not in window.services]
-        _, refused = self._run(cmd.Transfer(window.number, to_service=self.rng.choice(others)), now)
+        refused: str | None = "nowhere_to_transfer"
+        if others:
+            _, refused = self._run(cmd.Transfer(window.number, to_service=self.rng.choice(others)), now)
         if refused:
             self._run(cmd.Finish(window.number, Outcome.IMMEDIATE.value), now)
         self._at(now, lambda t: self._next(window, t))

@@ -1,0 +1,61 @@
+"""`hallctl up --demo`: simulated citizens and staff acting on the running hall in its own time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from typing import Any
+
+from controller import commands as cmd
+from controller.calendar import HallCalendar
+from controller.runtime import HallRuntime
+from controller.simulation import HallSimulation, generate_arrivals
+
+log = logging.getLogger(__name__)
+
+
+class DemoDriver:
+    """Feeds a seeded simulation's commands to the runtime as the hall clock reaches them."""
+
+    def __init__(self, runtime: HallRuntime, *, seed: int = 7) -> None:
+        self.runtime = runtime
+        self.seed = seed
+        self.commands = 0
+        self._calendar = HallCalendar(runtime.config.calendar)
+        self._simulation: HallSimulation | None = None
+        self._day: dt.date | None = None
+
+    def step(self) -> int:
+        """Run what is due at the hall's current time; returns how many agenda items ran."""
+        now = self.runtime.clock.now()
+        if now.date() != self._day:
+            self._day = now.date()
+            self._simulation = self._new_day(now)
+        return self._simulation.run_until(now) if self._simulation else 0
+
+    def run(self, stop: threading.Event, interval: float = 0.1) -> None:
+        """Step until `stop` is set; a failing step is logged, never fatal."""
+        while not stop.wait(interval):
+            try:
+                self.step()
+            except Exception:  # the demo must never take the hall down
+                log.exception("demo step failed")
+
+    def _new_day(self, now: dt.datetime) -> HallSimulation | None:
+        day = now.date()
+        if not self._calendar.is_working_day(day):
+            return None
+        config = self.runtime.config
+        rng = random.Random(f"{self.seed}-{day}")
+        arrivals = [a for a in generate_arrivals(config, day, rng) if a.at >= now]
+        return HallSimulation(config, day, self._execute, seed=self.seed, arrivals=arrivals)
+
+    def _execute(self, command: cmd.Command, _at: dt.datetime) -> tuple[dict[str, Any], str | None]:
+        self.commands += 1
+        reply = self.runtime.execute(command)
+        decision = reply.decision
+        if decision is None:
+            return reply.body, None
+        return decision.result, decision.rejection.reason if decision.rejection else None

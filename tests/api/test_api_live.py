@@ -1,0 +1,91 @@
+"""API: the live event stream, over a real uvicorn server and a real socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.api.conftest import Hall, auth
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(hall: Hall) -> Iterator[tuple[Hall, str]]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(hall.client.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield hall, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _read_events(lines: Iterator[str], wanted: int) -> list[tuple[str, dict]]:
+    found: list[tuple[str, dict]] = []
+    kind = ""
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            found.append((kind, json.loads(line.removeprefix("data: "))))
+            if len(found) >= wanted:
+                break
+    return found
+
+
+def test_stream_starts_with_a_snapshot_then_follows_commands(served: tuple[Hall, str]) -> None:
+    _, base = served
+    with (
+        httpx.Client(base_url=base, timeout=10) as client,
+        client.stream("GET", "/api/events", headers=auth("display")) as response,
+    ):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines) == "event: snapshot"
+        snapshot = json.loads(next(lines).removeprefix("data: "))
+        assert snapshot["hall"]["name"] == "青山县政务服务中心"
+        client.post(
+            "/api/appointments",
+            headers=auth("floor"),
+            json={
+                "code": "PRIVATE-1",
+                "service": "SB",
+                "slot_start": "2026-11-23T10:00:00+08:00",
+                "name": "测试用户",
+                "phone": "13800001234",
+            },
+        )
+        client.post("/api/tickets", headers=auth("kiosk"), json={"service": "SB"})
+        client.post(
+            "/api/windows/1/sign-in", headers=auth("staff1"), json={"staff": "S0101", "role": "A"}
+        )
+        client.post("/api/windows/1/call-next", headers=auth("staff1"))
+        events = _read_events(lines, 4)
+    kinds = [kind for kind, _ in events]
+    # The appointment (personal data, even masked) never reaches the public stream.
+    assert kinds == ["DayOpened", "TicketIssued", "StaffSignedIn", "TicketCalled"]
+    assert events[3][1]["number"] == "A001" and events[3][1]["window"] == 1
+
+
+def test_stream_needs_a_token(served: tuple[Hall, str]) -> None:
+    _, base = served
+    response = httpx.get(f"{base}/api/events", timeout=5)
+    assert response.status_code == 401
