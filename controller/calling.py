@@ -1,10 +1,14 @@
-"""The calling rule: which waiting ticket a window calls next."""
+"""The calling rule: which waiting ticket a window calls next, and who is ahead of whom."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from controller.state import HallState, Lane, Ticket, WindowState
+
+# Tiers of a service's queue, called in this order before the window's own policy.
+_PRIORITY, _DUE_APPOINTMENT, _OTHERS = 0, 1, 2
+QueueRank = tuple[int, tuple[dt.datetime, int, int, str]]
 
 
 def pick_next(
@@ -13,7 +17,8 @@ def pick_next(
     """The ticket this window should call and the rule that chose it, or None.
 
     Order: priority lane (绿色通道); appointments whose slot has come; any ticket waiting
-    longer than `escalation` (SLA); then the window's policy (fifo, order or weighted).
+    longer than `escalation` (SLA); tickets transferred to this window; then the window's
+    policy (fifo, order or weighted). A re-queued no-show has lost its lane precedence.
     """
     candidates = [
         ticket
@@ -23,13 +28,13 @@ def pick_next(
     ]
     if not candidates:
         return None
-    priority = [t for t in candidates if t.lane is Lane.PRIORITY]
+    priority = [t for t in candidates if _tier(t, now) == _PRIORITY]
     if priority:
         return min(priority, key=_key), "priority"
-    due = [t for t in candidates if t.lane is Lane.APPOINTMENT and t.queue_at <= now]
+    due = [t for t in candidates if _tier(t, now) == _DUE_APPOINTMENT]
     if due:
         return min(due, key=_key), "appointment"
-    overdue = [t for t in candidates if now - t.queue_at >= escalation]
+    overdue = [t for t in candidates if now - t.queue_at > escalation]
     if overdue:
         return min(overdue, key=_key), "escalated"
     targeted = [t for t in candidates if t.target_window == window.number]
@@ -38,29 +43,47 @@ def pick_next(
     return _by_policy(window, candidates), window.policy
 
 
-def ahead_for(state: HallState, service: str, lane: Lane, queue_at: dt.datetime) -> int:
-    """How many waiting tickets of a service would be called before a new one in this lane."""
-    count = 0
-    for other in state.waiting.get(service, {}).values():
-        if other.lane is Lane.PRIORITY or (
-            lane is not Lane.PRIORITY and other.queue_at <= queue_at
-        ):
-            count += 1
-    return count
+def calling_order(state: HallState, service: str, now: dt.datetime) -> list[Ticket]:
+    """A service's waiting tickets in the order its windows would call them (lanes, then time)."""
+    return sorted(state.waiting.get(service, {}).values(), key=lambda t: queue_rank(t, now))
 
 
-def position_of(state: HallState, ticket: Ticket) -> int:
+def queue_rank(ticket: Ticket, now: dt.datetime) -> QueueRank:
+    """Sort key of a ticket within its service's queue at `now`."""
+    return (_tier(ticket, now), ticket.sort_key)
+
+
+def ahead_for(
+    state: HallState, service: str, lane: Lane, queue_at: dt.datetime, now: dt.datetime
+) -> int:
+    """How many waiting tickets would be called before a new ticket in this lane and place."""
+    tier = (
+        _PRIORITY
+        if lane is Lane.PRIORITY
+        else (_DUE_APPOINTMENT if lane is Lane.APPOINTMENT and queue_at <= now else _OTHERS)
+    )
+    mine = (tier, (queue_at, state.issue_order + 1, 0, ""))
+    return sum(1 for t in state.waiting.get(service, {}).values() if queue_rank(t, now) < mine)
+
+
+def position_of(state: HallState, ticket: Ticket, now: dt.datetime) -> int:
     """How many waiting tickets of its service would be called before a waiting ticket."""
-    mine = ticket.lane is Lane.PRIORITY
+    mine = queue_rank(ticket, now)
     return sum(
         1
         for other in state.waiting.get(ticket.service, {}).values()
-        if other.id != ticket.id
-        and (
-            (other.lane is Lane.PRIORITY and not mine)
-            or ((other.lane is Lane.PRIORITY) == mine and other.sort_key < ticket.sort_key)
-        )
+        if other.id != ticket.id and queue_rank(other, now) < mine
     )
+
+
+def _tier(ticket: Ticket, now: dt.datetime) -> int:
+    if ticket.no_show_count:
+        return _OTHERS
+    if ticket.lane is Lane.PRIORITY:
+        return _PRIORITY
+    if ticket.lane is Lane.APPOINTMENT and ticket.queue_at <= now:
+        return _DUE_APPOINTMENT
+    return _OTHERS
 
 
 def _by_policy(window: WindowState, candidates: list[Ticket]) -> Ticket:
@@ -81,5 +104,5 @@ def _by_policy(window: WindowState, candidates: list[Ticket]) -> Ticket:
     return min(candidates, key=_key)
 
 
-def _key(ticket: Ticket) -> tuple[dt.datetime, int]:
+def _key(ticket: Ticket) -> tuple[dt.datetime, int, int, str]:
     return ticket.sort_key

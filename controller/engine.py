@@ -127,6 +127,10 @@ class Engine:
             return
         if today <= self.state.day:
             return
+        # The old day closes at its own midnight, even after a weekend without commands.
+        closing = dt.datetime.combine(
+            self.state.day + dt.timedelta(days=1), dt.time(0), tzinfo=self.config.zone
+        )
         midnight = dt.datetime.combine(today, dt.time(0), tzinfo=self.config.zone)
         open_tickets = tuple(
             t.id
@@ -135,7 +139,7 @@ class Engine:
         )
         staffed = tuple(n for n, w in self.state.windows.items() if w.staff_id is not None)
         self.emit(
-            ev.DayClosed(at=midnight, day=self.state.day, expired=open_tickets, signed_out=staffed)
+            ev.DayClosed(at=closing, day=self.state.day, expired=open_tickets, signed_out=staffed)
         )
         self.emit(ev.DayOpened(at=midnight, day=today))
 
@@ -158,7 +162,7 @@ class Engine:
         refusal = self.calendar.ticketing_refusal(service, now)
         if refusal is not None:
             raise CommandRejected(*refusal)
-        self._require_open_window(service)
+        self.require_open_window(service)
         if self.state.sequences[service.code] >= service.daily_quota:
             raise CommandRejected(
                 "quota_reached", f"{service.name}今日号源已取完（共 {service.daily_quota} 个）"
@@ -192,7 +196,7 @@ class Engine:
         assert self.state.day is not None
         number = f"{service.prefix}{sequence:03d}"
         ticket_id = f"{self.state.day:%Y%m%d}-{number}"
-        ahead = ahead_for(self.state, service.code, lane, queue_at)
+        ahead = ahead_for(self.state, service.code, lane, queue_at, now)
         minutes = self.estimate_minutes(service, ahead)
         self.emit(
             ev.TicketIssued(
@@ -212,7 +216,8 @@ class Engine:
         )
         return ticket_result(self.state.tickets[ticket_id], ahead=ahead, minutes=minutes)
 
-    def _require_open_window(self, service: ServiceConfig) -> None:
+    def require_open_window(self, service: ServiceConfig) -> None:
+        """CommandRejected unless some open window serves the service."""
         if not any(w.open and service.code in w.services for w in self.state.windows.values()):
             raise CommandRejected("service_closed", f"{service.name}暂无开放窗口，暂停取号")
 
@@ -227,6 +232,11 @@ class Engine:
         slot = command.slot_start.astimezone(self.config.zone)
         if slot < now:
             raise InvalidRequest("slot_in_past", "预约时段已过")
+        if not self.config.appointments.enabled:
+            raise CommandRejected("appointments_disabled", "本大厅未开通预约办理")
+        hours = self.calendar.hours_on(slot.date())
+        if hours is None or not hours.open <= slot.time() < hours.close:
+            raise CommandRejected("slot_closed", f"{slot:%Y-%m-%d %H:%M} 不在大厅办公时间内")
         phone = (
             mask_phone(command.phone)
             if self.config.privacy.store_appointment_phone == "masked"
@@ -260,7 +270,7 @@ class Engine:
         if not self.calendar.is_open_at(now):
             raise CommandRejected("hall_closed", "当前不在办公时间，无法签到")
         service = self.service_config(appointment.service)
-        self._require_open_window(service)
+        self.require_open_window(service)
         if now < slot - dt.timedelta(minutes=rules.early_checkin_minutes):
             raise CommandRejected(
                 "too_early",

@@ -128,13 +128,17 @@ class TicketRecalled(Event):
 @_register
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TicketNoShow(Event):
-    """The called citizen did not come (过号): re-queued at `queue_at`, or dropped when None."""
+    """The called citizen did not come (过号): re-queued at `requeue_at`, or dropped when None.
+
+    A re-queued ticket goes right behind the ticket `follows` (K places back), if named.
+    """
 
     ticket_id: str
     number: str
     window: int
     requeue_at: dt.datetime | None
     automatic: bool = False
+    follows: str | None = None
 
 
 @_register

@@ -44,7 +44,9 @@ def _day_opened(state: HallState, e: ev.DayOpened) -> None:
 
 def _day_closed(state: HallState, e: ev.DayClosed) -> None:
     for ticket_id in e.expired:
-        ticket = state.tickets[ticket_id]
+        ticket = state.tickets.get(ticket_id)
+        if ticket is None:  # a journal cut short; nothing to expire
+            continue
         _leave_queue(state, ticket)
         ticket.status = TicketStatus.EXPIRED
         ticket.ended_at = e.at
@@ -110,6 +112,7 @@ def _ticket_called(state: HallState, e: ev.TicketCalled) -> None:
     if ticket.first_called_at is None:
         ticket.first_called_at = e.at
     window.current = ticket.id
+    window.last_finished = None  # only the citizen just served may be invited to rate
     window.calls_by_service[ticket.service] += 1
     state.recent_calls.appendleft(CallRecord(ticket.number, e.window, e.at, recall=False))
 
@@ -131,6 +134,9 @@ def _ticket_no_show(state: HallState, e: ev.TicketNoShow) -> None:
     else:
         ticket.status = TicketStatus.WAITING
         ticket.queue_at = e.requeue_at
+        leader = state.tickets.get(e.follows) if e.follows else None
+        if leader is not None:
+            ticket.order, ticket.rank = leader.order, leader.rank + 1
         state.waiting_in(ticket.service)[ticket.id] = ticket
 
 
@@ -177,11 +183,13 @@ def _window_opened(state: HallState, e: ev.WindowOpened) -> None:
 def _window_closed(state: HallState, e: ev.WindowClosed) -> None:
     window = _window(state, e.window)
     window.open, window.paused, window.pause_reason = False, False, None
+    _release_reserved(state, window)
 
 
 def _window_services_changed(state: HallState, e: ev.WindowServicesChanged) -> None:
     window = _window(state, e.window)
     window.services, window.policy, window.weights = e.services, e.policy, dict(e.weights)
+    _release_reserved(state, window)
 
 
 def _notice_posted(state: HallState, e: ev.NoticePosted) -> None:
@@ -204,6 +212,16 @@ def _window(state: HallState, number: int) -> WindowState:
         window = WindowState(number, f"{number}号窗口", (), "fifo", {}, open=False)
         state.windows[number] = window
     return window
+
+
+def _release_reserved(state: HallState, window: WindowState) -> None:
+    """Tickets transferred to a window that closed or dropped their service go to any window."""
+    for queue in state.waiting.values():
+        for ticket in queue.values():
+            if ticket.target_window == window.number and (
+                not window.open or ticket.service not in window.services
+            ):
+                ticket.target_window = None
 
 
 def _leave_queue(state: HallState, ticket: Ticket) -> None:

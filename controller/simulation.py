@@ -227,7 +227,9 @@ class HallSimulation:
         others = [s.code for s in self.config.services if s.code not in window.services]
         refused: str | None = "nowhere_to_transfer"
         if others:
-            _, refused = self._run(cmd.Transfer(window.number, to_service=self.rng.choice(others)), now)
+            _, refused = self._run(
+                cmd.Transfer(window.number, to_service=self.rng.choice(others)), now
+            )
         if refused:
             self._run(cmd.Finish(window.number, Outcome.IMMEDIATE.value), now)
         self._at(now, lambda t: self._next(window, t))

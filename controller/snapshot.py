@@ -76,7 +76,9 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
 def ticket_view(engine: Engine, ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
     """One ticket as its QR status page shows it: no personal data."""
     service = engine.config.service(ticket.service)
-    ahead = position_of(engine.state, ticket) if ticket.status is TicketStatus.WAITING else None
+    ahead = (
+        position_of(engine.state, ticket, now) if ticket.status is TicketStatus.WAITING else None
+    )
     return {
         "id": ticket.id,
         "number": ticket.number,

@@ -64,11 +64,12 @@ class Ticket:
     priority_reason: str | None = None
     appointment_code: str | None = None
     slot_start: dt.datetime | None = None
+    rank: int = 0
 
     @property
-    def sort_key(self) -> tuple[dt.datetime, int]:
-        """Position in the queue: earlier queue_at first, then issue order."""
-        return (self.queue_at, self.order)
+    def sort_key(self) -> tuple[dt.datetime, int, int, str]:
+        """Position in the queue: queue_at, issue order, then behind the ticket it follows."""
+        return (self.queue_at, self.order, self.rank, self.id)
 
 
 @dataclass

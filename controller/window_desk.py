@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from controller import commands as cmd
 from controller import events as ev
-from controller.calling import pick_next
+from controller.calling import calling_order, pick_next
 from controller.errors import CommandRejected, InvalidRequest
 from controller.state import Outcome, Ticket, WindowState
 
 if TYPE_CHECKING:
     from controller.engine import Engine
-
-_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def handle(engine: Engine, command: cmd.WindowCommand, now: dt.datetime) -> dict[str, Any]:
@@ -64,7 +62,7 @@ def handle(engine: Engine, command: cmd.WindowCommand, now: dt.datetime) -> dict
 def parse_outcome(text: str) -> Outcome:
     """An outcome from its Chinese name (即办件) or English name (immediate)."""
     try:
-        return Outcome(text)
+        return Outcome(text.strip())
     except ValueError:
         pass
     try:
@@ -195,14 +193,14 @@ def _no_show(
 ) -> dict[str, Any]:
     rules = engine.config.queue
     requeue_at: dt.datetime | None = None
+    follows: str | None = None
     if rules.no_show_policy == "requeue" and ticket.no_show_count < rules.max_requeues:
-        ahead = sorted(
-            engine.state.waiting.get(ticket.service, {}).values(), key=lambda t: t.sort_key
-        )
+        queue = calling_order(engine.state, ticket.service, now)
         if rules.requeue_after == 0:
             requeue_at = ticket.queue_at
-        elif len(ahead) >= rules.requeue_after:
-            requeue_at = ahead[rules.requeue_after - 1].queue_at + _MICROSECOND
+        elif len(queue) >= rules.requeue_after:
+            leader = queue[rules.requeue_after - 1]
+            requeue_at, follows = leader.queue_at, leader.id
         else:
             requeue_at = now
     engine.emit(
@@ -213,6 +211,7 @@ def _no_show(
             window=window.number,
             requeue_at=requeue_at,
             automatic=automatic,
+            follows=follows,
         )
     )
     return _ticket_result(ticket) | {"no_show": True, "requeued": requeue_at is not None}
@@ -253,7 +252,9 @@ def _transfer(
         if to_service not in target.services:
             raise CommandRejected("window_not_serving", f"{target.number}号窗口不办理该业务")
     assert to_service is not None
-    engine.service_config(to_service)
+    target_service = engine.service_config(to_service)
+    if command.to_window is None:
+        engine.require_open_window(target_service)
     if to_service == ticket.service and command.to_window in (None, window.number):
         raise CommandRejected("same_place", "转办目标与当前业务和窗口相同")
     engine.emit(

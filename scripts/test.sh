@@ -8,6 +8,6 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> mypy --strict"
-.venv/bin/mypy controller devices display firmware_protocols
+.venv/bin/mypy controller devices display firmware_protocols tests
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

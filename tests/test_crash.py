@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,9 +40,9 @@ SERVICES = ["SB", "YB", "GJJ", "HJ", "QYKB", "SW", "CRJ", "ZH"]
 class Ledger:
     """What clients were told, and the request in flight when the hall died."""
 
-    tickets: dict[str, dict] = field(default_factory=dict)  # idempotency key -> ticket
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key -> ticket
     calls: list[tuple[int, str, str]] = field(default_factory=list)  # window, ticket id, number
-    pending: tuple[str, str, dict | None] | None = None  # key, path, body
+    pending: tuple[str, str, dict[str, Any] | None] | None = None  # key, path, body
 
 
 def _free_port() -> int:
@@ -97,7 +98,9 @@ def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("hallctl up did not answer within 30 s")
 
 
-def _send(client: httpx.Client, ledger: Ledger, key: str, path: str, body: dict | None) -> None:
+def _send(
+    client: httpx.Client, ledger: Ledger, key: str, path: str, body: dict[str, Any] | None
+) -> None:
     ledger.pending = (key, path, body)
     response = client.post(path, json=body, headers=HEADERS | {"Idempotency-Key": key})
     ledger.pending = None

@@ -176,6 +176,18 @@ def test_transfer_refusals(engine: Engine, at: At) -> None:
     assert engine.state.tickets["20261123-A001"].status is TicketStatus.CALLED
 
 
+def test_transfer_to_a_service_without_an_open_window_is_refused(engine: Engine, at: At) -> None:
+    sign_in(engine, 1, "S0101", at("08:30"))
+    issue(engine, "SB", at("09:00"))
+    call(engine, 1, at("09:01"))
+    for number in (6, 12):  # the only GJJ windows
+        ok(engine.handle(cmd.CloseWindow(number), at("09:02")))
+    refused(engine.handle(cmd.IssueTicket("GJJ"), at("09:03")), "service_closed")
+    decision = engine.handle(cmd.Transfer(1, to_service="GJJ"), at("09:04"))
+    refused(decision, "service_closed")
+    assert engine.state.windows[1].current == "20261123-A001"
+
+
 # --- recall and no-show (过号) ---------------------------------------------------------------
 
 
@@ -258,11 +270,6 @@ def test_drop_policy_ends_the_ticket_at_the_first_no_show(hall_config: HallConfi
 # --- no-show re-queue: places that do not hold (see report) ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: no-show requeue_at = K-th ticket's queue_at + 1 µs puts the ticket behind "
-    "every ticket sharing that queue_at (same instant / same appointment slot), not behind K",
-)
 def test_no_show_requeue_behind_k_when_tickets_share_a_queue_time(engine: Engine, at: At) -> None:
     sign_in(engine, 1, "S0101", at("08:30"))
     for _ in range(6):
@@ -272,11 +279,6 @@ def test_no_show_requeue_behind_k_when_tickets_share_a_queue_time(engine: Engine
     assert serve_all(engine, 1, at("09:03")) == ["A002", "A003", "A004", "A001", "A005", "A006"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a re-queued priority-lane (or due appointment) ticket keeps its lane, so the "
-    "next call picks it again at once instead of after K waiting tickets",
-)
 @pytest.mark.parametrize("lane", [Lane.PRIORITY, Lane.APPOINTMENT])
 def test_no_show_requeue_behind_k_for_priority_and_appointment_lanes(
     engine: Engine, at: At, lane: Lane
@@ -293,3 +295,17 @@ def test_no_show_requeue_behind_k_for_priority_and_appointment_lanes(
     ok(engine.handle(cmd.NoShow(1), at("09:11")))
     assert engine.state.tickets["20261123-A005"].status is TicketStatus.WAITING
     assert [call(engine, 1, at("09:12")) for _ in range(4)] == ["A001", "A002", "A003", "A005"]
+
+
+def test_a_ticket_reserved_for_a_window_that_closes_goes_back_to_any_window(
+    engine: Engine, at: At
+) -> None:
+    sign_in(engine, 1, "S0101", at("08:40"))
+    sign_in(engine, 2, "S0201", at("08:40"))
+    issue(engine, "SB", at("09:00"))
+    call(engine, 1, at("09:01"))
+    ok(engine.handle(cmd.Transfer(1, to_window=12), at("09:02")))
+    assert engine.state.tickets["20261123-A001"].target_window == 12
+    ok(engine.handle(cmd.CloseWindow(12), at("09:03")))
+    assert engine.state.tickets["20261123-A001"].target_window is None
+    assert call(engine, 2, at("09:04")) == "A001"

@@ -148,11 +148,6 @@ def test_expired_tickets_are_marked_before_they_leave_state(engine: Engine, at: 
     assert all(a.signed_out_at == at("00:00", day=TUESDAY) for a in monday.attendance)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a gap of several days DayClosed (and the automatic sign-outs and ticket "
-    "expiries it carries) is stamped at the midnight of the new day, not the end of the old day",
-)
 def test_day_closed_after_a_weekend_is_stamped_at_the_end_of_friday(engine: Engine, at: At) -> None:
     friday = dt.date(2026, 11, 27)
     sign_in(engine, 1, "S0101", at("08:30", day=friday))

@@ -310,3 +310,16 @@ def test_invite_rating_targets_the_current_ticket_while_serving(engine: Engine, 
     invited = ok(engine.handle(cmd.InviteRating(1), at("08:50")))
     event = invited.events[0]
     assert isinstance(event, ev.RatingInvited) and event.ticket_id == second["id"]
+
+
+def test_invite_rating_does_not_reopen_an_earlier_citizens_ticket(engine: Engine, at: At) -> None:
+    sign_in(engine, 1, "S0101", at("08:30"))
+    issue(engine, "SB", at("09:00"))
+    issue(engine, "SB", at("09:01"))
+    call(engine, 1, at("09:05"))
+    finish(engine, 1, at("09:10"))  # A001 served and gone
+    call(engine, 1, at("09:30"))
+    ok(engine.handle(cmd.NoShow(1), at("09:32")))  # A002 did not come
+    decision = engine.handle(cmd.InviteRating(1), at("09:33"))
+    assert engine.state.tickets["20261123-A001"].rating_invited_until is None
+    refused(decision, "nothing_to_rate")

@@ -100,8 +100,15 @@ def test_a_failing_or_blocked_subscriber_cannot_stop_the_hall(
     hub = Hub()
     release = threading.Event()
     seen: list[str] = []
-    broken = hub.subscribe("broken-led", lambda batch: 1 / 0)
-    stuck = hub.subscribe("stuck-printer", lambda batch: release.wait(30), capacity=5)
+
+    def explode(batch: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    def hang(batch: object) -> None:
+        release.wait(30)
+
+    broken = hub.subscribe("broken-led", explode)
+    stuck = hub.subscribe("stuck-printer", hang, capacity=5)
     hub.subscribe("screen", lambda batch: seen.extend(e.kind for e in batch))
     runtime = _runtime(hall_config, tmp_path / "hall.db", ManualClock(hall_time("09:00")), hub)
     started = time.monotonic()

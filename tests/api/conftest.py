@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +54,7 @@ class Hall:
 
     def post(
         self, path: str, role: str = "admin", json: object | None = None, key: str | None = None
-    ) -> tuple[int, dict]:
+    ) -> tuple[int, dict[str, Any]]:
         headers = auth(role) | ({"Idempotency-Key": key} if key else {})
         response = self.client.post(path, json=json, headers=headers)
         return response.status_code, response.json()

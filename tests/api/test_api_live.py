@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -38,8 +39,8 @@ def served(hall: Hall) -> Iterator[tuple[Hall, str]]:
     thread.join(timeout=10)
 
 
-def _read_events(lines: Iterator[str], wanted: int) -> list[tuple[str, dict]]:
-    found: list[tuple[str, dict]] = []
+def _read_events(lines: Iterator[str], wanted: int) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
     kind = ""
     for line in lines:
         if line.startswith("event: "):
