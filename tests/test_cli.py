@@ -172,3 +172,47 @@ def test_replay_compares_a_recorded_day(tmp_path: Path) -> None:
     assert compared["replayed"]["issued"] == recorded.kpis["issued"]
     nothing = hallctl("replay", "--data", str(data), "--date", "2026-11-30")
     assert nothing.returncode == 1 and "no tickets recorded" in nothing.stderr
+
+
+def test_backup_while_the_hall_is_writing_is_consistent(tmp_path: Path) -> None:
+    import threading
+
+    from controller.backup import backup
+
+    data = tmp_path / "var"
+    config = load_config(EXAMPLE_CONFIG)
+    runtime = HallRuntime(
+        config, Journal.at_path(data / "hall.db"), ManualClock(hall_time("09:00"))
+    )
+    stop = threading.Event()
+
+    def issue_forever() -> None:
+        services = ["SB", "YB", "GJJ", "SW", "ZH"]
+        index = 0
+        while not stop.is_set():
+            runtime.execute(cmd.IssueTicket(services[index % len(services)]))
+            index += 1
+
+    writer = threading.Thread(target=issue_forever)
+    writer.start()
+    try:
+        while runtime.journal.count() < 5:
+            stop.wait(0.01)
+        copies = []
+        for index in range(3):
+            copies.append(backup(data, tmp_path / f"copy-{index}.db"))
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        writer.join()
+    final = runtime.journal.count()
+    counts = [copy.events for copy in copies]
+    assert counts == sorted(counts) and counts[0] > 0 and counts[-1] <= final
+    for copy in copies:  # each copy replays into a hall with gap-free numbers per service
+        replayed = HallRuntime(config, Journal.at_path(copy.path), ManualClock(hall_time("09:00")))
+        for code, last in replayed.engine.state.sequences.items():
+            numbers = sorted(
+                t.number for t in replayed.engine.state.tickets.values() if t.service == code
+            )
+            assert numbers == [f"{numbers[0][0]}{n:03d}" for n in range(1, last + 1)]
+        replayed.journal.close()
