@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
@@ -21,6 +22,30 @@ from controller.runtime import HallRuntime, IdempotencyKey
 
 router = APIRouter(prefix="/api/windows", tags=["windows"])
 WindowNumber = Annotated[int, Path(ge=1, le=999, description="window number")]
+_STAFF = (Role.WINDOW_STAFF, Role.FLOOR_MANAGER)
+_FLOOR = (Role.FLOOR_MANAGER,)
+
+# Actions without a body: path, command, who may do it, what it does (the OpenAPI summary).
+_PLAIN_ACTIONS: list[tuple[str, Callable[[int], cmd.WindowCommand], tuple[Role, ...], str]] = [
+    ("sign-out", cmd.SignOut, _STAFF, "Staff signs out (refused while serving a ticket)."),
+    (
+        "call-next",
+        cmd.CallNext,
+        _STAFF,
+        "Call the next ticket: 200 with its `number`, or 409 when nothing can be called.",
+    ),
+    (
+        "recall",
+        cmd.Recall,
+        _STAFF,
+        "Call the current ticket again; past the limit it is a no-show.",
+    ),
+    ("no-show", cmd.NoShow, _STAFF, "Mark the current ticket a no-show (过号)."),
+    ("resume", cmd.Resume, _STAFF, "Resume a paused window."),
+    ("invite-rating", cmd.InviteRating, _STAFF, "Invite the citizen to rate on the window keypad."),
+    ("open", cmd.OpenWindow, _FLOOR, "Floor manager opens a window."),
+    ("close", cmd.CloseWindow, _FLOOR, "Floor manager closes a window (its staff is signed out)."),
+]
 
 
 def _run(
@@ -28,14 +53,32 @@ def _run(
     caller: Caller,
     idempotency: IdempotencyKey | None,
     command: cmd.WindowCommand,
-    *roles: Role,
+    roles: tuple[Role, ...],
 ) -> JSONResponse:
     require(caller, *roles, window=command.window)
     reply = runtime.execute(command, idempotency=idempotency)
     return JSONResponse(reply.body, status_code=reply.status)
 
 
-_STAFF = (Role.WINDOW_STAFF, Role.FLOOR_MANAGER)
+def _plain_route(
+    make: Callable[[int], cmd.WindowCommand], roles: tuple[Role, ...]
+) -> Callable[..., JSONResponse]:
+    def route(
+        number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
+    ) -> JSONResponse:
+        return _run(runtime, caller, idempotency, make(number), roles)
+
+    return route
+
+
+for _action, _make, _roles, _summary in _PLAIN_ACTIONS:
+    router.add_api_route(
+        f"/{{number}}/{_action}",
+        _plain_route(_make, _roles),
+        methods=["POST"],
+        summary=_summary,
+        name=_action.replace("-", "_"),
+    )
 
 
 @router.post("/{number}/sign-in")
@@ -47,41 +90,8 @@ def sign_in(
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
     """Staff signs in in role A or B (the attendance record)."""
-    return _run(
-        runtime, caller, idempotency, cmd.SignIn(number, body.staff, body.role, body.name), *_STAFF
-    )
-
-
-@router.post("/{number}/sign-out")
-def sign_out(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Staff signs out."""
-    return _run(runtime, caller, idempotency, cmd.SignOut(number), *_STAFF)
-
-
-@router.post("/{number}/call-next")
-def call_next(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Call the next ticket: 200 with its number, or 409 when nothing can be called."""
-    return _run(runtime, caller, idempotency, cmd.CallNext(number), *_STAFF)
-
-
-@router.post("/{number}/recall")
-def recall(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Call the current ticket again; past the recall limit it becomes a no-show."""
-    return _run(runtime, caller, idempotency, cmd.Recall(number), *_STAFF)
-
-
-@router.post("/{number}/no-show")
-def no_show(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Mark the current ticket a no-show (过号)."""
-    return _run(runtime, caller, idempotency, cmd.NoShow(number), *_STAFF)
+    command = cmd.SignIn(number, body.staff, body.role, body.name)
+    return _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.post("/{number}/pause")
@@ -93,15 +103,7 @@ def pause(
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
     """Pause the window (暂停服务) with a reason."""
-    return _run(runtime, caller, idempotency, cmd.Pause(number, body.reason), *_STAFF)
-
-
-@router.post("/{number}/resume")
-def resume(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Resume a paused window."""
-    return _run(runtime, caller, idempotency, cmd.Resume(number), *_STAFF)
+    return _run(runtime, caller, idempotency, cmd.Pause(number, body.reason), _STAFF)
 
 
 @router.post("/{number}/transfer")
@@ -114,7 +116,7 @@ def transfer(
 ) -> JSONResponse:
     """Transfer the current ticket (转办), keeping the citizen's place."""
     command = cmd.Transfer(number, body.to_service, body.to_window)
-    return _run(runtime, caller, idempotency, command, *_STAFF)
+    return _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.post("/{number}/finish")
@@ -126,32 +128,8 @@ def finish(
     body: Annotated[FinishRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Finish the current ticket with its case outcome (办件类型) where required."""
-    outcome = body.outcome if body else None
-    return _run(runtime, caller, idempotency, cmd.Finish(number, outcome), *_STAFF)
-
-
-@router.post("/{number}/invite-rating")
-def invite_rating(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Invite the citizen to rate on the window keypad."""
-    return _run(runtime, caller, idempotency, cmd.InviteRating(number), *_STAFF)
-
-
-@router.post("/{number}/open")
-def open_window(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Floor manager opens a window."""
-    return _run(runtime, caller, idempotency, cmd.OpenWindow(number), Role.FLOOR_MANAGER)
-
-
-@router.post("/{number}/close")
-def close_window(
-    number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-) -> JSONResponse:
-    """Floor manager closes a window (its staff is signed out)."""
-    return _run(runtime, caller, idempotency, cmd.CloseWindow(number), Role.FLOOR_MANAGER)
+    command = cmd.Finish(number, body.outcome if body else None)
+    return _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.put("/{number}/services")
@@ -166,4 +144,4 @@ def set_services(
     command = cmd.SetWindowServices(
         number, tuple(body.services), body.policy, tuple(body.weights.items())
     )
-    return _run(runtime, caller, idempotency, command, Role.FLOOR_MANAGER)
+    return _run(runtime, caller, idempotency, command, _FLOOR)
