@@ -21,7 +21,7 @@ class Event:
 
 
 _REGISTRY: dict[str, type[Event]] = {}
-_DECODERS: dict[str, dict[str, Callable[[Any], Any]]] = {}
+_CODECS: dict[type[Event], list[tuple[str, Callable[[Any], Any] | None]]] = {}
 
 
 _E = typing.TypeVar("_E", bound=type[Event])
@@ -251,8 +251,9 @@ class DutyLeaderSet(Event):
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of the event, with its `kind`."""
     out: dict[str, Any] = {"kind": event.kind}
-    for field in dataclasses.fields(event):
-        out[field.name] = _plain(getattr(event, field.name))
+    for name, decode in _codec(type(event)):
+        value = getattr(event, name)
+        out[name] = value if decode is None else _plain(value)
     return out
 
 
@@ -267,9 +268,12 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     cls = _REGISTRY.get(str(kind))
     if cls is None:
         raise StoreError(f"unknown event kind {kind!r} in journal")
-    decoders = _DECODERS.get(cls.kind) or _build_decoders(cls)
     try:
-        values = {name: decode(data[name]) for name, decode in decoders.items() if name in data}
+        values = {
+            name: data[name] if decode is None or data[name] is None else decode(data[name])
+            for name, decode in _codec(cls)
+            if name in data
+        }
         return cls(**values)
     except (TypeError, ValueError) as err:
         raise StoreError(f"malformed {kind} event in journal: {err}") from err
@@ -288,27 +292,23 @@ def _plain(value: object) -> object:
     return value
 
 
-def _build_decoders(cls: type[Event]) -> dict[str, Callable[[Any], Any]]:
-    hints = typing.get_type_hints(cls)
-    decoders: dict[str, Callable[[Any], Any]] = {}
-    for field in dataclasses.fields(cls):
-        decoders[field.name] = _decoder_for(hints[field.name])
-    _DECODERS[cls.kind] = decoders
-    return decoders
+def _codec(cls: type[Event]) -> list[tuple[str, Callable[[Any], Any] | None]]:
+    """Each field's name and its decoder from JSON (None: the JSON value is the value)."""
+    codec = _CODECS.get(cls)
+    if codec is None:
+        hints = typing.get_type_hints(cls)
+        codec = [(f.name, _decoder_for(hints[f.name])) for f in dataclasses.fields(cls)]
+        _CODECS[cls] = codec
+    return codec
 
 
-def _decoder_for(hint: Any) -> Callable[[Any], Any]:
+def _decoder_for(hint: Any) -> Callable[[Any], Any] | None:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    optional = type(None) in typing.get_args(hint)
-    base = args[0] if optional and len(args) == 1 else hint
+    base = args[0] if type(None) in typing.get_args(hint) and len(args) == 1 else hint
     if base is dt.datetime:
-        inner: Callable[[Any], Any] = dt.datetime.fromisoformat
-    elif base is dt.date:
-        inner = dt.date.fromisoformat
-    elif typing.get_origin(base) is tuple:
-        inner = tuple
-    else:
-        return lambda value: value
-    if optional:
-        return lambda value: None if value is None else inner(value)
-    return inner
+        return dt.datetime.fromisoformat
+    if base is dt.date:
+        return dt.date.fromisoformat
+    if typing.get_origin(base) is tuple:
+        return tuple
+    return None

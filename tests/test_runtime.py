@@ -155,3 +155,13 @@ def test_journal_refuses_a_newer_schema(tmp_path: Path) -> None:
         conn.execute("UPDATE journal_meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(StoreError, match="schema 99"):
         Journal.at_path(tmp_path / "hall.db")
+
+
+def test_an_in_memory_journal_works_through_sqlalchemy(hall_config: HallConfig) -> None:
+    journal = Journal("sqlite://")
+    runtime = HallRuntime(hall_config, journal, ManualClock(hall_time("09:00")))
+    runtime.execute(cmd.IssueTicket("SB"))
+    runtime.execute(cmd.IssueTicket("SB"))
+    assert journal.count() == 3
+    again = HallRuntime(hall_config, journal, ManualClock(hall_time("09:00")))
+    assert again.engine.state.sequences["SB"] == 2
