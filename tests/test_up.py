@@ -95,5 +95,7 @@ def test_demo_hall_comes_alive_and_prints_its_urls(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
-    assert process.returncode == 130  # Ctrl-C: a clean stop, reported as by any shell tool
+    # A clean stop: uvicorn re-raises Ctrl-C after shutting down (130) or exits 0 when the
+    # signal lands between its handlers; never a crash.
+    assert process.returncode in (0, 130)
     assert "Traceback" not in err
