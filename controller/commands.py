@@ -23,6 +23,32 @@ class IssueTicket(Command):
     service: str
     lane: str = "normal"
     priority_reason: str | None = None
+    needs_print: bool = False
+
+
+@dataclass(frozen=True)
+class ConfirmPrinted(Command):
+    """The printer confirmed a reserved ticket's paper; it joins the queue."""
+
+    ticket_id: str
+    printer: str
+
+
+@dataclass(frozen=True)
+class RecordPrintFailure(Command):
+    """A printer failed on a reserved ticket; staff will reprint or void it."""
+
+    ticket_id: str
+    printer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VoidTicket(Command):
+    """Void a ticket whose paper never reached the citizen."""
+
+    ticket_id: str
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller import appointments, window_desk
 from controller import commands as cmd
 from controller import events as ev
-from controller import window_desk
 from controller.calendar import HallCalendar
 from controller.calling import ahead_for
 from controller.errors import CommandRejected, InvalidRequest, NotFound
 from controller.hall_config import HallConfig, ServiceConfig
-from controller.privacy import mask_name, mask_phone
 from controller.reducer import apply
-from controller.state import HallState, Lane, Ticket, TicketStatus, WindowState
-
-_CODE = re.compile(r"^[A-Za-z0-9-]{4,32}$")
+from controller.state import (
+    UNPRINTED,
+    HallState,
+    Lane,
+    TicketStatus,
+    WindowState,
+    ticket_result,
+)
 
 
 @dataclass
@@ -100,9 +103,11 @@ class Engine:
             case cmd.IssueTicket():
                 return self._issue(command, now)
             case cmd.BookAppointment():
-                return self._book(command, now)
+                return appointments.book(self, command, now)
             case cmd.CheckInAppointment():
-                return self._check_in(command, now)
+                return appointments.check_in(self, command, now)
+            case cmd.ConfirmPrinted() | cmd.RecordPrintFailure() | cmd.VoidTicket():
+                return self._paper(command, now)
             case cmd.PostNotice():
                 return self._post_notice(command, now)
             case cmd.ClearNotice():
@@ -135,7 +140,7 @@ class Engine:
         open_tickets = tuple(
             t.id
             for t in self.state.tickets.values()
-            if t.status in (TicketStatus.WAITING, TicketStatus.CALLED)
+            if t.status in (TicketStatus.WAITING, TicketStatus.CALLED) or t.status in UNPRINTED
         )
         staffed = tuple(n for n, w in self.state.windows.items() if w.staff_id is not None)
         self.emit(
@@ -177,9 +182,16 @@ class Engine:
                     "slot_quota_reached",
                     f"{service.name} {slot.start:%H:%M}-{slot.end:%H:%M} 时段号源已取完",
                 )
-        return self._enqueue(service, lane, now, queue_at=now, priority_reason=reason)
+        return self.enqueue(
+            service,
+            lane,
+            now,
+            queue_at=now,
+            priority_reason=reason,
+            needs_print=command.needs_print,
+        )
 
-    def _enqueue(
+    def enqueue(
         self,
         service: ServiceConfig,
         lane: Lane,
@@ -189,6 +201,7 @@ class Engine:
         priority_reason: str | None = None,
         appointment_code: str | None = None,
         slot_start: dt.datetime | None = None,
+        needs_print: bool = False,
     ) -> dict[str, Any]:
         sequence = self.state.sequences[service.code] + 1
         if sequence > 999:
@@ -212,6 +225,7 @@ class Engine:
                 priority_reason=priority_reason,
                 appointment_code=appointment_code,
                 slot_start=slot_start,
+                needs_print=needs_print,
             )
         )
         return ticket_result(self.state.tickets[ticket_id], ahead=ahead, minutes=minutes)
@@ -221,80 +235,46 @@ class Engine:
         if not any(w.open and service.code in w.services for w in self.state.windows.values()):
             raise CommandRejected("service_closed", f"{service.name}暂无开放窗口，暂停取号")
 
-    def _book(self, command: cmd.BookAppointment, now: dt.datetime) -> dict[str, Any]:
-        if not _CODE.match(command.code):
-            raise InvalidRequest("bad_code", "预约码应为 4-32 位字母、数字或连字符")
-        if command.code in self.state.appointments:
-            raise CommandRejected("appointment_exists", f"预约码 {command.code} 已存在")
-        service = self.service_config(command.service)
-        if command.slot_start.tzinfo is None:
-            raise InvalidRequest("naive_time", "预约时间必须带时区")
-        slot = command.slot_start.astimezone(self.config.zone)
-        if slot < now:
-            raise InvalidRequest("slot_in_past", "预约时段已过")
-        if not self.config.appointments.enabled:
-            raise CommandRejected("appointments_disabled", "本大厅未开通预约办理")
-        hours = self.calendar.hours_on(slot.date())
-        if hours is None or not hours.open <= slot.time() < hours.close:
-            raise CommandRejected("slot_closed", f"{slot:%Y-%m-%d %H:%M} 不在大厅办公时间内")
-        phone = (
-            mask_phone(command.phone)
-            if self.config.privacy.store_appointment_phone == "masked"
-            else ""
-        )
-        self.emit(
-            ev.AppointmentBooked(
-                at=now,
-                code=command.code,
-                service=service.code,
-                slot_start=slot,
-                name_masked=mask_name(command.name),
-                phone_masked=phone,
-            )
-        )
-        return {"code": command.code, "service": service.code, "slot_start": slot.isoformat()}
-
-    def _check_in(self, command: cmd.CheckInAppointment, now: dt.datetime) -> dict[str, Any]:
-        rules = self.config.appointments
-        if not rules.enabled:
-            raise CommandRejected("appointments_disabled", "本大厅未开通预约办理")
-        appointment = self.state.appointments.get(command.code)
-        if appointment is None:
-            raise NotFound("unknown_appointment", "没有找到该预约码，请核对后重试")
-        if appointment.ticket_id is not None and appointment.ticket_id in self.state.tickets:
-            ticket = self.state.tickets[appointment.ticket_id]
-            return ticket_result(ticket, ahead=None, minutes=None) | {"already_checked_in": True}
-        slot = appointment.slot_start
-        if slot.date() != now.date():
-            raise CommandRejected("wrong_day", f"您预约的是 {slot:%Y-%m-%d %H:%M}，请当天前来签到")
-        if not self.calendar.is_open_at(now):
-            raise CommandRejected("hall_closed", "当前不在办公时间，无法签到")
-        service = self.service_config(appointment.service)
-        self.require_open_window(service)
-        if now < slot - dt.timedelta(minutes=rules.early_checkin_minutes):
+    def _paper(
+        self,
+        command: cmd.ConfirmPrinted | cmd.RecordPrintFailure | cmd.VoidTicket,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        ticket = self.state.tickets.get(command.ticket_id)
+        if ticket is None:
+            raise NotFound("unknown_ticket", f"没有找到票号 {command.ticket_id}（仅限当天）")
+        if ticket.status not in UNPRINTED:
             raise CommandRejected(
-                "too_early",
-                f"请于 {slot - dt.timedelta(minutes=rules.early_checkin_minutes):%H:%M} 后签到",
+                "not_awaiting_print",
+                f"{ticket.number} 不在待打印状态（当前：{ticket.status.value}）",
             )
-        if now > slot + dt.timedelta(minutes=rules.late_grace_minutes):
-            if rules.late_policy == "refuse":
-                raise CommandRejected("too_late", "已超过预约签到时间，请重新预约或现场取号")
-            return self._enqueue(
-                service,
-                Lane.NORMAL,
-                now,
-                queue_at=now,
-                appointment_code=command.code,
-                slot_start=slot,
-            )
-        return self._enqueue(
-            service,
-            Lane.APPOINTMENT,
-            now,
-            queue_at=slot,
-            appointment_code=command.code,
-            slot_start=slot,
-        )
+        match command:
+            case cmd.ConfirmPrinted():
+                self.emit(
+                    ev.TicketPrinted(
+                        at=now, ticket_id=ticket.id, number=ticket.number, printer=command.printer
+                    )
+                )
+            case cmd.RecordPrintFailure():
+                self.emit(
+                    ev.TicketPrintFailed(
+                        at=now,
+                        ticket_id=ticket.id,
+                        number=ticket.number,
+                        printer=command.printer,
+                        reason=command.reason[:200],
+                    )
+                )
+            case cmd.VoidTicket():
+                reason = command.reason.strip()
+                if not 1 <= len(reason) <= 50:
+                    raise InvalidRequest("reason_required", "作废票号需要填写原因（1-50 字）")
+                self.emit(
+                    ev.TicketVoided(
+                        at=now, ticket_id=ticket.id, number=ticket.number, reason=reason
+                    )
+                )
+        return ticket_result(ticket, ahead=None, minutes=None)
 
     def _post_notice(self, command: cmd.PostNotice, now: dt.datetime) -> dict[str, Any]:
         text = command.text.strip()
@@ -320,19 +300,3 @@ def initial_state(config: HallConfig) -> HallState:
             open=window.open,
         )
     return state
-
-
-def ticket_result(ticket: Ticket, *, ahead: int | None, minutes: int | None) -> dict[str, Any]:
-    """The result fields every ticket-returning command shares."""
-    result: dict[str, Any] = {
-        "id": ticket.id,
-        "number": ticket.number,
-        "service": ticket.service,
-        "lane": ticket.lane.value,
-        "status": ticket.status.value,
-    }
-    if ahead is not None:
-        result["ahead"] = ahead
-    if minutes is not None:
-        result["estimated_wait_minutes"] = minutes
-    return result

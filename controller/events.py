@@ -67,6 +67,38 @@ class TicketIssued(Event):
     priority_reason: str | None = None
     appointment_code: str | None = None
     slot_start: dt.datetime | None = None
+    needs_print: bool = False
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketPrinted(Event):
+    """The printer confirmed the paper ticket; only now does it join its queue."""
+
+    ticket_id: str
+    number: str
+    printer: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketPrintFailed(Event):
+    """A printer failed to print the ticket; it waits for staff to reprint or void it."""
+
+    ticket_id: str
+    number: str
+    printer: str
+    reason: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TicketVoided(Event):
+    """Staff voided a ticket that never reached the citizen (作废); its number is not reused."""
+
+    ticket_id: str
+    number: str
+    reason: str
 
 
 @_register

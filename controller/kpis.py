@@ -18,8 +18,14 @@ def compute_kpis(
     now: dt.datetime,
     overtime_minutes: int,
 ) -> dict[str, Any]:
-    """KPIs of one day; waits of tickets never called run to their end (or `now`)."""
-    all_tickets = list(tickets)
+    """KPIs of one day; waits of tickets never called run to their end (or `now`).
+
+    Tickets whose paper never reached a citizen (print failed, voided) are counted apart and
+    left out of every other figure.
+    """
+    every = list(tickets)
+    all_tickets = [t for t in every if t.printed is not False]
+    unprinted = [t for t in every if t.printed is False]
     by_service: dict[str, list[Ticket]] = defaultdict(list)
     by_window: dict[int, list[Ticket]] = defaultdict(list)
     by_staff: dict[str, list[Ticket]] = defaultdict(list)
@@ -53,6 +59,8 @@ def compute_kpis(
         "date": day.isoformat(),
         "overtime_threshold_minutes": overtime_minutes,
         **_figures(all_tickets, now, limit),
+        "never_printed": len(unprinted),
+        "voided": sum(1 for t in unprinted if t.status is TicketStatus.VOID),
         "by_service": {
             code: _figures(rows, now, limit) for code, rows in sorted(by_service.items())
         },

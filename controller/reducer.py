@@ -75,11 +75,36 @@ def _ticket_issued(state: HallState, e: ev.TicketIssued) -> None:
         slot_start=e.slot_start,
     )
     state.tickets[ticket.id] = ticket
-    state.waiting_in(ticket.service)[ticket.id] = ticket
+    if e.needs_print:
+        ticket.status, ticket.printed = TicketStatus.PRINTING, False
+    else:
+        state.waiting_in(ticket.service)[ticket.id] = ticket
     state.sequences[e.service] = max(state.sequences[e.service], e.sequence)
     state.issue_times.setdefault(e.service, []).append(e.at)
     if e.appointment_code and e.appointment_code in state.appointments:
         state.appointments[e.appointment_code].ticket_id = ticket.id
+
+
+def _ticket_printed(state: HallState, e: ev.TicketPrinted) -> None:
+    ticket = state.tickets[e.ticket_id]
+    ticket.status, ticket.printed, ticket.printer = TicketStatus.WAITING, True, e.printer
+    ticket.print_failure = None
+    state.waiting_in(ticket.service)[ticket.id] = ticket
+
+
+def _ticket_print_failed(state: HallState, e: ev.TicketPrintFailed) -> None:
+    ticket = state.tickets[e.ticket_id]
+    ticket.status, ticket.printer, ticket.print_failure = (
+        TicketStatus.PRINT_FAILED,
+        e.printer,
+        e.reason,
+    )
+
+
+def _ticket_voided(state: HallState, e: ev.TicketVoided) -> None:
+    ticket = state.tickets[e.ticket_id]
+    _leave_queue(state, ticket)
+    ticket.status, ticket.ended_at = TicketStatus.VOID, e.at
 
 
 def _appointment_booked(state: HallState, e: ev.AppointmentBooked) -> None:
@@ -251,6 +276,9 @@ _APPLY: dict[type[ev.Event], Callable[[HallState, Any], None]] = {
     ev.DayOpened: _day_opened,
     ev.DayClosed: _day_closed,
     ev.TicketIssued: _ticket_issued,
+    ev.TicketPrinted: _ticket_printed,
+    ev.TicketPrintFailed: _ticket_print_failed,
+    ev.TicketVoided: _ticket_voided,
     ev.AppointmentBooked: _appointment_booked,
     ev.StaffSignedIn: _staff_signed_in,
     ev.StaffSignedOut: _staff_signed_out,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.calling import position_of
 from controller.kpis import wait_of
-from controller.state import Lane, Ticket, TicketStatus, WindowState
+from controller.state import UNPRINTED, Lane, Ticket, TicketStatus, WindowState
 
 if TYPE_CHECKING:
     from controller.engine import Engine
@@ -155,6 +155,16 @@ def floor_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
                         "message": f"{window.number}号窗口暂停服务（{window.pause_reason}），仍有 {waiting_for} 人等候",
                     }
                 )
+    unprinted = [t for t in state.tickets.values() if t.status in UNPRINTED]
+    if unprinted:
+        numbers = "、".join(t.number for t in unprinted[:10])
+        alerts.append(
+            {
+                "kind": "print_failed",
+                "tickets": [t.id for t in unprinted],
+                "message": f"{len(unprinted)} 张票号未确认打印（{numbers}），请补打或作废",
+            }
+        )
     waits = [
         wait_of(t, now).total_seconds() / 60 for t in state.tickets.values() if t.first_called_at
     ]

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class TicketStatus(StrEnum):
@@ -17,6 +18,13 @@ class TicketStatus(StrEnum):
     FINISHED = "finished"
     NO_SHOW = "no_show"
     EXPIRED = "expired"
+    PRINTING = "printing"
+    PRINT_FAILED = "print_failed"
+    VOID = "void"
+
+
+# Tickets a citizen may not hold yet: never in a queue, never called.
+UNPRINTED = frozenset({TicketStatus.PRINTING, TicketStatus.PRINT_FAILED})
 
 
 class Lane(StrEnum):
@@ -65,6 +73,9 @@ class Ticket:
     appointment_code: str | None = None
     slot_start: dt.datetime | None = None
     rank: int = 0
+    printed: bool | None = None  # None: no paper involved; False until the printer confirms
+    printer: str | None = None
+    print_failure: str | None = None
 
     @property
     def sort_key(self) -> tuple[dt.datetime, int, int, str]:
@@ -177,3 +188,19 @@ class HallState:
         """How many tickets of a service were issued in [start, end) today."""
         times = self.issue_times.get(service, [])
         return bisect.bisect_left(times, end) - bisect.bisect_left(times, start)
+
+
+def ticket_result(ticket: Ticket, *, ahead: int | None, minutes: int | None) -> dict[str, Any]:
+    """The result fields every ticket-returning command shares."""
+    result: dict[str, Any] = {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service,
+        "lane": ticket.lane.value,
+        "status": ticket.status.value,
+    }
+    if ahead is not None:
+        result["ahead"] = ahead
+    if minutes is not None:
+        result["estimated_wait_minutes"] = minutes
+    return result
