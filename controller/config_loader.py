@@ -120,6 +120,7 @@ def cross_check(config: HallConfig) -> list[tuple[Loc, str]]:
         if token.window is not None and config.window(token.window) is None:
             found.append((("auth", "tokens", index, "window"), f"unknown window {token.window}"))
     found += _duplicates("auth.tokens", "sha256", [t.sha256 for t in config.auth.tokens])
+    found += _duplicates("printers", "id", [p.id for p in config.printers])
     return found
 
 

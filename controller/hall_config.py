@@ -199,6 +199,34 @@ class AlertThresholds(_Strict):
     target_average_wait_minutes: int = Field(default=15, ge=1)
 
 
+class PrinterConfig(_Strict):
+    """A thermal ticket printer at a ticket machine (取号机)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    machine: str = Field(default="entrance", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    url: str = Field(
+        min_length=1,
+        description="socket://HOST:9100, a serial device or pyserial URL, usb:VID:PID, file:PATH",
+    )
+    paper_mm: Literal[58, 80] = 80
+    chinese_font: bool = Field(default=True, description="false: Chinese lines print as raster")
+    status: Literal["query", "none"] = Field(
+        default="query", description="none: the printer cannot answer DLE EOT (file printers)"
+    )
+    baudrate: int = Field(default=9600, ge=1200, le=921600)
+    timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+
+class TicketText(_Strict):
+    """What a printed ticket says besides the number."""
+
+    footer: str = "请妥善保管本票，过号请重新取号"
+    status_url: str = Field(
+        default="", description="base URL of the ticket status page for the QR code; empty: no QR"
+    )
+    print_materials: bool = True
+
+
 class PrivacyConfig(_Strict):
     """Privacy options: what personal data is shown or stored."""
 
@@ -242,6 +270,8 @@ class HallConfig(_Strict):
     alerts: AlertThresholds = AlertThresholds()
     privacy: PrivacyConfig = PrivacyConfig()
     auth: AuthConfig = AuthConfig()
+    printers: list[PrinterConfig] = []
+    tickets: TicketText = TicketText()
 
     @property
     def zone(self) -> ZoneInfo:

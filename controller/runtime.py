@@ -76,14 +76,9 @@ class HallRuntime:
     ) -> Reply:
         """Run a command; its events and response are on disk before this returns."""
         with self._lock:
-            if idempotency is not None:
-                stored = self.journal.stored_response(idempotency.key)
-                if stored is not None:
-                    if stored.fingerprint != idempotency.fingerprint:
-                        raise InvalidRequest(
-                            "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
-                        )
-                    return Reply(stored.status, stored.body, replayed=True)
+            replayed = self.stored_reply(idempotency)
+            if replayed is not None:
+                return replayed
             now = self.clock.now()
             self._roll_over(now)
             decision = self.engine.handle(command, now)
@@ -96,6 +91,19 @@ class HallRuntime:
                 )
                 self._persist(decision, response)
             return Reply(status, body, decision, events=[e.kind for e in decision.events])
+
+    def stored_reply(self, idempotency: IdempotencyKey | None) -> Reply | None:
+        """The answer already given to this Idempotency-Key, or None; 422 if the body differs."""
+        if idempotency is None:
+            return None
+        stored = self.journal.stored_response(idempotency.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != idempotency.fingerprint:
+            raise InvalidRequest(
+                "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
+            )
+        return Reply(stored.status, stored.body, replayed=True)
 
     def tick(self) -> None:
         """Let time pass: rolls the day over at the hall's midnight."""

@@ -101,6 +101,8 @@ def ticket_view(engine: Engine, ticket: Ticket, now: dt.datetime) -> dict[str, A
         "recall_count": ticket.recall_count,
         "no_show_count": ticket.no_show_count,
         "transfer_count": ticket.transfer_count,
+        "printer": ticket.printer,
+        "print_failure": ticket.print_failure,
         "rating_invited_until": ticket.rating_invited_until.isoformat()
         if ticket.rating_invited_until
         else None,

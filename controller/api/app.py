@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,10 +12,13 @@ from controller.api import routes_floor, routes_live, routes_tickets, routes_win
 from controller.api.auth import TokenRegistry
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
+from controller.ticket_machine import TicketMachine
 
 
-def create_app(runtime: HallRuntime, tokens: TokenRegistry) -> FastAPI:
-    """A FastAPI app serving `runtime`, authenticating with `tokens`."""
+def create_app(
+    runtime: HallRuntime, tokens: TokenRegistry, machines: Sequence[TicketMachine] = ()
+) -> FastAPI:
+    """A FastAPI app serving `runtime`, authenticating with `tokens`, printing on `machines`."""
     app = FastAPI(
         title=f"{runtime.config.hall.name} 大厅接口",
         version="1",
@@ -21,6 +26,7 @@ def create_app(runtime: HallRuntime, tokens: TokenRegistry) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.tokens = tokens
+    app.state.machines = {machine.id: machine for machine in machines}
     for router in (
         routes_tickets.router,
         routes_windows.router,

@@ -11,6 +11,7 @@ from controller.api.auth import Caller, TokenRegistry
 from controller.engine import Decision
 from controller.errors import InvalidRequest
 from controller.runtime import HallRuntime, IdempotencyKey, default_render
+from controller.ticket_machine import TicketMachine
 
 
 def get_runtime(request: Request) -> HallRuntime:
@@ -43,7 +44,14 @@ async def get_idempotency(
     return IdempotencyKey(f"{caller.name}|{request.method}|{request.url.path}|{key}", fingerprint)
 
 
+def get_machines(request: Request) -> dict[str, TicketMachine]:
+    """The hall's ticket machines by id (none when no printer is configured)."""
+    machines: dict[str, TicketMachine] = request.app.state.machines
+    return machines
+
+
 RuntimeDep = Annotated[HallRuntime, Depends(get_runtime)]
+MachinesDep = Annotated[dict[str, TicketMachine], Depends(get_machines)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 IdempotencyDep = Annotated[IdempotencyKey | None, Depends(get_idempotency)]
 

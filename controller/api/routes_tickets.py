@@ -2,29 +2,101 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from controller import commands as cmd
 from controller.api.auth import Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
-from controller.api.schemas import AppointmentRequest, TicketRequest
-from controller.errors import NotFound
+from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
+from controller.api.schemas import AppointmentRequest, ReprintRequest, TicketRequest, VoidRequest
+from controller.errors import CommandRejected, NotFound
+from controller.ticket_machine import TicketMachine
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 
 
 @router.post("/tickets", status_code=201)
 def issue_ticket(
-    body: TicketRequest, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
+    body: TicketRequest,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    idempotency: IdempotencyDep,
+    machines: MachinesDep,
 ) -> JSONResponse:
     """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe."""
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if body.machine is not None:
+        machine = _machine(machines, body.machine)
+        reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
+        return JSONResponse(reply.body, status_code=reply.status)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
     reply = runtime.execute(command, idempotency=idempotency, render=created_render)
     return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.post("/tickets/{ticket_id}/reprint")
+def reprint_ticket(
+    ticket_id: str,
+    caller: CallerDep,
+    machines: MachinesDep,
+    body: Annotated[ReprintRequest | None, Body()] = None,
+) -> JSONResponse:
+    """Print a ticket whose paper failed again (same number); 201 once printed."""
+    require(caller, Role.FLOOR_MANAGER, Role.KIOSK)
+    if body is not None and body.machine is not None:
+        machine = _machine(machines, body.machine)
+    elif machines:
+        machine = next(iter(machines.values()))
+    else:
+        raise CommandRejected("no_ticket_machine", "本大厅没有配置取号机打印机")
+    reply = machine.reprint(ticket_id)
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.post("/tickets/{ticket_id}/void")
+def void_ticket(
+    ticket_id: str,
+    body: VoidRequest,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    """Void a ticket whose paper never reached the citizen (作废)."""
+    require(caller, Role.FLOOR_MANAGER)
+    reply = runtime.execute(cmd.VoidTicket(ticket_id, body.reason), idempotency=idempotency)
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.get("/printers")
+def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
+    """Every ticket machine's printers and their last known health."""
+    require(caller, Role.FLOOR_MANAGER, Role.KIOSK, Role.DISPLAY)
+    return {
+        "machines": [
+            {
+                "id": m.id,
+                "printers": [
+                    {
+                        "id": pid,
+                        "ready": h.ready,
+                        "paper_near_end": h.paper_near_end,
+                        "detail": h.detail,
+                    }
+                    for pid, h in m.health.items()
+                ],
+            }
+            for m in machines.values()
+        ]
+    }
+
+
+def _machine(machines: dict[str, TicketMachine], machine_id: str) -> TicketMachine:
+    machine = machines.get(machine_id)
+    if machine is None:
+        raise NotFound("unknown_machine", f"没有编号为 {machine_id!r} 的取号机")
+    return machine
 
 
 @router.get("/tickets/{ticket_id}")

@@ -18,6 +18,22 @@ class TicketRequest(_Body):
     service: str = Field(description="service code, e.g. SB")
     lane: Literal["normal", "priority"] = "normal"
     priority_reason: str | None = Field(default=None, description="绿色通道 category")
+    machine: str | None = Field(
+        default=None,
+        description="ticket machine whose printer prints it; 201 only once the paper is out",
+    )
+
+
+class ReprintRequest(_Body):
+    """Reprint a ticket whose paper failed."""
+
+    machine: str | None = Field(default=None, description="default: the first ticket machine")
+
+
+class VoidRequest(_Body):
+    """Void a ticket whose paper never reached the citizen (作废)."""
+
+    reason: str
 
 
 class AppointmentRequest(_Body):

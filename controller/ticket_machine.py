@@ -1,0 +1,148 @@
+"""The ticket machine (取号机): reserve a number, print it, confirm it; fail over between printers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from controller import commands as cmd
+from controller.engine import Decision
+from controller.runtime import HallRuntime, IdempotencyKey, Reply
+from devices.printer import PrinterError, PrinterHealth, TicketPrinter
+
+log = logging.getLogger(__name__)
+# Builds the bytes of a ticket for one printer (paper width, font or raster differ).
+RenderTicket = Callable[[str, str], bytes]
+NO_PRINTER = "取号机暂时无法出票，请到服务台由工作人员协助取号"
+
+
+class TicketMachine:
+    """One entrance machine with one or more printers; one ticket at a time on its paper."""
+
+    def __init__(
+        self,
+        machine_id: str,
+        runtime: HallRuntime,
+        printers: Sequence[TicketPrinter],
+        render: RenderTicket,
+    ) -> None:
+        self.id = machine_id
+        self.runtime = runtime
+        self.printers = list(printers)
+        self.health: dict[str, PrinterHealth] = {
+            p.id: PrinterHealth.unknown("not asked yet") for p in self.printers
+        }
+        self._render = render
+        self._lock = threading.Lock()
+
+    def issue(
+        self,
+        service: str,
+        lane: str = "normal",
+        priority_reason: str | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Reply:
+        """201 with the ticket once a printer confirmed its paper; 503 (ticket flagged) if none could."""
+        with self._lock:
+            replayed = self.runtime.stored_reply(idempotency)
+            if replayed is not None:
+                return replayed
+            reserved = self.runtime.execute(
+                cmd.IssueTicket(service, lane, priority_reason, needs_print=True)
+            )
+            if reserved.status != 200:
+                return reserved
+            return self._print(reserved.body, idempotency)
+
+    def reprint(self, ticket_id: str) -> Reply:
+        """Print a ticket whose paper failed (or never confirmed) again, same number."""
+        with self._lock:
+            view = self.runtime.ticket(ticket_id)
+            if view is None:
+                return Reply(
+                    404, {"error": "unknown_ticket", "message": f"没有找到票号 {ticket_id}"}
+                )
+            if view["status"] not in ("printing", "print_failed"):
+                return Reply(
+                    409,
+                    {"error": "not_awaiting_print", "message": f"{view['number']} 不在待打印状态"},
+                )
+            return self._print(view, None)
+
+    def poll(self) -> dict[str, PrinterHealth]:
+        """Ask every printer for its status now (an idle machine notices paper out early)."""
+        with self._lock:
+            for printer in self.printers:
+                self.health[printer.id] = self._ask(printer)
+            return dict(self.health)
+
+    def _print(self, ticket: dict[str, Any], idempotency: IdempotencyKey | None) -> Reply:
+        ticket_id = str(ticket["id"])
+        failures: list[str] = []
+        for printer in self._in_order():
+            before = self._ask(printer)
+            if before.ready is not True:
+                failures.append(f"{printer.id}: {before.detail or 'not ready'}")
+                continue
+            try:
+                printer.print_bytes(self._render(ticket_id, printer.id))
+            except PrinterError as err:
+                self.health[printer.id] = PrinterHealth.unknown(err.reason)
+                failures.append(f"{printer.id}: {err.reason}")
+                self._record_failure(ticket_id, printer.id, err.reason)
+                continue
+            after = self._ask(printer)
+            if after.ready is not True:
+                # The paper may have run out, or the cover opened, during this ticket.
+                reason = f"after printing: {after.detail or 'no status'}"
+                failures.append(f"{printer.id}: {reason}")
+                self._record_failure(ticket_id, printer.id, reason)
+                continue
+            body = {**ticket, "status": "waiting", "printer": printer.id, "print_failure": None}
+
+            def created(
+                decision: Decision, body: dict[str, Any] = body
+            ) -> tuple[int, dict[str, Any]]:
+                if decision.rejection is not None:
+                    return decision.rejection.status, {
+                        "error": decision.rejection.reason,
+                        "message": decision.rejection.message,
+                    }
+                return 201, body
+
+            return self.runtime.execute(
+                cmd.ConfirmPrinted(ticket_id, printer.id), idempotency=idempotency, render=created
+            )
+        reason = "; ".join(failures) or "no printer configured"
+        self._record_failure(ticket_id, failures[-1].split(":")[0] if failures else "none", reason)
+        log.warning("ticket %s not printed at machine %s: %s", ticket_id, self.id, reason)
+        return Reply(
+            503,
+            {
+                "error": "printer_unavailable",
+                "message": NO_PRINTER,
+                "ticket": ticket_id,
+                "number": ticket["number"],
+                "detail": reason,
+            },
+        )
+
+    def _record_failure(self, ticket_id: str, printer: str, reason: str) -> None:
+        view = self.runtime.ticket(ticket_id)
+        if view is not None and view["status"] == "print_failed" and view.get("printer") == printer:
+            return
+        self.runtime.execute(cmd.RecordPrintFailure(ticket_id, printer, reason))
+
+    def _ask(self, printer: TicketPrinter) -> PrinterHealth:
+        try:
+            health = printer.health()
+        except PrinterError as err:
+            health = PrinterHealth.unknown(err.reason)
+        self.health[printer.id] = health
+        return health
+
+    def _in_order(self) -> list[TicketPrinter]:
+        # Printers last seen ready first; the configured order breaks ties.
+        return sorted(self.printers, key=lambda p: self.health[p.id].ready is not True)
