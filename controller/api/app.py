@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from controller.api import routes_floor, routes_live, routes_tickets, routes_windows
+from controller.api import routes_floor, routes_live, routes_pages, routes_tickets, routes_windows
 from controller.api.auth import TokenRegistry
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
@@ -32,6 +32,7 @@ def create_app(
         routes_windows.router,
         routes_floor.router,
         routes_live.router,
+        routes_pages.router,
     ):
         app.include_router(router)
     app.add_exception_handler(HallError, _hall_error)
