@@ -12,9 +12,11 @@ from typing import Any
 
 from controller.api.auth import token_digest
 from controller.backup import DB_NAME, backup, check_journal, restore
+from controller.cli_printer import add_printer_commands
 from controller.config_loader import load_config
 from controller.errors import ConfigError, HallError
 from controller.journal import Journal
+from firmware_protocols.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")
 DEFAULT_DATA = Path("var")
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except HallError as err:
+    except (HallError, EscPosError) as err:
         print(f"hallctl: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -145,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--seed", type=int, default=1, help="random seed for staff behaviour")
     replay.add_argument("--json", action="store_true", help="print JSON")
     replay.set_defaults(run=_replay)
+
+    add_printer_commands(sub, DEFAULT_CONFIG)
 
     token = sub.add_parser("token-hash", help="print the SHA-256 digest to put in [auth] tokens")
     token.add_argument("token")

@@ -12,6 +12,7 @@ from controller import commands as cmd
 from controller.calendar import HallCalendar
 from controller.runtime import HallRuntime
 from controller.simulation import HallSimulation, generate_arrivals
+from controller.ticket_machine import TicketMachine
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,11 @@ log = logging.getLogger(__name__)
 class DemoDriver:
     """Feeds a seeded simulation's commands to the runtime as the hall clock reaches them."""
 
-    def __init__(self, runtime: HallRuntime, *, seed: int = 7) -> None:
+    def __init__(
+        self, runtime: HallRuntime, *, seed: int = 7, machine: TicketMachine | None = None
+    ) -> None:
         self.runtime = runtime
+        self.machine = machine
         self.seed = seed
         self.commands = 0
         self._calendar = HallCalendar(runtime.config.calendar)
@@ -54,6 +58,10 @@ class DemoDriver:
 
     def _execute(self, command: cmd.Command, _at: dt.datetime) -> tuple[dict[str, Any], str | None]:
         self.commands += 1
+        if self.machine is not None and isinstance(command, cmd.IssueTicket):
+            # Simulated citizens take paper tickets at the entrance machine, as real ones do.
+            printed = self.machine.issue(command.service, command.lane, command.priority_reason)
+            return printed.body, None if printed.status == 201 else printed.body.get("error")
         reply = self.runtime.execute(command)
         decision = reply.decision
         if decision is None:

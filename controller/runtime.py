@@ -66,6 +66,7 @@ class HallRuntime:
         self.engine = Engine(config)
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
+        self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
 
     def execute(
         self,
@@ -110,10 +111,17 @@ class HallRuntime:
         with self._lock:
             self._roll_over(self.clock.now())
 
+    def add_alert_source(self, source: Callable[[], list[dict[str, Any]]]) -> None:
+        """Devices report their own alerts (printer out of paper, …) into every snapshot."""
+        self._alert_sources.append(source)
+
     def snapshot(self) -> dict[str, Any]:
-        """The public state snapshot, consistent with the journal."""
+        """The public state snapshot, consistent with the journal, plus device alerts."""
         with self._lock:
-            return build_snapshot(self.engine, self.clock.now())
+            snapshot = build_snapshot(self.engine, self.clock.now())
+        for source in self._alert_sources:
+            snapshot["alerts"].extend(source())
+        return snapshot
 
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:
         """One of today's tickets as the status page shows it, or None."""

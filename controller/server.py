@@ -24,9 +24,16 @@ from controller.hall_config import HallConfig
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from controller.simulate_day import next_working_day
+from controller.ticket_machine import TicketMachine
+from controller.ticket_print import ticket_renderer
+from devices.escpos_printer import open_printer
+from devices.printer import TicketPrinter
+from devices.sim_printer import SimulatedPrinter
+from devices.text_raster import rasterize_line
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
+PRINTER_POLL_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -50,27 +57,20 @@ def run_hall(options: UpOptions) -> None:
         journal = Journal.at_path(options.data / DB_NAME)
         clock = _make_clock(options, config)
         runtime = HallRuntime(config, journal, clock)
-        tokens = TokenRegistry(config.auth.tokens, os.environ.get("HALLCTL_ADMIN_TOKEN"))
-        admin_note = "令牌来自 HALLCTL_ADMIN_TOKEN / token from HALLCTL_ADMIN_TOKEN"
-        if not os.environ.get("HALLCTL_ADMIN_TOKEN"):
-            if not (options.simulate or options.demo):
-                if not config.auth.tokens:
-                    raise SystemExit(
-                        "no API tokens: set HALLCTL_ADMIN_TOKEN or [auth] tokens in the config"
-                    )
-                admin_note = "令牌见配置文件 / tokens from the config"
-            else:
-                generated = secrets.token_urlsafe(24)
-                tokens.add(generated, Caller("admin-generated", Role.ADMIN))
-                admin_note = f"管理员令牌 / admin token: {generated}"
+        tokens, admin_note, kiosk_token = _tokens(config, options)
+        machines, simulated = ticket_machines(runtime, simulate=options.simulate or options.demo)
         stop = threading.Event()
         threads = [threading.Thread(target=_tick, args=(runtime, stop), name="ticker", daemon=True)]
+        threads += [
+            threading.Thread(target=_poll, args=(m, stop), name=f"printers-{m.id}", daemon=True)
+            for m in machines
+        ]
         if options.demo:
-            driver = DemoDriver(runtime)
+            driver = DemoDriver(runtime, machine=machines[0] if machines else None)
             threads.append(
                 threading.Thread(target=driver.run, args=(stop,), name="demo", daemon=True)
             )
-        app = create_app(runtime, tokens)
+        app = create_app(runtime, tokens, machines)
         base = f"http://{options.host}:{options.port}"
         print(
             f"{config.hall.name} 已启动 / hall is up  (journal: {runtime.restored_events} events restored "
@@ -80,6 +80,14 @@ def run_hall(options: UpOptions) -> None:
         print(f"  实时状态 / live state:     {base}/api/state")
         print(f"  事件流 / event stream:     {base}/api/events")
         print(f"  今日统计 / today's KPIs:   {base}/api/kpis")
+        for machine in machines:
+            kiosk = f"{base}/kiosk?machine={machine.id}"
+            print(
+                f"  自助取号 / kiosk:          {kiosk}"
+                + (f"#token={kiosk_token}" if kiosk_token else "")
+            )
+        for sim in simulated:
+            print(f"  模拟打印机 / simulated printer at {sim.url}")
         print(f"  {admin_note}")
         sys.stdout.flush()
         for thread in threads:
@@ -94,7 +102,55 @@ def run_hall(options: UpOptions) -> None:
         finally:
             stop.set()
             runtime.hub.stop()
+            for machine in machines:
+                for printer in machine.printers:
+                    printer.close()
+            for sim in simulated:
+                sim.stop()
             journal.close()
+
+
+def ticket_machines(
+    runtime: HallRuntime, *, simulate: bool
+) -> tuple[list[TicketMachine], list[SimulatedPrinter]]:
+    """One TicketMachine per configured machine; with `simulate`, every printer is a twin."""
+    simulated: list[SimulatedPrinter] = []
+    by_machine: dict[str, list[TicketPrinter]] = {}
+    for configured in runtime.config.printers:
+        printer = configured
+        if simulate:
+            twin = SimulatedPrinter("tcp", paper_mm=configured.paper_mm).start()
+            simulated.append(twin)
+            printer = configured.model_copy(update={"url": twin.url, "status": "query"})
+        by_machine.setdefault(printer.machine, []).append(open_printer(printer))
+    render = ticket_renderer(runtime, rasterize_line)
+    machines = [
+        TicketMachine(mid, runtime, printers, render) for mid, printers in by_machine.items()
+    ]
+    for machine in machines:
+        runtime.add_alert_source(machine.alerts)
+    return machines, simulated
+
+
+def _tokens(config: HallConfig, options: UpOptions) -> tuple[TokenRegistry, str, str]:
+    """The token registry, a line saying where the admin token is, and a generated kiosk token."""
+    tokens = TokenRegistry(config.auth.tokens, os.environ.get("HALLCTL_ADMIN_TOKEN"))
+    simulated = options.simulate or options.demo
+    if os.environ.get("HALLCTL_ADMIN_TOKEN"):
+        admin_note = "令牌来自 HALLCTL_ADMIN_TOKEN / token from HALLCTL_ADMIN_TOKEN"
+    elif simulated:
+        generated = secrets.token_urlsafe(24)
+        tokens.add(generated, Caller("admin-generated", Role.ADMIN))
+        admin_note = f"管理员令牌 / admin token: {generated}"
+    elif config.auth.tokens:
+        admin_note = "令牌见配置文件 / tokens from the config"
+    else:
+        raise SystemExit("no API tokens: set HALLCTL_ADMIN_TOKEN or [auth] tokens in the config")
+    kiosk_token = ""
+    if simulated:
+        kiosk_token = secrets.token_urlsafe(18)
+        tokens.add(kiosk_token, Caller("kiosk-generated", Role.KIOSK))
+    return tokens, admin_note, kiosk_token
 
 
 def _make_clock(options: UpOptions, config: HallConfig) -> Clock:
@@ -118,6 +174,17 @@ def _make_clock(options: UpOptions, config: HallConfig) -> Clock:
     if speed != 1.0:
         return ScaledClock(dt.datetime.now(zone), speed)
     return SystemClock(zone)
+
+
+def _poll(machine: TicketMachine, stop: threading.Event) -> None:
+    # Asking idle printers shows paper out on the dashboard before a citizen finds it.
+    while True:
+        try:
+            machine.poll()
+        except Exception:  # a printer fault must not end the polling
+            log.exception("printer poll failed")
+        if stop.wait(PRINTER_POLL_SECONDS):
+            return
 
 
 def _tick(runtime: HallRuntime, stop: threading.Event) -> None:

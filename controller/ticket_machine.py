@@ -78,6 +78,44 @@ class TicketMachine:
                 self.health[printer.id] = self._ask(printer)
             return dict(self.health)
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Floor alerts for this machine's printers: not ready, status unknown, paper low."""
+        found: list[dict[str, Any]] = []
+        for printer_id, health in self.health.items():
+            if health.ready is False:
+                found.append(
+                    {
+                        "kind": "printer_fault",
+                        "printer": printer_id,
+                        "message": f"取号机打印机 {printer_id} 故障：{health.detail}",
+                    }
+                )
+            elif health.ready is None:
+                found.append(
+                    {
+                        "kind": "printer_unknown",
+                        "printer": printer_id,
+                        "message": f"取号机打印机 {printer_id} 无应答：{health.detail}",
+                    }
+                )
+            if health.paper_near_end:
+                found.append(
+                    {
+                        "kind": "paper_low",
+                        "printer": printer_id,
+                        "message": f"取号机打印机 {printer_id} 纸将用尽，请及时换纸",
+                    }
+                )
+        if self.printers and not any(h.ready for h in self.health.values()):
+            found.append(
+                {
+                    "kind": "no_printer",
+                    "machine": self.id,
+                    "message": f"取号机 {self.id} 没有可用的打印机，群众无法自助取号",
+                }
+            )
+        return found
+
     def _print(self, ticket: dict[str, Any], idempotency: IdempotencyKey | None) -> Reply:
         ticket_id = str(ticket["id"])
         failures: list[str] = []
@@ -87,7 +125,13 @@ class TicketMachine:
                 failures.append(f"{printer.id}: {before.detail or 'not ready'}")
                 continue
             try:
-                printer.print_bytes(self._render(ticket_id, printer.id))
+                data = self._render(ticket_id, printer.id)
+            except ValueError as err:  # a layout this printer cannot take (e.g. raster too wide)
+                failures.append(f"{printer.id}: layout: {err}")
+                self._record_failure(ticket_id, printer.id, f"layout: {err}")
+                continue
+            try:
+                printer.print_bytes(data)
             except PrinterError as err:
                 self.health[printer.id] = PrinterHealth.unknown(err.reason)
                 failures.append(f"{printer.id}: {err.reason}")
