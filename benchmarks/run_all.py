@@ -19,6 +19,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_engine_throughput", ["--commands", "20000", "--repeat", "2"]),
     ("bench_restart", ["--tickets", "5000", "--repeat", "2"]),
     ("bench_rss", ["--seconds", "15"]),
+    ("bench_kiosk_print", ["--tickets", "100"]),
 ]
 
 

@@ -86,6 +86,7 @@ def check_in(engine: Engine, command: cmd.CheckInAppointment, now: dt.datetime) 
             queue_at=now,
             appointment_code=command.code,
             slot_start=slot,
+            needs_print=command.needs_print,
         )
     return engine.enqueue(
         service,
@@ -94,4 +95,5 @@ def check_in(engine: Engine, command: cmd.CheckInAppointment, now: dt.datetime) 
         queue_at=slot,
         appointment_code=command.code,
         slot_start=slot,
+        needs_print=command.needs_print,
     )

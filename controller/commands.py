@@ -67,6 +67,7 @@ class CheckInAppointment(Command):
     """Check in a booked appointment by its code; it joins the queue at its slot."""
 
     code: str
+    needs_print: bool = False
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,22 @@ class TicketMachine:
                 return reserved
             return self._print(reserved.body, idempotency)
 
+    def check_in(self, code: str, idempotency: IdempotencyKey | None = None) -> Reply:
+        """Check an appointment in and print its ticket; a repeat check-in prints only if unprinted."""
+        with self._lock:
+            replayed = self.runtime.stored_reply(idempotency)
+            if replayed is not None:
+                return replayed
+            reserved = self.runtime.execute(cmd.CheckInAppointment(code, needs_print=True))
+            if reserved.status != 200:
+                return reserved
+            if reserved.body.get("already_checked_in") and reserved.body.get("status") not in (
+                "printing",
+                "print_failed",
+            ):
+                return Reply(201, reserved.body)
+            return self._print(reserved.body, idempotency)
+
     def reprint(self, ticket_id: str) -> Reply:
         """Print a ticket whose paper failed (or never confirmed) again, same number."""
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +55,7 @@ class SimTicket:
     items: tuple[PrintItem, ...]
     complete: bool = True
     problem: str = ""
+    cut_at: float = field(default=0.0, compare=False)  # time.monotonic() when the cut came
 
     @property
     def lines(self) -> list[str]:
@@ -247,10 +249,13 @@ class PrinterModel:
         items, self._current = tuple(self._current), []
         reason, self._spoil_reason = self._spoil_reason, ""
         with self._changed:
+            now = time.monotonic()
             if reason:
-                self._log.spoiled.append(SimTicket(items, complete=False, problem=reason))
+                self._log.spoiled.append(
+                    SimTicket(items, complete=False, problem=reason, cut_at=now)
+                )
             elif items:
-                self._log.tickets.append(SimTicket(items))
+                self._log.tickets.append(SimTicket(items, cut_at=now))
             self._changed.notify_all()
 
     def _answer(self, n: int) -> None:

@@ -221,3 +221,39 @@ def test_a_seeded_run_of_mixed_faults_leaves_no_phantom_tickets(hall: Hall) -> N
         assert hall.machine.reprint(ticket_id).status == 201
     assert_no_phantoms(hall)
     assert len(hall.events(TicketPrinted)) == 14
+
+
+def test_an_appointment_check_in_prints_its_ticket_and_a_repeat_prints_nothing_more(
+    hall: Hall,
+) -> None:
+    slot = hall_time("09:30")
+    assert hall.runtime.execute(cmd.BookAppointment("YY-7001", "SB", slot)).status == 200
+    first = hall.machine.check_in("YY-7001")
+    assert (first.status, first.body["printer"], first.body["lane"]) == (
+        201,
+        "entrance-1",
+        "appointment",
+    )
+    assert [t.number for t in hall.sims[0].tickets] == [first.body["number"]]
+    again = hall.machine.check_in("YY-7001")
+    assert again.status == 201 and again.body["already_checked_in"] is True
+    assert again.body["id"] == first.body["id"]
+    assert len(hall.sims[0].tickets) == 1  # the citizen already holds the paper
+
+
+def test_a_check_in_whose_paper_failed_is_flagged_and_printed_on_the_next_check_in(
+    hall: Hall,
+) -> None:
+    assert (
+        hall.runtime.execute(cmd.BookAppointment("YY-7002", "SB", hall_time("09:30"))).status == 200
+    )
+    for sim in hall.sims:
+        sim.faults.paper_out = True
+    failed = hall.machine.check_in("YY-7002")
+    assert failed.status == 503 and failed.body["error"] == "printer_unavailable"
+    assert hall.runtime.execute(cmd.CallNext(1)).body["error"] == "queue_empty"
+    hall.sims[1].faults.paper_out = False
+    retried = hall.machine.check_in("YY-7002")
+    assert (retried.status, retried.body["printer"]) == (201, "entrance-2")
+    assert [t.number for t in hall.sims[1].tickets] == [failed.body["number"]]
+    assert_no_phantoms(hall)

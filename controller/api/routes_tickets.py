@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 from controller import commands as cmd
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
-from controller.api.schemas import AppointmentRequest, ReprintRequest, TicketRequest, VoidRequest
+from controller.api.schemas import (
+    AppointmentRequest,
+    CheckInRequest,
+    ReprintRequest,
+    TicketRequest,
+    VoidRequest,
+)
 from controller.errors import CommandRejected, NotFound
 from controller.ticket_machine import TicketMachine
 
@@ -121,10 +127,19 @@ def book_appointment(
 
 @router.post("/appointments/{code}/check-in", status_code=201)
 def check_in(
-    code: str, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
+    code: str,
+    *,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    idempotency: IdempotencyDep,
+    machines: MachinesDep,
+    body: Annotated[CheckInRequest | None, Body()] = None,
 ) -> JSONResponse:
-    """Check an appointment in; it joins the queue at its slot."""
+    """Check an appointment in; it joins the queue at its slot (printed when a machine is named)."""
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if body is not None and body.machine is not None:
+        reply = _machine(machines, body.machine).check_in(code, idempotency)
+        return JSONResponse(reply.body, status_code=reply.status)
     reply = runtime.execute(
         cmd.CheckInAppointment(code), idempotency=idempotency, render=created_render
     )

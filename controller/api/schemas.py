@@ -24,6 +24,14 @@ class TicketRequest(_Body):
     )
 
 
+class CheckInRequest(_Body):
+    """Check an appointment in (预约签到) at a ticket machine."""
+
+    machine: str | None = Field(
+        default=None, description="ticket machine whose printer prints the ticket; none: no paper"
+    )
+
+
 class ReprintRequest(_Body):
     """Reprint a ticket whose paper failed."""
 

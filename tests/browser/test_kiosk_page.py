@@ -7,6 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
+from controller.runtime import HallRuntime
+from controller.ticket_machine import TicketMachine
 from tests.browser.conftest import KIOSK_TOKEN, ServedHall
 
 
@@ -61,3 +63,48 @@ def test_ticket_status_page_shows_the_number_and_place(
     assert "排队等候中" in page.locator("#status").inner_text()
     assert "前面还有 1 人" in page.locator("#detail").inner_text()
     page.close()
+
+
+def test_tap_a_service_and_the_ticket_comes_out_of_the_simulated_printer(
+    serve_hall: Callable[..., ServedHall], browser: Browser
+) -> None:
+    from controller.server import ticket_machines
+    from devices.sim_printer import SimulatedPrinter
+
+    simulated: list[SimulatedPrinter] = []
+
+    def machines(runtime: HallRuntime) -> list[TicketMachine]:
+        made, twins = ticket_machines(runtime, simulate=True)
+        simulated.extend(twins)
+        return made
+
+    try:
+        hall = serve_hall(machines)
+        page = browser.new_page(viewport={"width": 1080, "height": 1920})
+        page.goto(f"{hall.base}/kiosk?machine=entrance#token={KIOSK_TOKEN}")
+        page.locator("button.service[data-service=YB]").click()
+        number = page.locator("#ticket-number")
+        number.wait_for()
+        assert number.inner_text() == "B001"
+        printed = [t for sim in simulated for t in sim.tickets]
+        assert [t.number for t in printed] == ["B001"] and printed[0].complete
+        assert any("医疗保障" in line for line in printed[0].lines)
+        assert hall.runtime.engine.state.tickets["20261123-B001"].status.value == "waiting"
+
+        simulated[0].faults.paper_out = True  # entrance-1 runs dry: the machine fails over
+        page.locator("button", has_text="完成").click()
+        page.locator("button.service[data-service=YB]").click()
+        page.wait_for_function("document.getElementById('ticket-number')?.textContent === 'B002'")
+        assert [t.number for t in simulated[1].tickets] == ["B002"]
+
+        simulated[1].faults.cover_open = True  # both down: a plain message, nothing callable
+        page.locator("button", has_text="完成").click()
+        page.locator("button.service[data-service=YB]").click()
+        error = page.locator("#ticket-error")
+        error.wait_for()
+        assert "工作人员协助取号" in error.inner_text()
+        assert hall.runtime.engine.state.tickets["20261123-B003"].status.value == "print_failed"
+        page.close()
+    finally:
+        for sim in simulated:
+            sim.stop()
