@@ -71,6 +71,41 @@ class CheckInAppointment(Command):
 
 
 @dataclass(frozen=True)
+class PressKey(Command):
+    """A window keypad key press (评价器): logged always, then run as the key's command."""
+
+    device_id: str
+    boot_id: str
+    seq: int
+    window: int
+    key: str  # devices.keypad.KeypadKey value
+    rating: str | None = None  # controller.ratings.RatingLevel value, for the "rate" key
+    reasons: tuple[str, ...] = ()
+    argument: str | None = None
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class UnratedTicket:
+    """A finished ticket nobody rated, as the journal of its day has it."""
+
+    ticket_id: str
+    number: str
+    window: int
+    staff_id: str
+    service: str
+    finished_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApplyRatingDefaults(Command):
+    """Record the configured default for `source_day`'s unrated tickets (flagged, channel 7)."""
+
+    source_day: dt.date
+    tickets: tuple[UnratedTicket, ...]
+
+
+@dataclass(frozen=True)
 class WindowCommand(Command):
     """A command addressed to one window."""
 

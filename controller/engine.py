@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import appointments, window_desk
+from controller import appointments, keypad_desk, rating_defaults, window_desk
 from controller import commands as cmd
 from controller import events as ev
 from controller.calendar import HallCalendar
@@ -123,6 +123,10 @@ class Engine:
                 return {"name": name, "title": title}
             case cmd.WindowCommand():
                 return window_desk.handle(self, command, now)
+            case cmd.PressKey():
+                return keypad_desk.handle(self, command, now)
+            case cmd.ApplyRatingDefaults():
+                return rating_defaults.apply_defaults(self, command, now)
         raise InvalidRequest("unknown_command", f"无法处理的指令 {type(command).__name__}")
 
     def _roll_over(self, now: dt.datetime) -> None:

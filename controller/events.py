@@ -210,6 +210,71 @@ class RatingInvited(Event):
 
 @_register
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyPressed(Event):
+    """Every keypad press, accepted or not (append-only log against self-rating, 擅自按键)."""
+
+    device_id: str
+    boot_id: str
+    seq: int
+    window: int
+    staff_id: str | None
+    window_state: str
+    ticket_id: str | None
+    key: str
+    rating: str | None
+    raw: str
+    outcome: str  # "ok" or the rejection reason
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RatingRecorded(Event):
+    """A citizen rated a finished ticket on the keypad: the record the exchange needs."""
+
+    rating_id: str
+    ticket_id: str
+    number: str
+    window: int
+    staff_id: str
+    service: str
+    item_code: str
+    department_code: str
+    region_code: str
+    level: str
+    reasons: tuple[str, ...]
+    reason_table: str
+    channel: str
+    assess_number: int
+    device_id: str
+    finished_at: dt.datetime
+    system_default: bool = False  # 默认好评 after the configured days; never in 评价率
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RatingDefaultsApplied(Event):
+    """The configured default was recorded for one past day's unrated tickets."""
+
+    source_day: dt.date
+    count: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RatingFlagged(Event):
+    """A rating looks made by someone other than the citizen; the floor manager must look."""
+
+    rating_id: str
+    ticket_id: str
+    number: str
+    window: int
+    staff_id: str
+    flag: str  # fast_after_finish, staff_absent, top_run
+    detail: str
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class WindowPaused(Event):
     """A window paused (暂停服务) with a reason; `waiting` people were waiting for it."""
 

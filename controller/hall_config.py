@@ -191,6 +191,29 @@ class QueueRules(_Strict):
     estimate_sample_size: int = Field(default=20, ge=1, le=500)
 
 
+class RatingRules(_Strict):
+    """好差评 rules at the keypad: anomaly flags against self-rating, and the optional default."""
+
+    fast_rating_seconds: float = Field(
+        default=2.0, ge=0, le=60, description="flag a rating pressed sooner than this after finish"
+    )
+    top_run_min: int = Field(
+        default=8, ge=2, le=1000, description="shortest run of 非常满意 at one window to flag"
+    )
+    top_run_probability: float = Field(
+        default=0.001,
+        gt=0,
+        lt=1,
+        description="flag the run when the hall's top-rating share to its length is below this",
+    )
+    default_after_days: int | None = Field(
+        default=None, ge=1, le=60, description="广东: unrated after 7 days counts as a default"
+    )
+    default_level: Literal["very_satisfied", "satisfied", "basically_satisfied"] = (
+        "basically_satisfied"
+    )
+
+
 class AlertThresholds(_Strict):
     """Floor alerts shown to the floor manager."""
 
@@ -267,6 +290,7 @@ class HallConfig(_Strict):
     priority_lane: PriorityLaneConfig = PriorityLaneConfig()
     appointments: AppointmentConfig = AppointmentConfig()
     queue: QueueRules = QueueRules()
+    ratings: RatingRules = RatingRules()
     alerts: AlertThresholds = AlertThresholds()
     privacy: PrivacyConfig = PrivacyConfig()
     auth: AuthConfig = AuthConfig()

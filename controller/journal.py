@@ -30,6 +30,7 @@ PERSISTENT_KINDS = (
     "NoticeCleared",
     "DutyLeaderSet",
     "AppointmentBooked",
+    "RatingDefaultsApplied",
 )
 SCHEMA_VERSION = "1"
 

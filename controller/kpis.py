@@ -1,4 +1,4 @@
-"""Daily KPIs (统计): issued, served, waits, service time, 超时率, 过号率 per service, window, staff."""
+"""Daily KPIs (统计): issued, served, waits, 超时率, 过号率, 评价率, 满意率 per service, window, staff."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from controller.ratings import RatingLevel
 from controller.state import Attendance, Ticket, TicketStatus
 
 
@@ -86,6 +87,8 @@ def _figures(tickets: list[Ticket], now: dt.datetime, limit: dt.timedelta) -> di
     ]
     overtime = sum(1 for t in tickets if wait_of(t, now) > limit)
     no_shows = sum(1 for t in called if t.no_show_count > 0)
+    levels = [RatingLevel(t.rating) for t in finished if t.rating is not None]
+    strict = (RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED)
     return {
         "issued": len(tickets),
         "called": len(called),
@@ -98,6 +101,11 @@ def _figures(tickets: list[Ticket], now: dt.datetime, limit: dt.timedelta) -> di
         "average_service_minutes": _mean(services),
         "overtime_rate": _ratio(overtime, len(tickets)),
         "no_show_rate": _ratio(no_shows, len(called)),
+        "rated": len(levels),
+        "rating_rate": _ratio(len(levels), len(finished)),
+        "satisfaction_rate": _ratio(sum(1 for v in levels if v.is_satisfied), len(levels)),
+        "strict_satisfaction_rate": _ratio(sum(1 for v in levels if v in strict), len(levels)),
+        "bad_rating_rate": _ratio(sum(1 for v in levels if v.is_bad), len(levels)),
     }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from controller import events as ev
+from controller.ratings import RatingLevel
 from controller.state import (
     Appointment,
     Attendance,
@@ -15,10 +16,15 @@ from controller.state import (
     HallState,
     Lane,
     Notice,
+    RatingFlag,
+    RatingTally,
     Ticket,
     TicketStatus,
     WindowState,
 )
+
+TOP_LEVEL = RatingLevel.VERY_SATISFIED.value
+BAD_LEVELS = frozenset(level.value for level in RatingLevel if level.is_bad)
 
 
 def apply(state: HallState, event: ev.Event) -> None:
@@ -35,6 +41,7 @@ def _day_opened(state: HallState, e: ev.DayOpened) -> None:
     state.sequences.clear()
     state.issue_times.clear()
     state.recent_calls.clear()
+    state.ratings = RatingTally()
     state.attendance = [a for a in state.attendance if a.signed_out_at is None]
     for window in state.windows.values():
         window.current = None
@@ -191,6 +198,31 @@ def _rating_invited(state: HallState, e: ev.RatingInvited) -> None:
     state.tickets[e.ticket_id].rating_invited_until = e.until
 
 
+def _key_pressed(state: HallState, e: ev.KeyPressed) -> None:
+    """The press log changes no state: the key's own events do."""
+
+
+def _rating_recorded(state: HallState, e: ev.RatingRecorded) -> None:
+    if e.system_default:  # a past day's ticket; today's citizen tally is not touched
+        return
+    ticket = state.tickets.get(e.ticket_id)
+    if ticket is not None:
+        ticket.rating = e.level
+    tally = state.ratings
+    tally.by_level[e.level] += 1
+    tally.top_run[e.window] = tally.top_run[e.window] + 1 if e.level == TOP_LEVEL else 0
+    if e.level in BAD_LEVELS:
+        tally.bad.append((e.at, e.number, e.window, e.level))
+
+
+def _rating_flagged(state: HallState, e: ev.RatingFlagged) -> None:
+    state.ratings.flags.append(RatingFlag(e.at, e.rating_id, e.number, e.window, e.flag, e.detail))
+
+
+def _rating_defaults_applied(state: HallState, e: ev.RatingDefaultsApplied) -> None:
+    state.rating_defaults_done = max(e.source_day, state.rating_defaults_done or e.source_day)
+
+
 def _window_paused(state: HallState, e: ev.WindowPaused) -> None:
     window = _window(state, e.window)
     window.paused, window.pause_reason = True, e.reason
@@ -288,6 +320,10 @@ _APPLY: dict[type[ev.Event], Callable[[HallState, Any], None]] = {
     ev.TicketTransferred: _ticket_transferred,
     ev.TicketFinished: _ticket_finished,
     ev.RatingInvited: _rating_invited,
+    ev.KeyPressed: _key_pressed,
+    ev.RatingRecorded: _rating_recorded,
+    ev.RatingFlagged: _rating_flagged,
+    ev.RatingDefaultsApplied: _rating_defaults_applied,
     ev.WindowPaused: _window_paused,
     ev.WindowResumed: _window_resumed,
     ev.WindowOpened: _window_opened,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import commands as cmd
+from controller import rating_defaults
 from controller.clock import Clock
 from controller.engine import Decision, Engine
 from controller.errors import InvalidRequest, StoreError
@@ -162,6 +163,11 @@ class HallRuntime:
         decision = self.engine.handle(cmd.Tick(), now)
         if decision.events:
             self._persist(decision, None)
+        today = now.astimezone(self.config.zone).date()
+        for command in rating_defaults.due_commands(self.engine, self.journal, today):
+            applied = self.engine.handle(command, now)
+            if applied.events:
+                self._persist(applied, None)
 
     def _persist(self, decision: Decision, response: tuple[str, StoredResponse] | None) -> None:
         assert self.engine.state.day is not None

@@ -7,10 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from controller.calling import position_of
 from controller.kpis import wait_of
+from controller.ratings import RatingLevel
 from controller.state import UNPRINTED, Lane, Ticket, TicketStatus, WindowState
 
 if TYPE_CHECKING:
     from controller.engine import Engine
+
+
+BAD_RATING_ALERT = dt.timedelta(minutes=30)
+MAX_FLAG_ALERTS = 20
 
 
 def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
@@ -177,6 +182,30 @@ def floor_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
                 "message": f"今日平均等候 {sum(waits) / len(waits):.0f} 分钟，超过目标 {thresholds.target_average_wait_minutes} 分钟",
             }
         )
+    return alerts + rating_alerts(engine, now)
+
+
+def rating_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
+    """差评 received in the last half hour, and today's self-rating flags (latest first)."""
+    tally, alerts = engine.state.ratings, []
+    for at, number, window, level in reversed(tally.bad):
+        if now - at <= BAD_RATING_ALERT:
+            alerts.append(
+                {
+                    "kind": "bad_rating",
+                    "window": window,
+                    "message": f"{window}号窗口 {number} 收到差评（{RatingLevel(level).label}），请及时核实回访",
+                }
+            )
+    for flag in reversed(tally.flags[-MAX_FLAG_ALERTS:]):
+        alerts.append(
+            {
+                "kind": "rating_flag",
+                "window": flag.window,
+                "flag": flag.flag,
+                "message": f"{flag.window}号窗口 {flag.number} 的评价疑似非群众本人所按：{flag.detail}",
+            }
+        )
     return alerts
 
 
@@ -200,7 +229,12 @@ def _window_view(engine: Engine, window: WindowState) -> dict[str, Any]:
             else None
         ),
         "staff": (
-            {"name": window.staff_name, "role": window.staff_role, "post": window.staff_post}
+            {
+                "id": window.staff_id,
+                "name": window.staff_name,
+                "role": window.staff_role,
+                "post": window.staff_post,
+            }
             if window.staff_id
             else None
         ),

@@ -69,6 +69,7 @@ class Ticket:
     staff_id: str | None = None
     outcome: str | None = None
     rating_invited_until: dt.datetime | None = None
+    rating: str | None = None
     priority_reason: str | None = None
     appointment_code: str | None = None
     slot_start: dt.datetime | None = None
@@ -162,6 +163,33 @@ class Notice:
 
 
 @dataclass
+class RatingFlag:
+    """A flagged rating, for the floor manager."""
+
+    at: dt.datetime
+    rating_id: str
+    number: str
+    window: int
+    flag: str
+    detail: str
+
+
+@dataclass
+class RatingTally:
+    """Today's ratings: counts by level, runs of top ratings per window, flags, recent 差评."""
+
+    by_level: Counter[str] = field(default_factory=Counter)
+    top_run: Counter[int] = field(default_factory=Counter)
+    flags: list[RatingFlag] = field(default_factory=list)
+    bad: deque[tuple[dt.datetime, str, int, str]] = field(default_factory=lambda: deque(maxlen=50))
+
+    @property
+    def total(self) -> int:
+        """Ratings today."""
+        return sum(self.by_level.values())
+
+
+@dataclass
 class HallState:
     """Everything the engine knows; changed only by `apply`."""
 
@@ -178,6 +206,8 @@ class HallState:
     next_notice_id: int = 1
     duty_leader: tuple[str, str] | None = None
     service_seconds: dict[str, deque[int]] = field(default_factory=dict)
+    ratings: RatingTally = field(default_factory=RatingTally)
+    rating_defaults_done: dt.date | None = None  # the last day whose unrated tickets defaulted
     issue_order: int = 0
 
     def waiting_in(self, service: str) -> dict[str, Ticket]:

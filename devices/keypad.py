@@ -1,0 +1,104 @@
+"""The window keypad role (评价器 / 呼叫器): what a keypad driver hands the hall and shows back.
+
+Every keypad driver (RS-485 or MQTT) turns a decoded wire event into a `KeypadPress`, hands it
+to a `KeypadHandler` (the controller) and sends the `KeypadAnswer` back to the keypad as its
+acknowledgement. A press carries `device_id`, `boot_id` and `seq`: the controller de-duplicates
+on that triple (durably), so a resent press gets the first answer again and is never counted
+twice. The controller pushes `KeypadDisplay` states to keypads through `KeypadPort.show`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class KeypadKey(StrEnum):
+    """Keys of a window keypad; staff keys run the window, `RATE` is the citizen's side."""
+
+    NEXT = "next"
+    RECALL = "recall"
+    NO_SHOW = "no_show"
+    PAUSE = "pause"
+    RESUME = "resume"
+    TRANSFER = "transfer"
+    FINISH = "finish"
+    INVITE_RATING = "invite_rating"
+    RATE = "rate"
+
+
+class RatingKey(StrEnum):
+    """The five citizen rating keys by name (never by a number: the national codings disagree)."""
+
+    VERY_SATISFIED = "very_satisfied"  # 非常满意
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    VERY_DISSATISFIED = "very_dissatisfied"  # 非常不满意
+
+
+@dataclass(frozen=True)
+class KeypadPress:
+    """One key press as the keypad reported it; `raw` is the wire message (hex or JSON text)."""
+
+    device_id: str
+    boot_id: str
+    seq: int
+    window: int
+    key: KeypadKey
+    rating: RatingKey | None = None  # set when key is RATE
+    reasons: tuple[str, ...] = ()  # 差评 reason codes from the versioned table
+    argument: str | None = (
+        None  # pause reason, transfer target ("service:SB" / "window:5"), outcome
+    )
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class KeypadAnswer:
+    """The controller's verdict on a press, sent back as the keypad's ack; message in Chinese."""
+
+    accepted: bool
+    code: str  # "ok", or the rejection reason (e.g. "queue_empty", "rating_not_invited")
+    message: str = ""
+    ticket: str | None = None  # the ticket number the press concerned, if any
+
+
+class KeypadHandler(Protocol):
+    """The controller side: decides a press (idempotent on device_id, boot_id, seq)."""
+
+    def __call__(self, press: KeypadPress) -> KeypadAnswer:
+        """Apply the press once and answer; a repeat of the same triple gets the same answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class KeypadDisplay:
+    """What a window's keypad shows: its state, the current ticket and the staff on duty."""
+
+    window: int
+    state: str  # "idle", "serving", "paused", "rating_invited", "thanks", "closed"
+    ticket: str | None = None
+    staff_name: str | None = None
+    staff_post: str | None = None
+    staff_photo_id: str | None = None
+    message: str = ""  # Chinese text for the keypad's screen
+    rating_seconds: int | None = None  # time left to rate, while state is "rating_invited"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class KeypadPort(Protocol):
+    """A keypad bus or broker connection as the controller sees it."""
+
+    def show(self, display: KeypadDisplay) -> None:
+        """Send the window's keypad its new state (queued; never blocks the caller for long)."""
+        ...
+
+    def keypads(self) -> list[dict[str, object]]:
+        """Every known keypad: device id, window, online, last seen, firmware version."""
+        ...
+
+    def close(self) -> None:
+        """Stop and release the link."""
+        ...

@@ -1,0 +1,82 @@
+"""What each window keypad (评价器) shows, from a snapshot's window view and the latest event."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from controller import events as ev
+from controller.ratings import RatingLevel
+from devices.keypad import KeypadDisplay
+
+_STATE_TEXT = {
+    "closed": "窗口未开放",
+    "signed_out": "暂无工作人员",
+    "paused": "暂停服务",
+    "idle": "欢迎光临",
+}
+
+
+def keypad_display(window: dict[str, Any], event: ev.Event | None = None) -> KeypadDisplay:
+    """The keypad state for a window view (see controller.snapshot); `event` adds invite/thanks."""
+    staff = window.get("staff") or {}
+    base = KeypadDisplay(
+        window=int(window["number"]),
+        state="closed",
+        staff_name=staff.get("name"),
+        staff_post=staff.get("post") or None,
+        staff_photo_id=staff.get("id"),
+    )
+    current = window.get("current")
+    if isinstance(event, ev.RatingInvited):
+        seconds = max(0, round((event.until - event.at).total_seconds()))
+        return replace(
+            base,
+            state="rating_invited",
+            ticket=event.ticket_id.rsplit("-", 1)[-1],  # ids are DAY-NUMBER
+            message="请您对本次服务进行评价",
+            rating_seconds=seconds,
+        )
+    if isinstance(event, ev.RatingRecorded):
+        label = RatingLevel(event.level).label
+        return replace(
+            base,
+            state="thanks",
+            ticket=event.number,
+            message=f"感谢您的评价（{label}）",
+        )
+    state = str(window.get("state", "closed"))
+    if state == "serving" and current:
+        return replace(
+            base,
+            state="serving",
+            ticket=_number(current),
+            message=f"正在办理 {_number(current)}",
+        )
+    if state == "paused":
+        reason = window.get("pause_reason") or ""
+        message = f"暂停服务（{reason}）" if reason else "暂停服务"
+        return replace(base, state="paused", message=message)
+    return replace(
+        base,
+        state=state if state in ("closed", "idle") else "closed",
+        message=_STATE_TEXT.get(state, "窗口未开放"),
+    )
+
+
+def windows_touched(batch: list[ev.Event]) -> dict[int, ev.Event]:
+    """Each window a batch concerns, with the batch's last event for it."""
+    touched: dict[int, ev.Event] = {}
+    for event in batch:
+        if isinstance(event, ev.KeyPressed | ev.RatingFlagged):
+            continue  # the log and flags change nothing on the keypad
+        window = getattr(event, "window", None)
+        if isinstance(window, int):
+            touched[window] = event
+        if isinstance(event, ev.TicketTransferred):
+            touched[event.from_window] = event
+    return touched
+
+
+def _number(current: dict[str, Any] | None) -> str | None:
+    return str(current["number"]) if current else None
