@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -260,6 +260,44 @@ class Journal:
                 .all()
             )
         return [ev.event_from_json(p) for p in payloads]
+
+    def events_after(
+        self, after_seq: int, kinds: Sequence[str], limit: int
+    ) -> list[tuple[int, ev.Event]]:
+        """Up to `limit` events of these kinds with seq > `after_seq`, oldest first, with seq."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(EVENTS.c.seq, EVENTS.c.payload)
+                .where(EVENTS.c.seq > after_seq, EVENTS.c.kind.in_(kinds))
+                .order_by(EVENTS.c.seq)
+                .limit(limit)
+            ).all()
+        return [(int(seq), ev.event_from_json(payload)) for seq, payload in rows]
+
+    def count_after(self, after_seq: int, kinds: Sequence[str]) -> int:
+        """How many events of these kinds have seq > `after_seq`."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(func.count())
+                .select_from(EVENTS)
+                .where(EVENTS.c.seq > after_seq, EVENTS.c.kind.in_(kinds))
+            ).scalar()
+        return int(value or 0)
+
+    def meta(self, key: str) -> str | None:
+        """A journal_meta value (e.g. an outbox cursor), or None."""
+        with self._engine.connect() as conn:
+            value = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a journal_meta value durably."""
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(delete(META).where(META.c.key == key))
+                conn.execute(insert(META), [{"key": key, "value": value}])
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot write {key}: {err}", self.url) from err
 
     def days(self) -> list[dt.date]:
         """The hall days present in the journal, oldest first."""

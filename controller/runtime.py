@@ -68,6 +68,7 @@ class HallRuntime:
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
         self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
+        self._gauge_sources: list[Callable[[], dict[str, float]]] = []
 
     def execute(
         self,
@@ -115,6 +116,17 @@ class HallRuntime:
     def add_alert_source(self, source: Callable[[], list[dict[str, Any]]]) -> None:
         """Devices report their own alerts (printer out of paper, …) into every snapshot."""
         self._alert_sources.append(source)
+
+    def add_gauge_source(self, source: Callable[[], dict[str, float]]) -> None:
+        """Devices and the outbox report figures for /metrics (e.g. hall_outbox_backlog)."""
+        self._gauge_sources.append(source)
+
+    def gauges(self) -> dict[str, float]:
+        """Every reported figure, by metric name."""
+        found: dict[str, float] = {}
+        for source in self._gauge_sources:
+            found.update(source())
+        return found
 
     def snapshot(self) -> dict[str, Any]:
         """The public state snapshot, consistent with the journal, plus device alerts."""

@@ -8,8 +8,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from controller.api import routes_floor, routes_live, routes_pages, routes_tickets, routes_windows
+from controller.api import (
+    routes_floor,
+    routes_live,
+    routes_metrics,
+    routes_pages,
+    routes_tickets,
+    routes_windows,
+)
 from controller.api.auth import TokenRegistry
+from controller.api.routes_metrics import install_metrics
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
@@ -35,6 +43,8 @@ def create_app(
         routes_pages.router,
     ):
         app.include_router(router)
+    app.include_router(routes_metrics.router)
+    install_metrics(app, runtime)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

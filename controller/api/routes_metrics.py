@@ -1,0 +1,89 @@
+"""Prometheus metrics at /metrics: queues, waits, windows, alerts, devices, outbox, latency."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.runtime import HallRuntime
+
+router = APIRouter(tags=["operations"])
+WINDOW_STATES = ("closed", "signed_out", "paused", "idle", "serving")
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """The Prometheus text format; no personal data, so no token (bind the API to the LAN)."""
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: FastAPI, runtime: HallRuntime) -> None:
+    """Give `app` its own registry with the hall collector and a request-latency middleware."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(HallCollector(runtime))
+    latency = Histogram(
+        "hall_request_seconds",
+        "API request latency by route template and method",
+        ["method", "route", "status"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    )
+    app.state.metrics_registry = registry
+
+    @app.middleware("http")
+    async def _timed(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        if template != "/api/events":  # a stream lasts as long as the client stays
+            latency.labels(request.method, template, str(response.status_code)).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+
+class HallCollector(Collector):
+    """Reads a fresh snapshot (and device gauges) at every scrape."""
+
+    def __init__(self, runtime: HallRuntime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        """One family per figure; labels are service codes, window numbers, alert kinds."""
+        snapshot = self.runtime.snapshot()
+        waiting = GaugeMetricFamily("hall_waiting", "Tickets waiting", labels=["service"])
+        oldest = GaugeMetricFamily(
+            "hall_oldest_wait_seconds", "Longest current wait", labels=["service"]
+        )
+        issued = GaugeMetricFamily("hall_issued_today", "Tickets issued today", labels=["service"])
+        for service in snapshot["services"]:
+            waiting.add_metric([service["code"]], service["waiting"])
+            oldest.add_metric([service["code"]], (service["oldest_wait_minutes"] or 0) * 60)
+            issued.add_metric([service["code"]], service["issued_today"])
+        state = GaugeMetricFamily(
+            "hall_window_state", "1 for the window's current state", labels=["window", "state"]
+        )
+        for window in snapshot["windows"]:
+            for name in WINDOW_STATES:
+                state.add_metric([str(window["number"]), name], 1 if window["state"] == name else 0)
+        alerts = GaugeMetricFamily("hall_alerts", "Floor alerts by kind", labels=["kind"])
+        for kind, count in sorted(Counter(a["kind"] for a in snapshot["alerts"]).items()):
+            alerts.add_metric([kind], count)
+        hub = GaugeMetricFamily(
+            "hall_subscriber_dropped", "Events a device subscriber had to drop", labels=["name"]
+        )
+        for health in self.runtime.hub.health():
+            hub.add_metric([health.name], health.dropped)
+        yield from (waiting, oldest, issued, state, alerts, hub)
+        for name, value in sorted(self.runtime.gauges().items()):
+            yield GaugeMetricFamily(name, name.replace("_", " "), value=value)
