@@ -1,0 +1,143 @@
+"""MQTT keypad press -> ack received by the keypad, beside a bare Mosquitto round trip.
+
+A real Mosquitto (password file, ACL, persistence, as in a hall) on a free 127.0.0.1 port in a
+temporary directory; the controller's `MqttKeypadPort` (MQTT 5, persistent session) with a
+handler that answers at once, so the figure is the driver's and the broker's cost, not the
+engine's; one simulated Wi-Fi keypad (`SimulatedMqttKeypad`, MQTT 3.1.1). Each press is timed
+from `press()` to the keypad holding the ack: keypad -> broker -> controller (decode, handler,
+ack encode) -> broker -> keypad. After each press, a bare round trip is timed the same way on
+the same broker: a paho client publishes at QoS 1, a second one echoes it back at QoS 1, and the
+first one receives it; no codec, no driver. Target: press p99 <= 2x the bare p99.
+
+    .venv/bin/python -m benchmarks.bench_keypad_mqtt [--presses 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from benchmarks.common import ms, percentile
+from devices.keypad import KeypadAnswer, KeypadPress
+from devices.keypad_mqtt import open_keypad_port
+from devices.keypad_mqtt_local import start_local_keypad_hall
+from devices.mosquitto import no_delay
+
+TARGET_RATIO = 2.0
+WARMUP = 20
+_PING, _PONG = "hall/bench/bare/ping", "hall/bench/bare/pong"
+
+
+def _answer(press: KeypadPress) -> KeypadAnswer:
+    return KeypadAnswer(True, "ok", "请A001号到3号窗口", "A001")
+
+
+class _BareRoundTrip:
+    """Two plain paho clients with the controller's login: publish, echo, receive (all QoS 1)."""
+
+    def __init__(self, host: str, port: int, username: str, password: str) -> None:
+        self.arrived = threading.Event()
+        self.clients: list[mqtt.Client] = []
+        for name, topic, handler in (
+            ("bench-echo", _PING, self._echo),
+            ("bench-caller", _PONG, self._back),
+        ):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name)
+            client.username_pw_set(username, password)
+            client.on_message = handler
+            client.on_socket_open = no_delay  # as the driver and the keypad do
+            client.connect(host, port)
+            client.loop_start()
+            client.subscribe(topic, qos=1)
+            self.clients.append(client)
+        time.sleep(0.3)  # both SUBACKs in
+
+    def _echo(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        client.publish(_PONG, message.payload, qos=1)
+
+    def _back(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self.arrived.set()
+
+    def once(self, payload: bytes) -> float:
+        """One round trip in seconds."""
+        self.arrived.clear()
+        started = time.perf_counter()
+        self.clients[1].publish(_PING, payload, qos=1)
+        if not self.arrived.wait(5):
+            raise SystemExit("bare round trip: no echo within 5 s")
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        """Disconnect both clients."""
+        for client in self.clients:
+            client.disconnect()
+            client.loop_stop()
+
+
+def measure(presses: int, tmp: Path) -> dict[str, list[float]]:
+    """Press and bare round-trip times (seconds), interleaved, warm-up excluded."""
+    found: dict[str, list[float]] = {"press": [], "bare": []}
+    with start_local_keypad_hall("bench", {"K03": 3}, tmp, resend_seconds=5.0) as hall:
+        port = open_keypad_port(hall.config, _answer)
+        broker = hall.config.broker
+        assert broker is not None and port.wait_ready(10)
+        bare = _BareRoundTrip(
+            hall.broker.host, hall.broker.port, broker.username, broker.resolved_password()
+        )
+        keypad = hall.keypads["K03"]
+        try:
+            for i in range(WARMUP + presses):
+                started = time.perf_counter()
+                event = keypad.press("next")
+                keypad.wait_acked(event)
+                took = time.perf_counter() - started
+                bare_took = bare.once(event.encode())
+                if i >= WARMUP:
+                    found["press"].append(took)
+                    found["bare"].append(bare_took)
+        finally:
+            bare.close()
+            port.close()
+    if keypad.published != WARMUP + presses:
+        print(f"  note: {keypad.published - WARMUP - presses} resends happened during the run")
+    return found
+
+
+def report(found: dict[str, list[float]]) -> None:
+    """Print p50/p99 of both, the ratio and the verdict."""
+    p50, p99 = ({k: percentile(sorted(v), q) for k, v in found.items()} for q in (0.5, 0.99))
+    count = len(found["press"])
+    print(f"MQTT keypad press -> ack at the keypad: {count} presses, Mosquitto on 127.0.0.1")
+    print(f"  press -> ack (driver + broker)  p50 {ms(p50['press'])}  p99 {ms(p99['press'])}")
+    print(f"  bare QoS 1 publish -> echo      p50 {ms(p50['bare'])}  p99 {ms(p99['bare'])}")
+    ratio = p99["press"] / p99["bare"] if p99["bare"] else float("inf")
+    verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+    print(
+        f"  p99 ratio {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x: {verdict});"
+        f" p50 ratio {p50['press'] / p50['bare']:.2f}x"
+    )
+
+
+def run(presses: int) -> None:
+    """Start a broker, the driver and a keypad; press `presses` times; print the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        found = measure(presses, Path(tmp))
+    report(found)
+
+
+def main() -> None:
+    """Command line: --presses N."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presses", type=int, default=500)
+    args = parser.parse_args()
+    run(args.presses)
+
+
+if __name__ == "__main__":
+    main()
