@@ -1,0 +1,278 @@
+"""Satisfaction API ingest throughput: ratings/s through HTTP in batches of 100, SQLite and PostgreSQL.
+
+For each backend a fresh database is made (a SQLite file with synchronous=FULL, as embedded;
+a PostgreSQL server started here on a temp dir with its default durability, fsync on), the API
+runs under uvicorn in a child process, and one keep-alive HTTP client posts `--ratings` new
+records (4 % 差评, each opening a work order) in batches of `--batch`. Then the same batches are
+sent again (every record a duplicate, as after an outbox retry). Baseline in the same run: a
+bare DBAPI executemany of the same rows into the same table, one transaction per batch.
+Targets: >= 2,000 ratings/s on SQLite and >= 5,000 on PostgreSQL.
+
+    .venv/bin/python -m benchmarks.bench_satisfaction_ingest [--ratings 20000] [--batch 100]
+        [--backends sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from benchmarks.common import ROOT, ms, percentile
+from controller.satisfaction.models import RatingCreate
+
+TARGETS = {"sqlite": 2_000.0, "postgresql": 5_000.0}
+HALL_ID = "330199-QSXZWFWZX"
+TOKEN = "bench-hall-token-000000000001"
+ZONE = ZoneInfo("Asia/Shanghai")
+LEVELS = ["very_satisfied"] * 18 + ["satisfied"] * 4 + ["basically_satisfied"] * 2
+RUN_DAY = dt.datetime(2026, 11, 23, 8, 30, tzinfo=ZONE)
+
+
+def make_records(count: int, prefix: str) -> list[dict[str, Any]]:
+    """`count` valid records of the example hall, one day, about 4 % of them 差评."""
+    records = []
+    for i in range(count):
+        finished = RUN_DAY + dt.timedelta(seconds=2 * i)
+        bad = i % 25 == 7
+        records.append(
+            {
+                "rating_id": f"{prefix}-{i:07d}",
+                "hall_id": HALL_ID,
+                "ticket_id": f"20261123-{prefix}-{i:07d}",
+                "number": f"A{i % 1000:03d}",
+                "window": 1 + i % 12,
+                "staff_id": f"S{1 + i % 12:02d}01",
+                "service": "SB",
+                "item_code": "330199-SB-0001",
+                "case_number": None,
+                "department_code": "QSXZWFWZX",
+                "region_code": "330199",
+                "level": "dissatisfied" if bad else LEVELS[i % len(LEVELS)],
+                "reasons": ["R02"] if bad else [],
+                "reason_table": "2026.1",
+                "channel": "5",
+                "assess_number": 1,
+                "device_id": f"keypad-{1 + i % 12:02d}",
+                "rated_at": (finished + dt.timedelta(seconds=15)).isoformat(),
+                "finished_at": finished.isoformat(),
+                "system_default": False,
+            }
+        )
+    return records
+
+
+def batches(records: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """The records cut into batches of `size`."""
+    return [records[i : i + size] for i in range(0, len(records), size)]
+
+
+@contextlib.contextmanager
+def api_server(database_url: str) -> Iterator[str]:
+    """The API under uvicorn in a child process; yields its base URL."""
+    from tests.satisfaction.pg_server import free_port
+
+    port = free_port()
+    env = os.environ | {"BENCH_DATABASE_URL": database_url, "BENCH_PORT": str(port)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_satisfaction_ingest", "--serve"],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or child.poll() is not None:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        child.terminate()
+        child.wait(timeout=15)
+
+
+def serve() -> None:
+    """Child process: run the API on BENCH_DATABASE_URL and BENCH_PORT (clock: the bench day)."""
+    import uvicorn
+
+    from controller.config_loader import load_config
+    from controller.satisfaction.app import create_satisfaction_app
+    from controller.satisfaction.auth import (
+        SatisfactionCaller,
+        SatisfactionRole,
+        SatisfactionTokens,
+    )
+    from controller.satisfaction.settings import profile_from_config
+
+    url = os.environ["BENCH_DATABASE_URL"]
+    tokens = SatisfactionTokens()
+    tokens.add(TOKEN, SatisfactionCaller("bench", SatisfactionRole.HALL, HALL_ID))
+    profile = profile_from_config(load_config(ROOT / "config" / "hall.example.toml"))
+    app = create_satisfaction_app(
+        url, tokens, {HALL_ID: profile}, clock=lambda: RUN_DAY + dt.timedelta(days=2)
+    )
+    port = int(os.environ["BENCH_PORT"])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def post_all(base: str, work: list[list[dict[str, Any]]], key: str) -> tuple[float, list[float]]:
+    """Post every batch in order; (total seconds, per-batch seconds). Checks each answer."""
+    latencies = []
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        client.get("/api/v1/health")  # connect (not timed)
+        started = time.perf_counter()
+        for batch in work:
+            begun = time.perf_counter()
+            reply = client.post("/api/v1/evaluations", json={"records": batch})
+            latencies.append(time.perf_counter() - begun)
+            if reply.status_code != 200 or reply.json()[key] != len(batch):
+                raise RuntimeError(f"unexpected answer: {reply.status_code} {reply.text[:300]}")
+        return time.perf_counter() - started, latencies
+
+
+def bare_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The table rows of the records, as plain tuples for a DBAPI executemany."""
+    rows = []
+    for raw in records:
+        r = RatingCreate.model_validate(raw)
+        rows.append(
+            (r.rating_id, r.hall_id, r.ticket_id, r.number, r.window, r.staff_id, r.service,
+             r.item_code, r.case_number, r.department_code, r.region_code, r.reason_table,
+             r.assess_number, r.device_id, r.free_text, r.level.value, ",".join(r.reasons),
+             r.channel, r.system_default, r.finished_at.astimezone(dt.UTC),
+             r.rated_at.astimezone(dt.UTC), r.rated_at.date(), "0" * 64,
+             dt.datetime.now(dt.UTC))
+        )  # fmt: skip
+    return rows
+
+
+_INSERT = (
+    'INSERT INTO satisfaction_rating (rating_id, hall_id, ticket_id, number, "window", '
+    "staff_id, service, item_code, case_number, department_code, region_code, reason_table, "
+    "assess_number, device_id, free_text, level, reasons, channel, system_default, "
+    "finished_at, rated_at, day, content_hash, received_at) VALUES ({marks})"
+)
+
+
+def bare_sqlite(path: Path, rows: list[tuple[Any, ...]], size: int) -> float:
+    """Seconds for sqlite3 executemany of the rows, one FULL-synchronous commit per batch."""
+    text_rows = [tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row) for row in rows]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    statement = _INSERT.format(marks=", ".join("?" * 24))
+    started = time.perf_counter()
+    for first in range(0, len(text_rows), size):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(statement, text_rows[first : first + size])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def bare_postgres(url: str, rows: list[tuple[Any, ...]], size: int) -> float:
+    """Seconds for psycopg executemany of the rows, one commit per batch."""
+    import psycopg
+
+    statement = _INSERT.format(marks=", ".join(["%s"] * 24))
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        for first in range(0, len(rows), size):
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany(statement, rows[first : first + size])
+        return time.perf_counter() - started
+
+
+def fresh_tables(url: str) -> None:
+    """Create the satisfaction tables on an empty database."""
+    from controller.satisfaction import store
+
+    engine = store.make_engine(url)
+    store.create_tables(engine)
+    engine.dispose()
+
+
+def run_backend(name: str, urls: dict[str, str], args: argparse.Namespace) -> None:
+    """Time the API and the bare baseline on one backend and print the figures."""
+    records = make_records(args.ratings, "R")
+    work = batches(records, args.batch)
+    with api_server(urls["api"]) as base:
+        post_all(base, batches(make_records(5 * args.batch, "W"), args.batch), "accepted")
+        seconds, latencies = post_all(base, work, "accepted")
+        resend_seconds, _ = post_all(base, work, "duplicates")
+    base_url = urls["bare"]
+    fresh_tables(base_url)
+    rows = bare_rows(records)
+    if name == "sqlite":
+        bare = bare_sqlite(Path(base_url.removeprefix("sqlite:///")), rows, args.batch)
+    else:
+        bare = bare_postgres(
+            base_url.replace("postgresql://", "postgresql://", 1), rows, args.batch
+        )
+    rate, bare_rate = len(records) / seconds, len(records) / bare
+    latencies.sort()
+    verdict = "met" if rate >= TARGETS[name] else "MISSED"
+    print(f"\n{name}: {len(records)} ratings in {len(work)} batches of {args.batch}")
+    print(f"  API ingest (HTTP, new)      {rate:10,.0f} ratings/s   {seconds:6.2f} s")
+    print(
+        f"  batch latency p50 / p99     {ms(percentile(latencies, 0.5))} / {ms(percentile(latencies, 0.99))}"
+    )
+    print(f"  API resend (all duplicates) {len(records) / resend_seconds:10,.0f} ratings/s")
+    print(f"  bare executemany baseline   {bare_rate:10,.0f} ratings/s   {bare:6.2f} s")
+    print(f"  API / bare = {rate / bare_rate:.2f}")
+    print(f"  ratio to target {TARGETS[name]:,.0f}/s: {rate / TARGETS[name]:.2f} ({verdict})")
+
+
+def main() -> None:
+    """Run the chosen backends, each on fresh databases in temporary directories."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ratings", type=int, default=20_000, help="new ratings to post")
+    parser.add_argument("--batch", type=int, default=100, help="ratings per request")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    for name in args.backends.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="hall-bench-") as tmp:
+                urls = {kind: f"sqlite:///{tmp}/{kind}.db" for kind in ("api", "bare")}
+                run_backend(name, urls, args)
+        elif name == "postgresql":
+            from tests.satisfaction.pg_server import PostgresServer, find_postgres_bin
+
+            bin_dir = find_postgres_bin()
+            if bin_dir is None:
+                print("\npostgresql: skipped, no server binaries (apt-get install postgresql)")
+                continue
+            server = PostgresServer(bin_dir, durable=True).start()
+            try:
+                urls = {kind: server.url(server.create_database()) for kind in ("api", "bare")}
+                run_backend(name, urls, args)
+            finally:
+                server.stop()
+        else:
+            parser.error(f"unknown backend {name!r}")
+
+
+if __name__ == "__main__":
+    main()

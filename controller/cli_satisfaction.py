@@ -1,0 +1,67 @@
+"""`hallctl satisfaction-api`: run the satisfaction API alone, for a central deployment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from controller.errors import HallError
+from controller.satisfaction.auth import SatisfactionTokens
+from controller.satisfaction.settings import SatisfactionSettings, load_central_config
+
+DEFAULT_SATISFACTION_CONFIG = Path("config/satisfaction.example.toml")
+
+
+def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `hallctl satisfaction-api`."""
+    api = sub.add_parser(
+        "satisfaction-api",
+        help="run the satisfaction API (好差评) alone, for many halls",
+        description="Serve the satisfaction API from its own config file. The database URL "
+        "comes from the file or from HALLCTL_SATISFACTION_DATABASE_URL (which wins).",
+    )
+    api.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_SATISFACTION_CONFIG,
+        help=f"satisfaction API config (default {DEFAULT_SATISFACTION_CONFIG})",
+    )
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8100, help="port to listen on (default 8100)")
+    api.add_argument(
+        "--check", action="store_true", help="check the config and the database, then exit"
+    )
+    api.set_defaults(run=run_satisfaction_api)
+
+
+def run_satisfaction_api(args: argparse.Namespace) -> int:
+    """Load the config, open the database (creating tables), then serve or just report."""
+    import uvicorn
+
+    from controller.satisfaction.app import create_satisfaction_app
+
+    loaded = load_central_config(args.config)
+    settings: SatisfactionSettings = loaded.settings
+    app = create_satisfaction_app(
+        settings.database_url,
+        SatisfactionTokens(loaded.tokens),
+        loaded.profiles,
+        settings=settings,
+    )
+    where = _safe_url(settings.database_url)
+    print(f"评价数据接口 / satisfaction API: {len(loaded.profiles)} 个大厅, 数据库 {where}")
+    if args.check:
+        print("配置与数据库正常 / config and database OK")
+        return 0
+    if not loaded.tokens and not os.environ.get("HALLCTL_SATISFACTION_ALLOW_NO_TOKENS"):
+        raise HallError(f"{args.config}: no [[tokens]]: nobody could push or read ratings")
+    print(f"  http://{args.host}:{args.port}/docs")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,132 @@
+"""The satisfaction API app factory: embedded in a controller or alone for many halls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from controller.errors import AuthError, CommandRejected, HallError, StoreError
+from controller.satisfaction import routes_records, routes_reports, routes_work_orders, store
+from controller.satisfaction.auth import SatisfactionTokens
+from controller.satisfaction.deps import SatisfactionContext
+from controller.satisfaction.settings import HallProfile, SatisfactionSettings
+
+
+def create_satisfaction_app(
+    database_url: str,
+    tokens: SatisfactionTokens,
+    profiles: Mapping[str, HallProfile],
+    *,
+    settings: SatisfactionSettings | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> FastAPI:
+    """The API over `database_url` (tables created if missing) for the halls in `profiles`."""
+    chosen = settings or SatisfactionSettings(database_url=database_url)
+    engine = store.make_engine(database_url)
+    store.create_tables(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="好差评 评价数据接口",
+        version="1",
+        description="Satisfaction API: rating records, KPIs, 差评 work orders, exports.",
+        lifespan=lifespan,
+    )
+    app.state.satisfaction = SatisfactionContext(
+        engine=engine,
+        tokens=tokens,
+        profiles=dict(profiles),
+        settings=chosen,
+        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+    )
+    for module in (routes_records, routes_reports, routes_work_orders):
+        app.include_router(module.router)
+    app.add_exception_handler(HallError, _hall_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, CommandRejected):
+        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
+    if isinstance(exc, AuthError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        code = "unauthorized" if exc.status == 401 else "forbidden"
+        return JSONResponse(
+            {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
+        )
+    if isinstance(exc, StoreError):
+        return JSONResponse(
+            {
+                "error": "store_unavailable",
+                "message": f"评价数据库暂不可用，请稍后重试：{exc.detail}",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        problems.append(f"{where}: {_chinese(error)}")
+    return JSONResponse(
+        {
+            "error": "invalid_request",
+            "message": "请求格式错误：" + "；".join(problems),
+            "problems": problems,
+        },
+        status_code=422,
+    )
+
+
+def _chinese(error: Mapping[str, object]) -> str:
+    """A pydantic error in Chinese, for the common kinds; the pydantic text otherwise."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx")
+    context = ctx if isinstance(ctx, dict) else {}
+    message = str(error.get("msg", "invalid"))
+    texts = {
+        "missing": "缺少此字段",
+        "extra_forbidden": "不允许的字段",
+        "string_type": "应为字符串",
+        "string_unicode": "不是有效的 UTF-8 文本",
+        "string_pattern_mismatch": f"格式不符（{context.get('pattern', '')}）",
+        "string_too_short": f"至少 {context.get('min_length', 1)} 个字符",
+        "string_too_long": f"最多 {context.get('max_length', '')} 个字符",
+        "int_type": "应为整数",
+        "int_parsing": "应为整数",
+        "int_from_float": "应为整数",
+        "bool_type": "应为 true 或 false",
+        "bool_parsing": "应为 true 或 false",
+        "greater_than_equal": f"应不小于 {context.get('ge', '')}",
+        "less_than_equal": f"应不大于 {context.get('le', '')}",
+        "enum": f"取值应为 {context.get('expected', '')}",
+        "literal_error": f"取值应为 {context.get('expected', '')}",
+        "timezone_aware": "时间须带时区偏移（如 +08:00）",
+        "datetime_parsing": "应为 ISO 8601 时间（如 2026-11-23T09:30:00+08:00）",
+        "datetime_type": "应为 ISO 8601 时间（如 2026-11-23T09:30:00+08:00）",
+        "datetime_from_date_parsing": "应为 ISO 8601 时间（如 2026-11-23T09:30:00+08:00）",
+        "date_parsing": "应为日期（如 2026-11-23）",
+        "date_from_datetime_parsing": "应为日期（如 2026-11-23）",
+        "list_type": "应为数组",
+        "too_short": f"至少 {context.get('min_length', '')} 条",
+        "too_long": f"最多 {context.get('max_length', '')} 条",
+        "model_attributes_type": "应为对象",
+        "dict_type": "应为对象",
+        "json_invalid": "不是有效的 JSON",
+    }
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    return texts.get(kind, message)

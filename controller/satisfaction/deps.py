@@ -1,0 +1,142 @@
+"""The app's context (engine, tokens, hall profiles, settings, clock) and its FastAPI dependencies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.engine import RowMapping
+
+from controller.ratings import RatingLevel
+from controller.satisfaction import store
+from controller.satisfaction.auth import SatisfactionCaller, SatisfactionTokens, require_hall
+from controller.satisfaction.errors import RecordRefused
+from controller.satisfaction.models import HALL_ID, SERVICE_CODE, STAFF_ID, RatingPublic
+from controller.satisfaction.settings import HallProfile, SatisfactionSettings
+
+
+@dataclass
+class SatisfactionContext:
+    """Everything a request needs; built once by the app factory."""
+
+    engine: Engine
+    tokens: SatisfactionTokens
+    profiles: Mapping[str, HallProfile]
+    settings: SatisfactionSettings
+    clock: Callable[[], dt.datetime]
+    zones: dict[str, ZoneInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.zones = {hall: p.zone for hall, p in self.profiles.items()}
+
+    def now(self) -> dt.datetime:
+        """The current moment (aware)."""
+        return self.clock()
+
+    def zone_for(self, hall_id: str | None) -> ZoneInfo:
+        """The hall's zone, or the settings' zone for an unknown hall or for every hall."""
+        return self.zones.get(hall_id or "", self.settings.zone)
+
+    def today(self, hall_id: str | None) -> dt.date:
+        """Today's date in the hall's zone (the settings' zone across halls)."""
+        return self.now().astimezone(self.zone_for(hall_id)).date()
+
+    def public(self, row: RowMapping) -> RatingPublic:
+        """A stored rating as read back, times in its hall's zone."""
+        zone = self.zone_for(row["hall_id"])
+        level = RatingLevel(row["level"])
+        values = dict(row)
+        values.update(
+            level=level,
+            level_label=level.label,
+            reasons=[r for r in row["reasons"].split(",") if r],
+            rated_at=store.in_zone(row["rated_at"], zone),
+            finished_at=store.in_zone(row["finished_at"], zone),
+            received_at=store.in_zone(row["received_at"], zone),
+        )
+        return RatingPublic.model_validate(values)
+
+
+def get_context(request: Request) -> SatisfactionContext:
+    """The context the app was built with."""
+    context: SatisfactionContext = request.app.state.satisfaction
+    return context
+
+
+ContextDep = Annotated[SatisfactionContext, Depends(get_context)]
+
+
+_BEARER = HTTPBearer(auto_error=False, description="a token issued to a hall or an office")
+
+
+def get_caller(
+    context: ContextDep,
+    request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)] = None,
+) -> SatisfactionCaller:
+    """The authenticated caller (401 without a valid bearer token)."""
+    return context.tokens.caller_for(request.headers.get("Authorization"))
+
+
+CallerDep = Annotated[SatisfactionCaller, Depends(get_caller)]
+
+
+@dataclass(frozen=True)
+class ScopeQuery:
+    """The query parameters every read shares: hall, date range, window, staff, service."""
+
+    hall_id: str | None
+    day_from: dt.date | None
+    day_to: dt.date | None
+    window: int | None
+    staff_id: str | None
+    service: str | None
+
+
+def get_scope_query(
+    *,
+    hall_id: Annotated[str | None, Query(pattern=HALL_ID)] = None,
+    day_from: Annotated[
+        dt.date | None, Query(alias="from", description="first rating day (hall-local)")
+    ] = None,
+    day_to: Annotated[
+        dt.date | None, Query(alias="to", description="last rating day, inclusive")
+    ] = None,
+    window: Annotated[int | None, Query(ge=1, le=999)] = None,
+    staff_id: Annotated[str | None, Query(pattern=STAFF_ID)] = None,
+    service: Annotated[str | None, Query(pattern=SERVICE_CODE)] = None,
+) -> ScopeQuery:
+    """Parse the shared read parameters."""
+    if day_from is not None and day_to is not None and day_from > day_to:
+        raise RecordRefused("query.from", f"起始日期 {day_from} 晚于结束日期 {day_to}")
+    return ScopeQuery(hall_id, day_from, day_to, window, staff_id, service)
+
+
+def get_scope(
+    caller: CallerDep, query: Annotated[ScopeQuery, Depends(get_scope_query)]
+) -> store.Scope:
+    """The scope of a read: the asked hall if the caller may see it, else the caller's own hall."""
+    if query.hall_id is not None:
+        require_hall(caller, query.hall_id, "query.hall_id")
+        halls: tuple[str, ...] | None = (query.hall_id,)
+    elif caller.hall_id is not None:
+        halls = (caller.hall_id,)
+    else:
+        halls = None
+    return store.Scope(
+        halls=halls,
+        day_from=query.day_from,
+        day_to=query.day_to,
+        window=query.window,
+        staff_id=query.staff_id,
+        service=query.service,
+    )
+
+
+ScopeDep = Annotated[store.Scope, Depends(get_scope)]

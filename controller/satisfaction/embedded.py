@@ -1,0 +1,46 @@
+"""The satisfaction API embedded in a hall controller: one hall, SQLite in the data directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from controller.hall_config import HallConfig
+from controller.satisfaction.app import create_satisfaction_app
+from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
+from controller.satisfaction.settings import SatisfactionSettings, hall_id_of, profile_from_config
+
+DB_NAME = "satisfaction.db"
+
+
+def embedded_satisfaction_app(
+    config: HallConfig,
+    data_dir: Path,
+    *,
+    outbox_token: str,
+    admin_token: str | None = None,
+    settings: SatisfactionSettings | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> FastAPI:
+    """The API for this hall alone, on `data_dir`/satisfaction.db.
+
+    The controller's outbox pushes with `outbox_token` (role hall); the hall's floor_manager
+    tokens act as floor managers and its admin tokens (and `admin_token`) as 督查股, all bound
+    to this hall.
+    """
+    hall_id = hall_id_of(config.hall)
+    url = f"sqlite:///{data_dir / DB_NAME}"
+    chosen = settings or SatisfactionSettings(database_url=url)
+    tokens = SatisfactionTokens.from_hall_tokens(hall_id, list(config.auth.tokens))
+    tokens.add(
+        outbox_token, SatisfactionCaller("controller-outbox", SatisfactionRole.HALL, hall_id)
+    )
+    if admin_token:
+        tokens.add(
+            admin_token, SatisfactionCaller("admin-env", SatisfactionRole.SUPERVISION, hall_id)
+        )
+    profile = profile_from_config(config, rectify_working_days=chosen.rectify_working_days)
+    return create_satisfaction_app(url, tokens, {hall_id: profile}, settings=chosen, clock=clock)

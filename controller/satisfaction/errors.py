@@ -1,0 +1,35 @@
+"""Satisfaction API errors: typed HallError subclasses carrying the record or order they concern."""
+
+from __future__ import annotations
+
+from controller.errors import CommandRejected
+
+
+class RatingConflict(CommandRejected):
+    """A rating id is already stored with other content: a rating is never overwritten (409)."""
+
+    def __init__(self, rating_id: str) -> None:
+        self.rating_id = rating_id
+        super().__init__(
+            "rating_conflict",
+            f"评价 {rating_id} 已存在且内容不同；评价一经记录不可修改，原样重发才会被接受",
+            status=409,
+        )
+
+
+class RecordRefused(CommandRejected):
+    """A record field fails a check that needs the server (hall unknown, time in the future)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__("invalid_request", f"{field}: {message}", status=422)
+
+
+class BadTransition(CommandRejected):
+    """A work-order step not allowed from the order's current state (409)."""
+
+    def __init__(self, order_id: int, state: str, action: str, message: str) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.action = action
+        super().__init__("bad_transition", message, status=409)

@@ -1,0 +1,132 @@
+"""Ingest: check a batch against the caller and the clock, normalise it, store it idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from controller.errors import AuthError
+from controller.ratings import RatingLevel
+from controller.satisfaction import store
+from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
+from controller.satisfaction.errors import RecordRefused
+from controller.satisfaction.models import IngestReply, RatingCreate, ServedCountCreate
+from controller.satisfaction.settings import HallProfile
+from controller.satisfaction.workorders import OPEN
+
+_COPIED = tuple(f for f in RatingCreate.model_fields if f not in ("rated_at", "finished_at"))
+_HASHED = tuple(sorted(_COPIED))
+
+
+def ingest_batch(
+    engine: Engine,
+    *,
+    caller: SatisfactionCaller,
+    records: Sequence[RatingCreate],
+    profiles: Mapping[str, HallProfile],
+    now: dt.datetime,
+    max_future: dt.timedelta,
+) -> IngestReply:
+    """Store a batch all or nothing; a resent record is a duplicate, a changed one a 409."""
+    require_role(caller, SatisfactionRole.HALL)
+    rows: list[dict[str, Any]] = []
+    orders: dict[str, dict[str, Any]] = {}
+    received = store.as_utc(now)
+    for index, record in enumerate(records):
+        where = f"records.{index}"
+        if not caller.may_see(record.hall_id):
+            raise AuthError(
+                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的评价，"
+                f"{where}.hall_id 为 {record.hall_id}",
+                status=403,
+            )
+        profile = profiles.get(record.hall_id)
+        if profile is None:
+            raise RecordRefused(f"{where}.hall_id", f"大厅 {record.hall_id} 未在评价系统登记")
+        if record.rated_at > now + max_future:
+            raise RecordRefused(f"{where}.rated_at", "评价时间晚于当前时间")
+        row = rating_row(record, profile, received)
+        rows.append(row)
+        if RatingLevel(record.level).is_bad:
+            orders[record.rating_id] = work_order_row(row, profile, received)
+    outcome = store.insert_ratings(engine, rows=rows, work_orders=orders)
+    return IngestReply(
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        work_orders_opened=outcome.work_orders_opened,
+    )
+
+
+def rating_row(record: RatingCreate, profile: HallProfile, received: dt.datetime) -> dict[str, Any]:
+    """The table row of a validated record, with its hall-local day and content hash."""
+    row: dict[str, Any] = {name: getattr(record, name) for name in _COPIED}
+    row["level"] = RatingLevel(record.level).value
+    rated, finished = store.as_utc(record.rated_at), store.as_utc(record.finished_at)
+    row["content_hash"] = content_hash(row, rated, finished)
+    row["rated_at"], row["finished_at"] = rated, finished
+    row["reasons"] = ",".join(record.reasons)
+    row["day"] = record.rated_at.astimezone(profile.zone).date()
+    row["received_at"] = received
+    return row
+
+
+def content_hash(row: Mapping[str, Any], rated: dt.datetime, finished: dt.datetime) -> str:
+    """SHA-256 of a record's content (fields by name, times in UTC): equal content, equal hash."""
+    parts = [row[name] for name in _HASHED]
+    parts += [rated.isoformat(), finished.isoformat()]
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def work_order_row(
+    row: Mapping[str, Any], profile: HallProfile, received: dt.datetime
+) -> dict[str, Any]:
+    """The work order a 差评 opens: assigned to the serving staff, due in working days."""
+    return {
+        "rating_id": row["rating_id"],
+        "hall_id": row["hall_id"],
+        "day": row["day"],
+        "window": row["window"],
+        "staff_id": row["staff_id"],
+        "service": row["service"],
+        "level": row["level"],
+        "reasons": row["reasons"],
+        "state": OPEN,
+        "deadline": profile.deadline(row["day"]),
+        "rectified_on": None,
+        "opened_at": received,
+        "updated_at": received,
+    }
+
+
+def store_served_counts(
+    engine: Engine,
+    *,
+    caller: SatisfactionCaller,
+    counts: Sequence[ServedCountCreate],
+    profiles: Mapping[str, HallProfile],
+    now: dt.datetime,
+) -> int:
+    """Store a hall's daily served counts (later pushes replace earlier ones)."""
+    require_role(caller, SatisfactionRole.HALL)
+    rows = []
+    for index, count in enumerate(counts):
+        where = f"counts.{index}"
+        if not caller.may_see(count.hall_id):
+            raise AuthError(
+                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的办件量，"
+                f"{where}.hall_id 为 {count.hall_id}",
+                status=403,
+            )
+        if count.hall_id not in profiles:
+            raise RecordRefused(f"{where}.hall_id", f"大厅 {count.hall_id} 未在评价系统登记")
+        rows.append(count.model_dump() | {"updated_at": store.as_utc(now)})
+    keys = {(r["hall_id"], r["day"], r["window"], r["staff_id"], r["service"]) for r in rows}
+    if len(keys) != len(rows):
+        raise RecordRefused("counts", "同一大厅、日期、窗口、人员、事项出现多次")
+    return store.upsert_served(engine, rows=rows)

@@ -1,0 +1,123 @@
+"""Rating records: ingest (idempotent), served counts, queries, the exchange mapping, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from sqlmodel import SQLModel
+
+from controller.errors import NotFound
+from controller.ratings import RatingLevel
+from controller.satisfaction import ingest, store
+from controller.satisfaction.auth import require_hall
+from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep
+from controller.satisfaction.exchange import to_exchange
+from controller.satisfaction.models import (
+    ERROR_RESPONSES,
+    RATING_ID,
+    EvaluationBatch,
+    IngestReply,
+    RatingPublic,
+    ServedBatch,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["evaluations"], responses=ERROR_RESPONSES)
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+class RatingPage(SQLModel):
+    """A page of ratings."""
+
+    count: int
+    items: list[RatingPublic]
+
+
+class ExchangePage(SQLModel):
+    """A page of ratings as the provincial exchange names them."""
+
+    count: int
+    records: list[dict[str, str]]
+
+
+class ServedReply(SQLModel):
+    """How many served counts were stored."""
+
+    stored: int
+
+
+@router.post("/evaluations", response_model=IngestReply)
+def post_evaluations(batch: EvaluationBatch, caller: CallerDep, context: ContextDep) -> IngestReply:
+    """Store a batch of ratings (hall token, own hall only); a resent batch changes nothing."""
+    return ingest.ingest_batch(
+        context.engine,
+        caller=caller,
+        records=batch.records,
+        profiles=context.profiles,
+        now=context.now(),
+        max_future=dt.timedelta(minutes=context.settings.max_future_minutes),
+    )
+
+
+@router.post("/served", response_model=ServedReply)
+def post_served(batch: ServedBatch, caller: CallerDep, context: ContextDep) -> ServedReply:
+    """Store daily served counts (评价率's denominator); a later push for a key replaces it."""
+    stored = ingest.store_served_counts(
+        context.engine,
+        caller=caller,
+        counts=batch.counts,
+        profiles=context.profiles,
+        now=context.now(),
+    )
+    return ServedReply(stored=stored)
+
+
+@router.get("/evaluations", response_model=RatingPage)
+def get_evaluations(
+    *,
+    scope: ScopeDep,
+    context: ContextDep,
+    level: RatingLevel | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> RatingPage:
+    """Ratings in scope, oldest first."""
+    rows = store.select_ratings(
+        context.engine,
+        scope=scope,
+        level=level.value if level else None,
+        limit=limit,
+        offset=offset,
+    )
+    items = [context.public(row) for row in rows]
+    return RatingPage(count=len(items), items=items)
+
+
+@router.get("/evaluations/{rating_id}", response_model=RatingPublic)
+def get_evaluation(
+    rating_id: Annotated[str, Path(pattern=RATING_ID)], caller: CallerDep, context: ContextDep
+) -> RatingPublic:
+    """One rating by id."""
+    row = store.get_rating(context.engine, rating_id=rating_id)
+    if row is None:
+        raise NotFound("no_such_rating", f"评价 {rating_id} 不存在")
+    require_hall(caller, row["hall_id"], f"评价 {rating_id}")
+    return context.public(row)
+
+
+@router.get("/exchange/evaluations", response_model=ExchangePage)
+def get_exchange_records(
+    *, scope: ScopeDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+) -> ExchangePage:
+    """Ratings in scope mapped to the provincial 好差评 exchange fields."""
+    rows = store.select_ratings(context.engine, scope=scope, limit=limit, offset=offset)
+    records = [to_exchange(context.public(r), context.zone_for(r["hall_id"])) for r in rows]
+    return ExchangePage(count=len(records), records=records)
+
+
+@router.get("/health")
+def health() -> dict[str, Any]:
+    """Liveness, without a token."""
+    return {"status": "ok"}

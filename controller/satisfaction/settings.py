@@ -1,0 +1,187 @@
+"""Satisfaction API settings (env HALLCTL_SATISFACTION_*), hall profiles, and the central config file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from controller.calendar import HallCalendar
+from controller.config_loader import load_config
+from controller.errors import ConfigError, ConfigProblem
+from controller.hall_config import CalendarConfig, HallConfig, HallIdentity
+from controller.satisfaction.auth import SatisfactionTokenConfig
+from controller.satisfaction.models import HALL_ID
+
+DEFAULT_RECTIFY_WORKING_DAYS = 15
+
+
+def known_zone(name: str) -> str:
+    """The zone name if the system knows it; ValueError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {name!r}") from err
+    return name
+
+
+class SatisfactionSettings(BaseSettings):
+    """Knobs of the satisfaction API; environment variables override the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="HALLCTL_SATISFACTION_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///var/satisfaction.db",
+        description="sqlite:///FILE (embedded) or postgresql://USER@HOST:PORT/DB (central)",
+    )
+    defaults_in_satisfaction: bool = Field(
+        default=False,
+        description="count system-default ratings (channel 7) in 满意率 and 差评率; never in 评价率",
+    )
+    rectify_working_days: int = Field(default=DEFAULT_RECTIFY_WORKING_DAYS, ge=1, le=60)
+    max_future_minutes: int = Field(
+        default=10, ge=0, le=1440, description="refuse ratings dated later than now + this"
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="for 'today' across halls")
+    export_max_rows: int = Field(default=200_000, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file (a database password never sits in the file)."""
+        return env_settings, init_settings
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone used for 'today' when a query spans halls."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class HallProfile:
+    """What the API must know of a hall: its zone, holiday calendar and rectify deadline."""
+
+    hall_id: str
+    zone: ZoneInfo
+    calendar: HallCalendar
+    rectify_working_days: int = DEFAULT_RECTIFY_WORKING_DAYS
+
+    def deadline(self, day: dt.date) -> dt.date:
+        """The last working day to rectify a 差评 rated on `day`."""
+        return self.calendar.add_working_days(day, self.rectify_working_days)
+
+
+def hall_id_of(identity: HallIdentity) -> str:
+    """A hall's id at the satisfaction API: region code and department code."""
+    return f"{identity.region_code}-{identity.department_code}"
+
+
+def profile_from_config(
+    config: HallConfig, *, rectify_working_days: int = DEFAULT_RECTIFY_WORKING_DAYS
+) -> HallProfile:
+    """The profile of a hall described by its controller config (the embedded case)."""
+    return HallProfile(
+        hall_id_of(config.hall), config.zone, HallCalendar(config.calendar), rectify_working_days
+    )
+
+
+class HallEntry(BaseModel):
+    """A hall served by a central deployment: its controller config, or zone and calendar inline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=HALL_ID)
+    config: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    calendar: CalendarConfig | None = None
+    rectify_working_days: int | None = Field(default=None, ge=1, le=60)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HallEntry:
+        if (self.config is None) == (self.calendar is None):
+            raise ValueError("give either config = <hall config file> or an inline [calendar]")
+        return self
+
+
+class CentralConfig(BaseModel):
+    """The satisfaction API's own config file (config/satisfaction.example.toml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settings: dict[str, Any] = {}
+    halls: list[HallEntry] = []
+    tokens: list[SatisfactionTokenConfig] = []
+
+    @model_validator(mode="after")
+    def _tokens_name_known_halls(self) -> CentralConfig:
+        known = {h.id for h in self.halls}
+        if len(known) != len(self.halls):
+            raise ValueError("hall ids must be unique")
+        for token in self.tokens:
+            if token.hall_id is not None and token.hall_id not in known:
+                raise ValueError(f"token {token.name!r} names unknown hall {token.hall_id!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedCentral:
+    """A central config file read and checked: settings, hall profiles and tokens."""
+
+    settings: SatisfactionSettings
+    profiles: dict[str, HallProfile]
+    tokens: list[SatisfactionTokenConfig]
+
+
+def load_central_config(path: Path) -> LoadedCentral:
+    """Read the central config; ConfigError names the file and key of every problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        central = CentralConfig.model_validate(data)
+        settings = SatisfactionSettings(**central.settings)
+    except OSError as err:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {err}")]) from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([ConfigProblem(str(path), None, "", str(err))]) from err
+    except ValidationError as err:
+        problems = [
+            ConfigProblem(str(path), None, ".".join(map(str, e["loc"])), e["msg"])
+            for e in err.errors()
+        ]
+        raise ConfigError(problems) from err
+    profiles = {}
+    for entry in central.halls:
+        days = entry.rectify_working_days or settings.rectify_working_days
+        if entry.config is not None:
+            hall_file = entry.config if entry.config.is_absolute() else path.parent / entry.config
+            config = load_config(hall_file)
+            profiles[entry.id] = HallProfile(
+                entry.id, config.zone, HallCalendar(config.calendar), days
+            )
+        else:
+            assert entry.calendar is not None  # the validator saw to it
+            profiles[entry.id] = HallProfile(
+                entry.id, ZoneInfo(entry.timezone), HallCalendar(entry.calendar), days
+            )
+    return LoadedCentral(settings, profiles, list(central.tokens))

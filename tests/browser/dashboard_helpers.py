@@ -1,0 +1,91 @@
+"""A served hall with the dashboard router and a token per role, for the dashboard/console tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from playwright.sync_api import Page
+
+from controller import commands as cmd
+from controller.api import routes_dashboard
+from controller.api.app import create_app
+from controller.api.auth import Caller, Role, TokenRegistry
+from controller.clock import ManualClock
+from controller.config_loader import load_config
+from controller.journal import Journal
+from controller.runtime import HallRuntime
+from tests.conftest import EXAMPLE_CONFIG, hall_time
+
+FLOOR_TOKEN = "floor-manager-token-000001"
+KIOSK_TOKEN = "kiosk-dashboard-token-0001"
+DISPLAY_TOKEN = "display-dashboard-token-01"
+
+
+def staff_token(window: int) -> str:
+    """The window_staff token bound to `window`."""
+    return f"window-staff-token-{window:03d}-0001"
+
+
+@dataclass
+class DashboardHall:
+    """A running hall with the dashboard pages, its clock and base URL."""
+
+    runtime: HallRuntime
+    clock: ManualClock
+    base: str
+
+    def run(self, command: cmd.Command) -> dict[str, object]:
+        """Execute a command as the hardware or another client would; fails if refused."""
+        reply = self.runtime.execute(command)
+        assert reply.status < 300, reply.body
+        return reply.body
+
+    def dashboard(self, page: Page, token: str = FLOOR_TOKEN) -> None:
+        """Open the dashboard with `token` and wait until the first state is drawn."""
+        page.goto(f"{self.base}/dashboard#token={token}")
+
+    def console(self, page: Page, window: int, token: str | None = None) -> None:
+        """Open the console of `window` (default: its own staff token)."""
+        page.goto(f"{self.base}/console?window={window}#token={token or staff_token(window)}")
+
+
+@contextmanager
+def serve_dashboard_hall(tmp_path: Path, start: str = "09:00") -> Iterator[DashboardHall]:
+    """The example hall on uvicorn with routes_dashboard included, at Monday `start`."""
+    config = load_config(EXAMPLE_CONFIG)
+    clock = ManualClock(hall_time(start))
+    runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db"), clock)
+    tokens = TokenRegistry([])
+    tokens.add(FLOOR_TOKEN, Caller("floor", Role.FLOOR_MANAGER))
+    tokens.add(KIOSK_TOKEN, Caller("kiosk", Role.KIOSK))
+    tokens.add(DISPLAY_TOKEN, Caller("display", Role.DISPLAY))
+    for window in config.windows:
+        tokens.add(
+            staff_token(window.number),
+            Caller(f"staff-{window.number}", Role.WINDOW_STAFF, window.number),
+        )
+    app = create_app(runtime, tokens)
+    app.include_router(routes_dashboard.router)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield DashboardHall(runtime, clock, f"http://127.0.0.1:{port}")
+    finally:
+        runtime.hub.stop()  # ends the open event streams, so the server can stop at once
+        server.should_exit = True
+        thread.join(timeout=10)
