@@ -12,7 +12,10 @@ from typing import Any
 
 from controller.api.auth import token_digest
 from controller.backup import DB_NAME, backup, check_journal, restore
+from controller.cli_keypads import add_keypad_commands
 from controller.cli_printer import add_printer_commands
+from controller.cli_satisfaction import add_satisfaction_commands
+from controller.cli_screen import add_screen_commands
 from controller.config_loader import load_config
 from controller.errors import ConfigError, HallError
 from controller.journal import Journal
@@ -149,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.set_defaults(run=_replay)
 
     add_printer_commands(sub, DEFAULT_CONFIG)
+    add_keypad_commands(sub)
+    add_screen_commands(sub)
+    add_satisfaction_commands(sub)
 
     token = sub.add_parser("token-hash", help="print the SHA-256 digest to put in [auth] tokens")
     token.add_argument("token")

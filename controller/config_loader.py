@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from controller.device_settings import device_references
 from controller.errors import ConfigError, ConfigProblem
 from controller.hall_config import HallConfig
 
@@ -121,6 +122,7 @@ def cross_check(config: HallConfig) -> list[tuple[Loc, str]]:
             found.append((("auth", "tokens", index, "window"), f"unknown window {token.window}"))
     found += _duplicates("auth.tokens", "sha256", [t.sha256 for t in config.auth.tokens])
     found += _duplicates("printers", "id", [p.id for p in config.printers])
+    found += device_references(config)
     return found
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from controller import commands as cmd
 from controller.calendar import HallCalendar
+from controller.demo_keypads import DemoKeypads, KeypadSource
 from controller.runtime import HallRuntime
 from controller.simulation import HallSimulation, generate_arrivals
 from controller.ticket_machine import TicketMachine
@@ -21,10 +22,16 @@ class DemoDriver:
     """Feeds a seeded simulation's commands to the runtime as the hall clock reaches them."""
 
     def __init__(
-        self, runtime: HallRuntime, *, seed: int = 7, machine: TicketMachine | None = None
+        self,
+        runtime: HallRuntime,
+        *,
+        seed: int = 7,
+        machine: TicketMachine | None = None,
+        keypads: KeypadSource | None = None,
     ) -> None:
         self.runtime = runtime
         self.machine = machine
+        self.keypads = DemoKeypads(runtime, keypads, seed=seed) if keypads is not None else None
         self.seed = seed
         self.commands = 0
         self._calendar = HallCalendar(runtime.config.calendar)
@@ -37,7 +44,10 @@ class DemoDriver:
         if now.date() != self._day:
             self._day = now.date()
             self._simulation = self._new_day(now)
-        return self._simulation.run_until(now) if self._simulation else 0
+        ran = self._simulation.run_until(now) if self._simulation else 0
+        if self.keypads is not None:
+            ran += self.keypads.rate_due(now)
+        return ran
 
     def run(self, stop: threading.Event, interval: float = 0.1) -> None:
         """Step until `stop` is set; a failing step is logged, never fatal."""
@@ -62,6 +72,8 @@ class DemoDriver:
             # Simulated citizens take paper tickets at the entrance machine, as real ones do.
             printed = self.machine.issue(command.service, command.lane, command.priority_reason)
             return printed.body, None if printed.status == 201 else printed.body.get("error")
+        if self.keypads is not None and (pressed := self.keypads.press(command)) is not None:
+            return pressed
         reply = self.runtime.execute(command)
         decision = reply.decision
         if decision is None:

@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from controller.device_settings import KeypadsConfig, SatisfactionPushConfig, ScreenConfig
+from devices.led_config import LedDisplaysConfig
+from devices.voice_config import VoiceConfig
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -296,6 +300,11 @@ class HallConfig(_Strict):
     auth: AuthConfig = AuthConfig()
     printers: list[PrinterConfig] = []
     tickets: TicketText = TicketText()
+    led: LedDisplaysConfig = LedDisplaysConfig()
+    voice: VoiceConfig = VoiceConfig()
+    keypads: KeypadsConfig = KeypadsConfig()
+    screen: ScreenConfig = ScreenConfig()
+    satisfaction: SatisfactionPushConfig = SatisfactionPushConfig()
 
     @property
     def zone(self) -> ZoneInfo:

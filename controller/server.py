@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -21,8 +23,11 @@ from controller.clock import Clock, ScaledClock, SystemClock, parse_clock_start
 from controller.config_loader import load_config
 from controller.demo import DemoDriver
 from controller.hall_config import HallConfig
+from controller.hall_devices import start_devices
 from controller.journal import Journal
 from controller.runtime import HallRuntime
+from controller.satisfaction.embedded import embedded_satisfaction_app
+from controller.screen_runner import LocalScreen
 from controller.simulate_day import next_working_day
 from controller.ticket_machine import TicketMachine
 from controller.ticket_print import ticket_renderer
@@ -53,61 +58,111 @@ class UpOptions:
 def run_hall(options: UpOptions) -> None:
     """Load and check the config, restore state from the journal, serve until stopped."""
     config = load_config(options.config)
-    with hall_lock(options.data):
+    with hall_lock(options.data), contextlib.ExitStack() as stack:
         journal = Journal.at_path(options.data / DB_NAME)
+        stack.callback(journal.close)
         clock = _make_clock(options, config)
         runtime = HallRuntime(config, journal, clock)
-        tokens, admin_note, kiosk_token = _tokens(config, options)
-        machines, simulated = ticket_machines(runtime, simulate=options.simulate or options.demo)
+        stack.callback(runtime.hub.stop)
+        tokens, admin_note, kiosk_token, admin_token = _tokens(config, options)
+        simulate = options.simulate or options.demo
+        machines, simulated = ticket_machines(runtime, simulate=simulate)
+        stack.callback(_close_printers, machines, simulated)
+        base = f"http://{options.host}:{options.port}"
+        outbox_token = secrets.token_urlsafe(24)
+        devices = start_devices(
+            runtime,
+            simulate=simulate,
+            data_dir=options.data,
+            base_url=base,
+            outbox_token=outbox_token,
+            speed=clock.speed if isinstance(clock, ScaledClock) else 1.0,
+        )
+        stack.callback(devices.stop)
         stop = threading.Event()
+        stack.callback(stop.set)
         threads = [threading.Thread(target=_tick, args=(runtime, stop), name="ticker", daemon=True)]
         threads += [
             threading.Thread(target=_poll, args=(m, stop), name=f"printers-{m.id}", daemon=True)
             for m in machines
         ]
         if options.demo:
-            driver = DemoDriver(runtime, machine=machines[0] if machines else None)
+            driver = DemoDriver(runtime, machine=machines[0] if machines else None, keypads=devices)
             threads.append(
                 threading.Thread(target=driver.run, args=(stop,), name="demo", daemon=True)
             )
-        app = create_app(runtime, tokens, machines)
-        base = f"http://{options.host}:{options.port}"
-        print(
-            f"{config.hall.name} 已启动 / hall is up  (journal: {runtime.restored_events} events restored "
-            f"in {runtime.restore_seconds * 1000:.0f} ms; hall time {clock.now():%Y-%m-%d %H:%M})"
+        app = create_app(runtime, tokens, machines, devices=devices)
+        app.mount(
+            "/satisfaction",
+            embedded_satisfaction_app(
+                config,
+                options.data,
+                outbox_token=outbox_token,
+                admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
+                clock=clock.now,
+            ),
         )
-        print(f"  接口文档 / API docs:       {base}/docs")
-        print(f"  实时状态 / live state:     {base}/api/state")
-        print(f"  事件流 / event stream:     {base}/api/events")
-        print(f"  今日统计 / today's KPIs:   {base}/api/kpis")
-        for machine in machines:
-            kiosk = f"{base}/kiosk?machine={machine.id}"
-            print(
-                f"  自助取号 / kiosk:          {kiosk}"
-                + (f"#token={kiosk_token}" if kiosk_token else "")
-            )
+        screen = _local_screen(runtime)
+        _banner(runtime, base, machines, admin_token, kiosk_token)
         for sim in simulated:
             print(f"  模拟打印机 / simulated printer at {sim.url}")
+        for note in devices.notes:
+            print(f"  {note}")
         print(f"  {admin_note}")
         sys.stdout.flush()
         for thread in threads:
             thread.start()
+        if screen is not None:
+            screen.start()
+            stack.callback(screen.stop)
         server = uvicorn.Server(
             uvicorn.Config(
                 app, host=options.host, port=options.port, log_level="warning", access_log=False
             )
         )
-        try:
-            server.run()
-        finally:
-            stop.set()
-            runtime.hub.stop()
-            for machine in machines:
-                for printer in machine.printers:
-                    printer.close()
-            for sim in simulated:
-                sim.stop()
-            journal.close()
+        # uvicorn re-raises the SIGTERM it caught after shutting down; without a handler of
+        # ours that would end the process before the devices (the broker process) are stopped.
+        signal.signal(signal.SIGTERM, _terminate)
+        server.run()
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _banner(
+    runtime: HallRuntime,
+    base: str,
+    machines: list[TicketMachine],
+    admin_token: str,
+    kiosk_token: str,
+) -> None:
+    """Print where the hall's pages are (tokens in the URL fragment, never sent to a server)."""
+    hall, clock = runtime.config.hall, runtime.clock
+    print(
+        f"{hall.name} 已启动 / hall is up  (journal: {runtime.restored_events} events restored "
+        f"in {runtime.restore_seconds * 1000:.0f} ms; hall time {clock.now():%Y-%m-%d %H:%M})"
+    )
+    admin = _fragment(admin_token)
+    print(f"  大厅看板 / dashboard:      {base}/dashboard{admin}")
+    print(f"  叫号屏 / calling screen:   {base}/screen{admin}")
+    print(f"  窗口控制台 / console:      {base}/console?window=1{admin}")
+    print(f"  接口文档 / API docs:       {base}/docs")
+    print(f"  实时状态 / live state:     {base}/api/state")
+    print(f"  事件流 / event stream:     {base}/api/events")
+    print(f"  今日统计 / today's KPIs:   {base}/api/kpis")
+    print(f"  好差评接口 / ratings API:  {base}/satisfaction/docs")
+    for machine in machines:
+        kiosk = f"{base}/kiosk?machine={machine.id}"
+        print(f"  自助取号 / kiosk:          {kiosk}{_fragment(kiosk_token)}")
+
+
+def _close_printers(machines: list[TicketMachine], simulated: list[SimulatedPrinter]) -> None:
+    for machine in machines:
+        for printer in machine.printers:
+            printer.close()
+    for sim in simulated:
+        sim.stop()
 
 
 def ticket_machines(
@@ -132,10 +187,11 @@ def ticket_machines(
     return machines, simulated
 
 
-def _tokens(config: HallConfig, options: UpOptions) -> tuple[TokenRegistry, str, str]:
-    """The token registry, a line saying where the admin token is, and a generated kiosk token."""
+def _tokens(config: HallConfig, options: UpOptions) -> tuple[TokenRegistry, str, str, str]:
+    """The registry, a line saying where the admin token is, a kiosk and an admin token made now."""
     tokens = TokenRegistry(config.auth.tokens, os.environ.get("HALLCTL_ADMIN_TOKEN"))
     simulated = options.simulate or options.demo
+    generated = ""
     if os.environ.get("HALLCTL_ADMIN_TOKEN"):
         admin_note = "令牌来自 HALLCTL_ADMIN_TOKEN / token from HALLCTL_ADMIN_TOKEN"
     elif simulated:
@@ -150,7 +206,18 @@ def _tokens(config: HallConfig, options: UpOptions) -> tuple[TokenRegistry, str,
     if simulated:
         kiosk_token = secrets.token_urlsafe(18)
         tokens.add(kiosk_token, Caller("kiosk-generated", Role.KIOSK))
-    return tokens, admin_note, kiosk_token
+    return tokens, admin_note, kiosk_token, generated
+
+
+def _fragment(token: str) -> str:
+    return f"#token={token}" if token else ""
+
+
+def _local_screen(runtime: HallRuntime) -> LocalScreen | None:
+    """The TV screen drawn by this process when `[screen] local` is set (font checked now)."""
+    if not runtime.config.screen.local:
+        return None
+    return LocalScreen(runtime, windowed=runtime.config.screen.windowed)
 
 
 def _make_clock(options: UpOptions, config: HallConfig) -> Clock:

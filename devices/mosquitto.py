@@ -10,6 +10,7 @@ messages, persistent sessions and their queued QoS 1 messages across a restart.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import secrets
@@ -17,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ DEVICE_USER_PREFIX = "kp-"
 MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024  # fixed header + a 160-byte topic + v5 properties
 _BINARIES = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
 _STOP_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class BrokerError(HallError):
@@ -254,6 +257,7 @@ class MosquittoBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C at the terminal reaches us, and we stop it in order
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (only prctl, async-signal-safe)
         )
         self._wait_listening(timeout)
         return self
@@ -324,6 +328,13 @@ class MosquittoBroker:
                 self.stop()
                 raise BrokerError(str(self.data_dir), f"not listening on port {self.port}")
             time.sleep(0.02)
+
+
+def _die_with_parent() -> None:
+    # A controller killed with SIGKILL cannot stop its broker: Linux sends it SIGTERM instead.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _write_private(path: Path, text: str) -> None:

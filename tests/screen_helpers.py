@@ -13,7 +13,6 @@ from pathlib import Path
 import uvicorn
 
 from controller import commands as cmd
-from controller.api import routes_screen
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.clock import ManualClock
@@ -67,8 +66,6 @@ def served_hall(tmp_path: Path) -> Iterator[ScreenHall]:
     tokens = TokenRegistry([])
     tokens.add(DISPLAY_TOKEN, Caller("tv", Role.DISPLAY))
     app = create_app(runtime, tokens)
-    if not any(getattr(route, "path", "") == "/screen" for route in app.routes):
-        app.include_router(routes_screen.router)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -300,9 +300,25 @@ def test_unknown_time_zone() -> None:
 
 def test_duplicate_window_numbers() -> None:
     text, line = replace_in_block(EXAMPLE, "[[windows]]", 5, "number =", "number = 5")
-    problem = only_problem(text)
+    problem, *devices = problems(text)
     assert (problem.file, problem.line, problem.key) == (FILE, line, "windows[5].number")
     assert "windows[4]" in problem.message
+    # Window 6 is gone, so the LED strip configured above it names an unknown window.
+    strip_line = line_in_block(text, "[[led.buses.strips]]", 5, "window =")
+    assert [(p.line, p.key, p.message) for p in devices] == [
+        (
+            strip_line,
+            "led.buses[0].strips[5].window",
+            "LED strip led-1/6 hangs above unknown window 6",
+        )
+    ]
+
+
+def test_a_keypad_at_an_unknown_window_is_named_with_its_line() -> None:
+    text, line = replace_in_block(EXAMPLE, "[keypads.mqtt.keypads]", 0, "kp-09 =", "kp-09 = 99")
+    problem = only_problem(text)
+    assert (problem.line, problem.key) == (line, "keypads.mqtt.keypads.kp-09")
+    assert problem.message == "keypad kp-09 is at unknown window 99"
 
 
 def test_weight_for_a_service_the_window_does_not_serve() -> None:
@@ -428,12 +444,16 @@ def test_several_cross_section_problems_are_all_reported() -> None:
     text, number_line = replace_in_block(text, "[[windows]]", 10, "number =", "number = 10")
     text, _ = replace_in_block(text, "[[services]]", 2, "daily_quota =", "daily_quota = 10")
     quota_line = line_in_block(text, "[[services]]", 2, "slot_quotas =")
+    strip_line = line_in_block(text, "[[led.buses.strips]]", 10, "window =")
+    keypad_line = line_in_block(text, "[keypads.mqtt.keypads]", 0, "kp-11 =")
     found = problems(text)
     assert all(p.file == FILE for p in found)
     assert where(found) == {
         (svc_line, "windows[0].services[1]"),
         (prefix_line, "services[4].prefix"),
         (number_line, "windows[10].number"),
+        (strip_line, "led.buses[0].strips[10].window"),  # window 11 is gone: its devices
+        (keypad_line, "keypads.mqtt.keypads.kp-11"),
         (quota_line, "services[2].slot_quotas"),
     }
 

@@ -9,14 +9,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from controller.api import (
+    routes_dashboard,
+    routes_devices,
     routes_floor,
     routes_live,
     routes_metrics,
     routes_pages,
+    routes_screen,
     routes_tickets,
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
+from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
@@ -24,7 +28,11 @@ from controller.ticket_machine import TicketMachine
 
 
 def create_app(
-    runtime: HallRuntime, tokens: TokenRegistry, machines: Sequence[TicketMachine] = ()
+    runtime: HallRuntime,
+    tokens: TokenRegistry,
+    machines: Sequence[TicketMachine] = (),
+    *,
+    devices: DeviceStatus | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `runtime`, authenticating with `tokens`, printing on `machines`."""
     app = FastAPI(
@@ -35,12 +43,16 @@ def create_app(
     app.state.runtime = runtime
     app.state.tokens = tokens
     app.state.machines = {machine.id: machine for machine in machines}
+    app.state.devices = devices
     for router in (
         routes_tickets.router,
         routes_windows.router,
         routes_floor.router,
         routes_live.router,
         routes_pages.router,
+        routes_dashboard.router,
+        routes_screen.router,
+        routes_devices.router,
     ):
         app.include_router(router)
     app.include_router(routes_metrics.router)

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from controller import commands as cmd
-from controller.api import routes_dashboard
 from controller.clock import ManualClock
 from controller.dashboard_figures import waiting_history
 from tests.api.conftest import Hall, at, auth, make_hall
@@ -17,9 +16,8 @@ from tests.api.conftest import Hall, at, auth, make_hall
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    """A fresh hall at Monday 09:00 with the dashboard router included."""
+    """A fresh hall at Monday 09:00 (the dashboard routes are part of every hall app)."""
     made = make_hall(tmp_path / "hall.db", ManualClock(at("09:00")))
-    made.client.app.include_router(routes_dashboard.router)  # type: ignore[attr-defined]
     yield made
     made.runtime.journal.close()
 

@@ -14,7 +14,6 @@ import uvicorn
 from playwright.sync_api import Page
 
 from controller import commands as cmd
-from controller.api import routes_dashboard
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.clock import ManualClock
@@ -58,7 +57,7 @@ class DashboardHall:
 
 @contextmanager
 def serve_dashboard_hall(tmp_path: Path, start: str = "09:00") -> Iterator[DashboardHall]:
-    """The example hall on uvicorn with routes_dashboard included, at Monday `start`."""
+    """The example hall on uvicorn (dashboard and console pages included), at Monday `start`."""
     config = load_config(EXAMPLE_CONFIG)
     clock = ManualClock(hall_time(start))
     runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db"), clock)
@@ -72,7 +71,6 @@ def serve_dashboard_hall(tmp_path: Path, start: str = "09:00") -> Iterator[Dashb
             Caller(f"staff-{window.number}", Role.WINDOW_STAFF, window.number),
         )
     app = create_app(runtime, tokens)
-    app.include_router(routes_dashboard.router)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])

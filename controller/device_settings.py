@@ -1,0 +1,73 @@
+"""Hall config sections for the devices beyond the printers: keypads, TV screen, rating push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices.keypad_config import KeypadMqttConfig
+
+if TYPE_CHECKING:
+    from controller.hall_config import HallConfig
+
+Loc = tuple[str | int, ...]
+TOKEN_ENV = "HALLCTL_SATISFACTION_TOKEN"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeypadsConfig(_Strict):
+    """The window keypads (评价器): Wi-Fi ones on an MQTT broker."""
+
+    mqtt: KeypadMqttConfig | None = None
+
+
+class ScreenConfig(_Strict):
+    """The TV calling screen drawn by the controller itself (a TV on the controller's HDMI)."""
+
+    local: bool = Field(default=False, description="draw the screen from the controller process")
+    windowed: bool = Field(default=False, description="a 960×540 window instead of full screen")
+
+
+class SatisfactionPushConfig(_Strict):
+    """Where the rating outbox pushes: the embedded API (empty url) or a central one."""
+
+    enabled: bool = True
+    url: str = Field(
+        default="",
+        pattern=r"^(https?://\S+)?$",
+        description="central …/api/v1/evaluations; empty: this controller's /satisfaction API",
+    )
+    token_file: Path | None = Field(
+        default=None, description=f"the hall's ingest token (or set {TOKEN_ENV})"
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+def device_references(config: HallConfig) -> list[tuple[Loc, str]]:
+    """Device sections that name windows the hall does not have."""
+    numbers = {w.number for w in config.windows}
+    found: list[tuple[Loc, str]] = []
+    for b_index, bus in enumerate(config.led.buses):
+        for s_index, strip in enumerate(bus.strips):
+            if isinstance(strip.window, int) and strip.window not in numbers:
+                found.append(
+                    (
+                        ("led", "buses", b_index, "strips", s_index, "window"),
+                        f"LED strip {bus.id}/{strip.address} hangs above unknown window {strip.window}",
+                    )
+                )
+    if config.keypads.mqtt is not None:
+        for device, window in config.keypads.mqtt.keypads.items():
+            if window not in numbers:
+                found.append(
+                    (
+                        ("keypads", "mqtt", "keypads", device),
+                        f"keypad {device} is at unknown window {window}",
+                    )
+                )
+    return found
