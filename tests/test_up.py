@@ -99,3 +99,68 @@ def test_demo_hall_comes_alive_and_prints_its_urls(tmp_path: Path) -> None:
     # signal lands between its handlers; never a crash.
     assert process.returncode in (0, 130)
     assert "Traceback" not in err
+
+
+def _mosquitto_of(data: Path) -> list[str]:
+    """Command lines of running mosquitto processes started for this data directory."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "mosquitto" in cmdline and str(data) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) -> None:
+    port, data = _free_port(), tmp_path / "var"
+    process = _up(
+        *("--simulate", "--demo", "--data", str(data), "--port", str(port)),
+        *("--clock", "2026-11-23T08:50", "--speed", "120"),
+        env={"HALLCTL_ADMIN_TOKEN": TOKEN},
+    )
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {TOKEN}"}
+    devices: dict[str, object] = {}
+    ratings: dict[str, object] = {}
+    try:
+        assert process.stdout is not None
+        banner = "".join(process.stdout.readline() for _ in range(17))
+        for shown in ("/dashboard", "/screen", "/satisfaction/docs", "simulated LED line"):
+            assert shown in banner, banner
+        assert "simulated MQTT keypads (6)" in banner, banner
+        assert _mosquitto_of(data), "no local broker for the simulated keypads"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                devices = httpx.get(f"{base}/api/devices", headers=headers, timeout=5).json()
+                ratings = httpx.get(
+                    f"{base}/satisfaction/api/v1/evaluations", headers=headers, timeout=5
+                ).json()
+            except httpx.TransportError:
+                time.sleep(0.3)
+                continue
+            if int(str(ratings.get("count", 0))) >= 3 and devices["outbox"]["backlog"] == 0:  # type: ignore[index]
+                break
+            time.sleep(0.5)
+        # The ratings came from the simulated keypads, through the broker, the engine's
+        # rating rules, the journal and the outbox, into the embedded satisfaction API.
+        items = ratings["items"]
+        assert isinstance(items, list) and len(items) >= 3, ratings
+        assert {item["device_id"] for item in items} <= {f"kp-{n:02d}" for n in range(7, 13)}
+        assert all(item["channel"] == "5" for item in items)
+        assert devices["outbox"]["backlog"] == 0, devices  # type: ignore[index]
+        led = devices["led"]
+        assert isinstance(led, list) and len(led) == 13
+        assert all(display["available"] for display in led), led
+        voice = devices["voice"]
+        assert isinstance(voice, dict) and voice["announced"] > 0 and voice["missed"] == 0
+        keypads = devices["keypads"]
+        assert isinstance(keypads, list) and all(k["online"] for k in keypads), keypads
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert not _mosquitto_of(data), "the broker outlived the hall"
