@@ -50,6 +50,12 @@ class HallDevices:
     notes: list[str] = field(default_factory=list)
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
+    def attach_outbox(self, outbox: RatingOutbox) -> None:
+        """Make `outbox` the hall's: woken by every journaled batch, its alerts on the floor."""
+        self.outbox = outbox
+        self.runtime.hub.subscribe("outbox", outbox.wake)
+        self.runtime.add_alert_source(outbox.alerts)
+
     def simulated_keypad(self, window: int) -> SimulatedMqttKeypad | None:
         """The simulated keypad at `window`, when simulating."""
         if self.local_keypads is None:
@@ -257,9 +263,7 @@ def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> 
     outbox = RatingOutbox(
         runtime.journal, runtime.config, http_sender(url, token, push.timeout_seconds)
     )
-    devices.outbox = outbox
-    runtime.hub.subscribe("outbox", outbox.wake)
-    runtime.add_alert_source(outbox.alerts)
+    devices.attach_outbox(outbox)
     outbox.start()
     devices._stops.append(outbox.stop)
     devices.notes.append(f"评价上报 / rating outbox → {url}")

@@ -32,3 +32,10 @@ echo "==> installing Python packages into .venv"
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c 'import controller, fastapi, sqlmodel' || { echo "install failed" >&2; exit 1; }
+
+# The default voice clips (chime, 请, digits, 号窗口办理 …) from espeak-ng's Mandarin voice;
+# a hall's own recordings go in [voice] custom_clips_dir (docs/voice.md).
+if ! .venv/bin/python -m devices.voice_clips check var/voice >/dev/null 2>&1; then
+  echo "==> generating the default voice clips in var/voice"
+  .venv/bin/python -m devices.voice_clips generate var/voice
+fi

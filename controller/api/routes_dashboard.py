@@ -73,6 +73,7 @@ def dashboard_figures(
                 str(number): at.isoformat() for number, at in sorted(figures.window_since.items())
             },
             "window_weights": _window_weights(runtime),
+            "devices": _devices(request),
         }
 
 
@@ -169,6 +170,14 @@ def _tracker(request: Request, journal: Journal) -> DayFiguresTracker:
             tracker = DayFiguresTracker(journal)
             request.app.state.day_figures = tracker
         return tracker
+
+
+def _devices(request: Request) -> dict[str, Any] | None:
+    """Outbox backlog, LED displays, keypads and voice of the running hall (None: no devices)."""
+    devices = request.app.state.devices
+    if devices is None:
+        return None
+    return {"keypads": devices.keypads(), **devices.status()}
 
 
 def _window_weights(runtime: HallRuntime) -> dict[str, dict[str, int]]:
