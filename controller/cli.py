@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         help="start the hall clock at this local time, e.g. 2026-11-23T08:30",
     )
     up.add_argument("--speed", type=float, metavar="X", help="run the hall clock X times faster")
+    up.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines on stderr: text, or one JSON object a line (for journald, Loki …)",
+    )
+    up.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default="INFO",
+        help="the least severe log records shown (default INFO)",
+    )
     up.set_defaults(run=_up)
 
     check = sub.add_parser("check-config", help="check a hall config and list every problem")
@@ -172,8 +184,10 @@ def _config_arg(parser: argparse.ArgumentParser, help_text: str = "hall config f
 
 
 def _up(args: argparse.Namespace) -> int:
+    from controller.logs import configure_logging
     from controller.server import UpOptions, run_hall
 
+    configure_logging(args.log_format, args.log_level)
     run_hall(
         UpOptions(
             args.config,
