@@ -6,11 +6,16 @@ import argparse
 import os
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from controller.errors import HallError
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.settings import SatisfactionSettings, load_central_config
 
 DEFAULT_SATISFACTION_CONFIG = Path("config/satisfaction.example.toml")
+
+
+CONFIG_ENV = "HALLCTL_SATISFACTION_CONFIG_FILE"
 
 
 def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +34,12 @@ def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
     )
     api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=8100, help="port to listen on (default 8100)")
+    api.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (a central API on PostgreSQL: one per core)",
+    )
     api.add_argument(
         "--check", action="store_true", help="check the config and the database, then exit"
     )
@@ -57,8 +68,34 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
     if not loaded.tokens and not os.environ.get("HALLCTL_SATISFACTION_ALLOW_NO_TOKENS"):
         raise HallError(f"{args.config}: no [[tokens]]: nobody could push or read ratings")
     print(f"  http://{args.host}:{args.port}/docs")
+    if args.workers > 1:
+        # Worker processes build their own app (tables exist by now) from the same file.
+        os.environ[CONFIG_ENV] = str(args.config.resolve())
+        uvicorn.run(
+            "controller.cli_satisfaction:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process, from the config file named by HALLCTL_SATISFACTION_CONFIG_FILE."""
+    from controller.satisfaction.app import create_satisfaction_app
+
+    loaded = load_central_config(Path(os.environ[CONFIG_ENV]))
+    return create_satisfaction_app(
+        loaded.settings.database_url,
+        SatisfactionTokens(loaded.tokens),
+        loaded.profiles,
+        settings=loaded.settings,
+    )
 
 
 def _safe_url(url: str) -> str:
