@@ -106,3 +106,51 @@ def test_the_outbox_records_of_a_controller_are_accepted_by_the_embedded_api(
     listed = client.get("/api/v1/work-orders", headers=headers).json()
     assert listed["items"][0]["deadline"] == "2026-12-10"
     app.state.satisfaction.engine.dispose()
+
+
+def test_hallctl_satisfaction_api_serves_from_several_worker_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.satisfaction.pg_server import free_port
+
+    port = free_port()
+    env = os.environ | {"HALLCTL_SATISFACTION_DATABASE_URL": f"sqlite:///{tmp_path}/w.db"}
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "satisfaction-api",
+            "--config",
+            str(CENTRAL),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, answered = time.monotonic() + 30, 0
+        while time.monotonic() < deadline and answered == 0:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answered == 200
+        token = {"Authorization": "Bearer example-reader-token-1"}
+        reply = httpx.get(f"http://127.0.0.1:{port}/api/v1/evaluations", headers=token)
+        assert reply.status_code == 200 and reply.json()["count"] == 0
+    finally:
+        child.terminate()
+        _, err = child.communicate(timeout=20)
+    assert "Traceback" not in err, err
