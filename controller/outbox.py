@@ -3,7 +3,9 @@
 The journal is the store: ratings are journaled events, and a cursor (the last delivered
 journal seq, in journal_meta) marks how far the API has confirmed. Delivery is at least once
 on the wire and exactly once at the API, which is idempotent on `rating_id`. A record the API
-refuses for good (4xx other than a timeout) is parked: kept, alerted, never dropped silently.
+refuses for good (a 4xx about the record itself, such as 422 or 409) is parked: kept, alerted,
+never dropped silently. Auth failures and a wrong URL (401, 403, 404) are retried: they are the
+link's fault, not the record's.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def http_sender(url: str, token: str, timeout: float = 10.0) -> Send:
         if reply.is_success:
             return SendResult(True)
         detail = f"HTTP {reply.status_code}: {reply.text[:300]}"
-        retry = reply.status_code in (408, 425, 429) or reply.status_code >= 500
+        # 401/403 say the hall's token is wrong, not the record: a person fixes the config and
+        # every rating must still go, so those are retried (with an alert) and never parked.
+        retry = reply.status_code in (401, 403, 404, 408, 425, 429) or reply.status_code >= 500
         return SendResult(False, retry=retry, detail=detail)
 
     return send
