@@ -49,15 +49,17 @@ def make_ratings(runtime: HallRuntime, clock: ManualClock, count: int) -> list[s
     for i in range(count):
         window = windows[i % len(windows)]
         runtime.execute(cmd.IssueTicket(window.services[0]))
-        for key, extra in (
-            ("next", {}),
-            ("finish", {"argument": "即办件"}),
-            ("invite_rating", {}),
-            ("rate", {"rating": "satisfied"}),
-        ):
+        steps: list[tuple[str, str | None, str | None]] = [
+            ("next", None, None),
+            ("finish", None, "即办件"),
+            ("invite_rating", None, None),
+            ("rate", "satisfied", None),
+        ]
+        for key, rating, argument in steps:
             clock.advance(1 if key != "rate" else 3)
+            number = window.number
             press = cmd.PressKey(
-                f"kp-{window.number}", "b1", next(_seq), window.number, key, **extra
+                f"kp-{number}", "b1", next(_seq), number, key, rating=rating, argument=argument
             )
             reply = runtime.execute(press)
             assert reply.status == 200, (key, reply.body)
