@@ -63,6 +63,7 @@ class HallRuntime:
         self.clock = clock
         self.hub = hub or Hub()
         self._lock = threading.RLock()
+        self.version = 0  # bumped by every journaled batch: readers cache answers by it
         started = time.perf_counter()
         self.engine = Engine(config)
         self.restored_events = self.engine.replay(journal.restart_events())
@@ -191,4 +192,5 @@ class HallRuntime:
             self.engine = Engine(self.config)
             self.engine.replay(self.journal.restart_events())
             raise
+        self.version += 1
         self.hub.publish(decision.events)

@@ -22,6 +22,7 @@ from controller.api import (
 from controller.api.auth import TokenRegistry
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
+from controller.api.shared_reads import SharedReads
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
@@ -44,6 +45,7 @@ def create_app(
     app.state.tokens = tokens
     app.state.machines = {machine.id: machine for machine in machines}
     app.state.devices = devices
+    app.state.shared_reads = SharedReads(runtime)
     for router in (
         routes_tickets.router,
         routes_windows.router,

@@ -14,13 +14,16 @@ from controller.runtime import HallRuntime, IdempotencyKey, default_render
 from controller.ticket_machine import TicketMachine
 
 
-def get_runtime(request: Request) -> HallRuntime:
+# The cheap dependencies are async: a sync one costs every request a thread-pool round trip.
+async def get_runtime(request: Request) -> HallRuntime:
     """The hall runtime the app was built with."""
     runtime: HallRuntime = request.app.state.runtime
     return runtime
 
 
-def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     """The authenticated caller (401 without a valid bearer token)."""
     tokens: TokenRegistry = request.app.state.tokens
     return tokens.caller_for(authorization)
@@ -44,7 +47,7 @@ async def get_idempotency(
     return IdempotencyKey(f"{caller.name}|{request.method}|{request.url.path}|{key}", fingerprint)
 
 
-def get_machines(request: Request) -> dict[str, TicketMachine]:
+async def get_machines(request: Request) -> dict[str, TicketMachine]:
     """The hall's ticket machines by id (none when no printer is configured)."""
     machines: dict[str, TicketMachine] = request.app.state.machines
     return machines

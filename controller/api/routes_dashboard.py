@@ -8,12 +8,13 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from controller import events as ev
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, RuntimeDep
+from controller.api.shared_reads import SharedReads
 from controller.dashboard_figures import FOLDED_KINDS, DayFigures, wait_histogram, waiting_history
 from controller.errors import NotFound
 from controller.journal import EVENTS, Journal
@@ -38,15 +39,20 @@ def console_page() -> HTMLResponse:
     return HTMLResponse(_page("console.html"))
 
 
-@router.get("/api/dashboard")
-def dashboard_figures(
+@router.get("/api/dashboard", response_model=dict[str, Any])
+async def dashboard_figures(
     request: Request,
     runtime: RuntimeDep,
     caller: CallerDep,
     step: Annotated[int, Query(ge=1, le=60, description="minutes per history slot")] = 5,
-) -> dict[str, Any]:
+) -> Response:
     """Today's waiting count over the day, wait-time histogram, since-when of each window's state."""
     require(caller, Role.FLOOR_MANAGER)
+    reads: SharedReads = request.app.state.shared_reads
+    return await reads.answer_async(f"dashboard:{step}", lambda: _figures(request, runtime, step))
+
+
+def _figures(request: Request, runtime: HallRuntime, step: int) -> dict[str, Any]:
     zone = runtime.config.zone
     now = runtime.clock.now().astimezone(zone)
     day = runtime.engine.state.day or now.date()

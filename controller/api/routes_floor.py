@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from controller import commands as cmd
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
 from controller.api.schemas import DutyLeaderRequest, NoticeRequest
+from controller.api.shared_reads import SharedReads
 from controller.errors import InvalidRequest
 
 router = APIRouter(prefix="/api", tags=["floor"])
@@ -52,12 +53,13 @@ def set_duty_leader(
     return JSONResponse(reply.body, status_code=reply.status)
 
 
-@router.get("/kpis")
-def kpis(
+@router.get("/kpis", response_model=dict[str, Any])
+async def kpis(
+    request: Request,
     runtime: RuntimeDep,
     caller: CallerDep,
     date: Annotated[str | None, Query(description="YYYY-MM-DD; default today")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """A day's KPIs per hall, service, window and staff member."""
     require(caller, Role.FLOOR_MANAGER)
     day: dt.date | None = None
@@ -66,4 +68,5 @@ def kpis(
             day = dt.date.fromisoformat(date)
         except ValueError as err:
             raise InvalidRequest("bad_date", f"日期格式应为 YYYY-MM-DD，收到 {date!r}") from err
-    return runtime.kpis(day)
+    reads: SharedReads = request.app.state.shared_reads
+    return await reads.answer_async(f"kpis:{day or 'today'}", lambda: runtime.kpis(day))

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from controller.api.deps import CallerDep, RuntimeDep
+from controller.api.shared_reads import SharedReads
 from controller.events import event_to_dict
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -19,10 +20,11 @@ KEEPALIVE_SECONDS = 15.0
 PRIVATE_KINDS = frozenset({"AppointmentBooked"})
 
 
-@router.get("/state")
-def state(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
+@router.get("/state", response_model=dict[str, Any])
+async def state(request: Request, runtime: RuntimeDep, caller: CallerDep) -> Response:
     """Snapshot: services, windows, recent calls, notices, duty leader, alerts; no personal data."""
-    return runtime.snapshot()
+    reads: SharedReads = request.app.state.shared_reads
+    return await reads.answer_async("state", runtime.snapshot)
 
 
 @router.get("/events")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controller.runtime import HallRuntime
 
@@ -36,20 +37,37 @@ def install_metrics(app: FastAPI, runtime: HallRuntime) -> None:
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
     )
     app.state.metrics_registry = registry
+    app.add_middleware(_RequestTimer, latency=latency)
 
-    @app.middleware("http")
-    async def _timed(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+class _RequestTimer:
+    """Times every HTTP request by route template (plain ASGI: no per-request task or copy)."""
+
+    def __init__(self, app: ASGIApp, latency: Histogram) -> None:
+        self.app = app
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        if template != "/api/events":  # a stream lasts as long as the client stays
-            latency.labels(request.method, template, str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
-        return response
+        status = 500
+
+        async def send_timed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            if template != "/api/events":  # a stream lasts as long as the client stays
+                self.latency.labels(scope["method"], template, str(status)).observe(
+                    time.perf_counter() - started
+                )
 
 
 class HallCollector(Collector):
