@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from controller import commands as cmd
 from controller.runtime import HallRuntime
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
 
 log = logging.getLogger(__name__)
 ACK_SECONDS = 5.0
@@ -32,10 +31,47 @@ RATE_SHARE = 0.85  # citizens who press a key at all
 BAD_REASONS = ("R01", "R02", "R03", "R05", "R06")
 
 
+class KeypadAck(Protocol):
+    """The controller's answer as a simulated keypad received it."""
+
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def ticket(self) -> str | None: ...
+
+
+class KeypadTwin(Protocol):
+    """A simulated keypad of either kind (Wi-Fi or RS-485): press a key, wait for its answer."""
+
+    @property
+    def connected(self) -> bool:
+        """True while the controller hears it."""
+        ...
+
+    def press(
+        self,
+        key: str,
+        *,
+        rating: str | None = None,
+        reasons: tuple[str, ...] = (),
+        argument: str | None = None,
+    ) -> Any:
+        """Press a key; the press, to wait for."""
+        ...
+
+    def wait_acked(self, press: Any, /, timeout: float = 5.0) -> KeypadAck:
+        """The controller's answer to `press`."""
+        ...
+
+
 class KeypadSource(Protocol):
     """Where the demo finds the simulated keypad of a window."""
 
-    def simulated_keypad(self, window: int) -> SimulatedMqttKeypad | None:
+    def simulated_keypad(self, window: int) -> KeypadTwin | None:
         """The simulated keypad at `window`, or None."""
         ...
 
@@ -60,6 +96,10 @@ class DemoKeypads:
         keypad = self.source.simulated_keypad(command.window)
         if keypad is None or not keypad.connected:
             return None
+        if isinstance(command, cmd.CallNext) and not self._anyone_waiting(command.window):
+            # Staff glance at the screen before pressing NEXT; a simulated one polling an empty
+            # queue through a polled RS-485 keypad would fall behind a fast demo clock.
+            return {"error": "queue_empty"}, "queue_empty"
         ack = keypad.wait_acked(keypad.press(key, argument=_argument(command)), ACK_SECONDS)
         self.presses += 1
         if not ack.accepted:
@@ -68,7 +108,7 @@ class DemoKeypads:
         if isinstance(command, cmd.CallNext):
             result["service"] = self._service_of(command.window)
         elif isinstance(command, cmd.InviteRating) and self._rng.random() < RATE_SHARE:
-            seconds = self._rng.uniform(4, 25)
+            seconds = self._rng.uniform(3, 10)  # before the staff call the next citizen
             due = self.runtime.clock.now() + dt.timedelta(seconds=seconds)
             heapq.heappush(self._due, (due, next(self._counter), command.window))
         return result, None
@@ -100,6 +140,12 @@ class DemoKeypads:
                 return level
             roll -= share
         return LEVELS[0][0]
+
+    def _anyone_waiting(self, window: int) -> bool:
+        config = self.runtime.config.window(window)
+        served = set(config.services) if config else set()
+        services = self.runtime.snapshot()["services"]
+        return any(s["waiting"] > 0 for s in services if s["code"] in served)
 
     def _service_of(self, window: int) -> str | None:
         state = self.runtime.engine.state

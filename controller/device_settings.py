@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.keypad_config import KeypadMqttConfig
+from devices.keypad_serial_config import SerialKeypadsConfig
 
 if TYPE_CHECKING:
     from controller.hall_config import HallConfig
@@ -21,9 +22,10 @@ class _Strict(BaseModel):
 
 
 class KeypadsConfig(_Strict):
-    """The window keypads (评价器): Wi-Fi ones on an MQTT broker."""
+    """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None
+    serial: SerialKeypadsConfig = SerialKeypadsConfig()
 
 
 class ScreenConfig(_Strict):
@@ -70,4 +72,20 @@ def device_references(config: HallConfig) -> list[tuple[Loc, str]]:
                         f"keypad {device} is at unknown window {window}",
                     )
                 )
+    for b_index, line in enumerate(config.keypads.serial.buses):
+        for address, window in line.keypads.items():
+            if window not in numbers:
+                found.append(
+                    (
+                        ("keypads", "serial", "buses", b_index, "keypads", str(address)),
+                        f"keypad {line.device_id(address)} is at unknown window {window}",
+                    )
+                )
+        if line.url in {led.url for led in config.led.buses}:
+            found.append(
+                (
+                    ("keypads", "serial", "buses", b_index, "url"),
+                    f"keypad bus {line.id} shares port {line.url} with an LED bus: one owner per port",
+                )
+            )
     return found

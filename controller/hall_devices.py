@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.demo_keypads import KeypadTwin
 from controller.device_settings import TOKEN_ENV
 from controller.errors import ConfigError, ConfigProblem
 from controller.keypad_dispatch import KeypadDispatcher
@@ -24,12 +25,13 @@ from controller.runtime import HallRuntime
 from devices.announcer import Announcer
 from devices.audio_sink import SimulatedAudioSink
 from devices.keypad import KeypadPort
-from devices.keypad_mqtt import open_keypad_port
+from devices.keypad_mqtt import MqttKeypadPort, open_keypad_port
 from devices.keypad_mqtt_local import LocalKeypadHall, start_local_keypad_hall
+from devices.keypad_serial import SerialKeypadBus, open_keypad_buses
 from devices.led_bus import LedBus
 from devices.led_config import BOARD
 from devices.led_subscriber import LedStripSubscriber
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.sim_keypad_serial import SimulatedKeypadLine, simulated_keypad_line
 from devices.sim_led_strip import SimulatedLedBus
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,9 @@ class HallDevices:
     led_lines: list[SimulatedLedBus] = field(default_factory=list)
     announcer: Announcer | None = None
     audio: SimulatedAudioSink | None = None
-    keypad_ports: list[KeypadPort] = field(default_factory=list)
+    mqtt_port: MqttKeypadPort | None = None
+    keypad_buses: list[SerialKeypadBus] = field(default_factory=list)
+    keypad_lines: list[SimulatedKeypadLine] = field(default_factory=list)
     local_keypads: LocalKeypadHall | None = None
     outbox: RatingOutbox | None = None
     notes: list[str] = field(default_factory=list)
@@ -56,11 +60,22 @@ class HallDevices:
         self.runtime.hub.subscribe("outbox", outbox.wake)
         self.runtime.add_alert_source(outbox.alerts)
 
-    def simulated_keypad(self, window: int) -> SimulatedMqttKeypad | None:
-        """The simulated keypad at `window`, when simulating."""
-        if self.local_keypads is None:
-            return None
-        return next((k for k in self.local_keypads.keypads.values() if k.window == window), None)
+    @property
+    def keypad_ports(self) -> list[KeypadPort]:
+        """The MQTT port and every RS-485 keypad bus."""
+        ports: list[KeypadPort] = [self.mqtt_port] if self.mqtt_port is not None else []
+        return ports + list(self.keypad_buses)
+
+    def simulated_keypad(self, window: int) -> KeypadTwin | None:
+        """The simulated keypad at `window` (Wi-Fi or wired), when simulating."""
+        if self.local_keypads is not None:
+            for keypad in self.local_keypads.keypads.values():
+                if keypad.window == window:
+                    return keypad
+        for line in self.keypad_lines:
+            if (wired := line.at_window(window)) is not None:
+                return wired
+        return None
 
     def keypads(self) -> list[dict[str, object]]:
         """Every keypad on every port: device id, window, online, last seen, firmware."""
@@ -68,9 +83,9 @@ class HallDevices:
         return sorted(rows, key=lambda row: (int(str(row["window"])), str(row["device_id"])))
 
     def keypad_alerts(self) -> list[dict[str, Any]]:
-        """Floor alerts for keypads that stopped answering or a broker link that is down."""
+        """Floor alerts for MQTT keypads gone offline or a broker link that is down."""
         found: list[dict[str, Any]] = []
-        rows = self.keypads()
+        rows = self.mqtt_port.keypads() if self.mqtt_port is not None else []
         unknown = [r for r in rows if r.get("online") is None and r.get("last_seen")]
         if unknown or (rows and all(r.get("online") is None for r in rows)):
             found.append(
@@ -243,12 +258,33 @@ def _start_keypads(devices: HallDevices, *, simulate: bool, data_dir: Path) -> N
             )
         else:
             link = mqtt
-        port = open_keypad_port(link, dispatcher)
-        devices.keypad_ports.append(port)
-        devices._stops.append(port.close)
-    if devices.keypad_ports:
+        devices.mqtt_port = open_keypad_port(link, dispatcher)
+        devices._stops.append(devices.mqtt_port.close)
         runtime.add_alert_source(devices.keypad_alerts)
+    _start_serial_keypads(devices, dispatcher, simulate=simulate, data_dir=data_dir)
+    if devices.keypad_ports:
         KeypadLink(runtime, devices.keypad_ports).start()
+
+
+def _start_serial_keypads(
+    devices: HallDevices, dispatcher: KeypadDispatcher, *, simulate: bool, data_dir: Path
+) -> None:
+    configs = []
+    for configured in devices.runtime.config.keypads.serial.buses:
+        config = configured
+        if simulate:
+            line, config = simulated_keypad_line(configured, data_dir / f"keypads-{configured.id}")
+            devices.keypad_lines.append(line)
+            devices._stops.append(line.stop)
+            devices.notes.append(
+                f"模拟评价器 / simulated RS-485 keypads ({len(config.keypads)}) on line "
+                f"{config.id} at {line.url}"
+            )
+        configs.append(config)
+    for bus in open_keypad_buses(configs, dispatcher):
+        devices.keypad_buses.append(bus)
+        devices._stops.append(bus.close)  # before its simulated line (stops run last first)
+        devices.runtime.add_alert_source(bus.alerts)
 
 
 def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> None:

@@ -86,7 +86,9 @@ class Journal:
         self.url = url
         self._engine = _make_engine(url, durable=durable)
         try:
-            SQLModel.metadata.create_all(self._engine)
+            # Only the journal's own tables: other SQLModel tables (the satisfaction API's) live
+            # in their own database.
+            SQLModel.metadata.create_all(self._engine, tables=[EVENTS, RESPONSES, META])
             with self._engine.begin() as conn:
                 found = conn.execute(
                     select(META.c.value).where(META.c.key == "schema_version")

@@ -303,15 +303,24 @@ def test_duplicate_window_numbers() -> None:
     problem, *devices = problems(text)
     assert (problem.file, problem.line, problem.key) == (FILE, line, "windows[5].number")
     assert "windows[4]" in problem.message
-    # Window 6 is gone, so the LED strip configured above it names an unknown window.
+    # Window 6 is gone, so the LED strip above it and its keypad name an unknown window.
     strip_line = line_in_block(text, "[[led.buses.strips]]", 5, "window =")
+    keypad_line = line_in_block(text, "[[keypads.serial.buses]]", 0, "keypads =")
+    strip = "LED strip led-1/6 hangs above unknown window 6"
+    keypad = "keypad kp-bus-6 is at unknown window 6"
     assert [(p.line, p.key, p.message) for p in devices] == [
-        (
-            strip_line,
-            "led.buses[0].strips[5].window",
-            "LED strip led-1/6 hangs above unknown window 6",
-        )
+        (strip_line, "led.buses[0].strips[5].window", strip),
+        (keypad_line, "keypads.serial.buses[0].keypads.6", keypad),
     ]
+
+
+def test_a_keypad_line_on_an_led_port_is_refused() -> None:
+    text, line = replace_in_block(
+        EXAMPLE, "[[keypads.serial.buses]]", 0, "url =", 'url = "/dev/ttyUSB2"'
+    )
+    problem = only_problem(text)
+    assert (problem.line, problem.key) == (line, "keypads.serial.buses[0].url")
+    assert "shares port /dev/ttyUSB2 with an LED bus" in problem.message
 
 
 def test_a_keypad_at_an_unknown_window_is_named_with_its_line() -> None:

@@ -126,10 +126,15 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
     ratings: dict[str, object] = {}
     try:
         assert process.stdout is not None
-        banner = "".join(process.stdout.readline() for _ in range(17))
+        lines: list[str] = []
+        while not lines or "HALLCTL_ADMIN_TOKEN" not in lines[-1]:  # the banner's last line
+            lines.append(process.stdout.readline())
+            assert lines[-1], "".join(lines)
+        banner = "".join(lines)
         for shown in ("/dashboard", "/screen", "/satisfaction/docs", "simulated LED line"):
             assert shown in banner, banner
         assert "simulated MQTT keypads (6)" in banner, banner
+        assert "simulated RS-485 keypads (6)" in banner, banner
         assert _mosquitto_of(data), "no local broker for the simulated keypads"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -148,7 +153,8 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
         # rating rules, the journal and the outbox, into the embedded satisfaction API.
         items = ratings["items"]
         assert isinstance(items, list) and len(items) >= 3, ratings
-        assert {item["device_id"] for item in items} <= {f"kp-{n:02d}" for n in range(7, 13)}
+        wired, wifi = {f"kp-bus-{n}" for n in range(1, 7)}, {f"kp-{n:02d}" for n in range(7, 13)}
+        assert {item["device_id"] for item in items} <= wired | wifi
         assert all(item["channel"] == "5" for item in items)
         assert devices["outbox"]["backlog"] == 0, devices  # type: ignore[index]
         led = devices["led"]
@@ -157,7 +163,8 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
         voice = devices["voice"]
         assert isinstance(voice, dict) and voice["announced"] > 0 and voice["missed"] == 0
         keypads = devices["keypads"]
-        assert isinstance(keypads, list) and all(k["online"] for k in keypads), keypads
+        assert isinstance(keypads, list) and len(keypads) == 12, keypads
+        assert all(k["online"] for k in keypads), keypads
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
