@@ -159,6 +159,11 @@ def test_paper_near_end_still_prints_and_warns(hall: Hall) -> None:
     assert (reply.status, reply.body["printer"]) == (201, "entrance-1")
     health = hall.machine.poll()["entrance-1"]
     assert (health.ready, health.paper_near_end) == (True, True)
+    [low] = [a for a in hall.machine.alerts() if a["kind"] == "paper_low"]
+    assert low["printer"] == "entrance-1" and "纸将用尽" in low["message"]
+    hall.sims[0].faults.paper_near_end = False
+    hall.machine.poll()
+    assert not [a for a in hall.machine.alerts() if a["kind"] == "paper_low"]
 
 
 def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprinted(

@@ -121,6 +121,31 @@ def test_state_lists_services_windows_and_alerts(hall: Hall) -> None:
     assert window["staff"]["name"] == "韩磊" and window["waiting"] == 12
 
 
+def test_no_window_alert_while_nobody_serves_a_waiting_service_then_gone(hall: Hall) -> None:
+    hall.post("/api/tickets", "kiosk", {"service": "GJJ"})
+    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    no_window = [a for a in alerts if a["kind"] == "no_window"]
+    assert [a["service"] for a in no_window] == ["GJJ"]
+    assert "没有窗口在岗受理" in no_window[0]["message"]
+    _staffed(hall, 6, "S0601", "floor")
+    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    assert not [a for a in alerts if a["kind"] == "no_window"]
+
+
+def test_long_queue_counts_people_per_staffed_window(hall: Hall) -> None:
+    # 11 waiting at one staffed window is over the example's 10; a second window halves it.
+    for _ in range(11):
+        hall.post("/api/tickets", "kiosk", {"service": "GJJ"})
+    _staffed(hall, 6, "S0601", "floor")
+    kinds = {
+        a["kind"] for a in hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    }
+    assert "long_queue" in kinds
+    _staffed(hall, 12, "S1201", "floor")  # 综合受理 also serves GJJ
+    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    assert not [a for a in alerts if a["kind"] == "long_queue" and a["service"] == "GJJ"]
+
+
 def test_kpis_today_and_for_an_earlier_day(hall: Hall) -> None:
     _staffed(hall)
     hall.post("/api/tickets", "kiosk", {"service": "SB"})
