@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,10 +23,25 @@ from controller.api import (
 from controller.api.auth import TokenRegistry
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
+from controller.api.schemas import ErrorBody
 from controller.api.shared_reads import SharedReads
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
+
+# Every JSON route may refuse with these; all share one body (see `_hall_error`).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "the request breaks a hall rule"),
+        (401, "no or an unknown bearer token"),
+        (403, "the token's role may not do this"),
+        (404, "no such ticket, window, notice or appointment"),
+        (409, "refused in the hall's current state (e.g. queue_empty)"),
+        (422, "invalid body or path value; `problems` names each field"),
+        (503, "the journal could not be written; nothing happened"),
+    )
+}
 
 
 def create_app(
@@ -56,7 +72,7 @@ def create_app(
         routes_screen.router,
         routes_devices.router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(routes_metrics.router)
     install_metrics(app, runtime)
     app.add_exception_handler(HallError, _hall_error)

@@ -12,6 +12,16 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: a stable English `error` code and a Chinese `message` for the person."""
+
+    error: str = Field(description="machine-readable reason, e.g. queue_empty, forbidden")
+    message: str = Field(description="Simplified Chinese text to show the caller")
+    problems: list[str] | None = Field(
+        default=None, description="422 only: one line per invalid field, naming it"
+    )
+
+
 class TicketRequest(_Body):
     """Take a ticket (取号)."""
 
