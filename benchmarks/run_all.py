@@ -1,4 +1,4 @@
-"""Run every benchmark one after the other, small sizes by default (a quick look, ~1 minute).
+"""Run every benchmark one after the other, small sizes by default (a quick look, ~6 minutes).
 
 Quick sizes:        .venv/bin/python -m benchmarks.run_all
 Full default sizes: .venv/bin/python -m benchmarks.run_all --full   (a few minutes)
@@ -20,6 +20,13 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_restart", ["--tickets", "5000", "--repeat", "2"]),
     ("bench_rss", ["--seconds", "15"]),
     ("bench_kiosk_print", ["--tickets", "100"]),
+    ("bench_led_strip_latency", ["--calls", "100"]),
+    ("bench_voice_latency", ["--calls", "100"]),
+    ("bench_screen_latency", ["--calls", "60"]),
+    ("bench_keypad_mqtt", ["--presses", "200"]),
+    ("bench_keypad_serial", ["--presses", "60"]),
+    ("bench_satisfaction_ingest", ["--ratings", "5000"]),
+    ("bench_dashboard_latency", ["--events", "20", "--browsers", "0"]),
 ]
 
 
