@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.keypad_config import KeypadMqttConfig
 from devices.keypad_serial_config import SerialKeypadsConfig
@@ -48,6 +48,24 @@ class SatisfactionPushConfig(_Strict):
         default=None, description=f"the hall's ingest token (or set {TOKEN_ENV})"
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    retry_first_seconds: float = Field(
+        default=1.0, gt=0, le=600, description="first wait after a failed push; doubles each time"
+    )
+    retry_max_seconds: float = Field(
+        default=300.0, gt=0, le=3600, description="longest wait between retries (the cap)"
+    )
+    retry_jitter: float = Field(
+        default=0.2, ge=0, lt=1, description="each wait is cut by a random share up to this"
+    )
+
+    @model_validator(mode="after")
+    def _cap_above_first(self) -> SatisfactionPushConfig:
+        if self.retry_max_seconds < self.retry_first_seconds:
+            raise ValueError(
+                f"retry_max_seconds ({self.retry_max_seconds}) is below "
+                f"retry_first_seconds ({self.retry_first_seconds})"
+            )
+        return self
 
 
 def device_references(config: HallConfig) -> list[tuple[Loc, str]]:

@@ -20,7 +20,7 @@ from controller.device_settings import TOKEN_ENV
 from controller.errors import ConfigError, ConfigProblem
 from controller.keypad_dispatch import KeypadDispatcher
 from controller.keypad_link import KeypadLink
-from controller.outbox import RatingOutbox, http_sender
+from controller.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.runtime import HallRuntime
 from devices.announcer import Announcer
 from devices.audio_sink import SimulatedAudioSink
@@ -55,7 +55,7 @@ class HallDevices:
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def attach_outbox(self, outbox: RatingOutbox) -> None:
-        """Make `outbox` the hall's: woken by every journaled batch, its alerts on the floor."""
+        """Make `outbox` the hall's: woken by journaled batches (if healthy), alerts on the floor."""
         self.outbox = outbox
         self.runtime.hub.subscribe("outbox", outbox.wake)
         self.runtime.add_alert_source(outbox.alerts)
@@ -296,13 +296,14 @@ def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> 
     token = outbox_token
     if push.url:
         token = _central_token(push.token_file)
+    retry = RetryPolicy(push.retry_first_seconds, push.retry_max_seconds, push.retry_jitter)
     outbox = RatingOutbox(
-        runtime.journal, runtime.config, http_sender(url, token, push.timeout_seconds)
+        runtime.journal, runtime.config, http_sender(url, token, push.timeout_seconds), retry=retry
     )
     devices.attach_outbox(outbox)
     outbox.start()
     devices._stops.append(outbox.stop)
-    devices.notes.append(f"评价上报 / rating outbox → {url}")
+    devices.notes.append(f"评价上报 / outbox (finished tickets, ratings) → {url}")
 
 
 def _central_token(token_file: Path | None) -> str:

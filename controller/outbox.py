@@ -1,18 +1,25 @@
-"""The rating outbox: store and forward every RatingRecorded to the satisfaction API, exactly once.
+"""The outbox: store and forward finished tickets and ratings to the satisfaction API, exactly once.
 
-The journal is the store: ratings are journaled events, and a cursor (the last delivered
-journal seq, in journal_meta) marks how far the API has confirmed. Delivery is at least once
-on the wire and exactly once at the API, which is idempotent on `rating_id`. A record the API
-refuses for good (a 4xx about the record itself, such as 422 or 409) is parked: kept, alerted,
-never dropped silently. Auth failures and a wrong URL (401, 403, 404) are retried: they are the
-link's fault, not the record's.
+The journal is the store: finished tickets and ratings are journaled events, and one cursor
+per stream (the last delivered journal seq, in journal_meta) marks how far the API has
+confirmed. Delivery is at least once on the wire and exactly once at the API, which is
+idempotent on the ticket id (finished tickets) and on `rating_id` (ratings). Finished tickets
+go first, so 评价率's denominator is never behind its numerator.
+
+A record the API refuses for good (a 4xx about the record itself, such as 422 or 409) is
+parked: kept, alerted, never dropped silently. Auth failures and a wrong URL (401, 403, 404)
+are retried: they are the link's fault, not the record's. While the link fails, new events do
+not trigger sends: retries follow an exponential backoff with jitter, capped
+(`[satisfaction] retry_*` in the hall config); `retry_now` (an operator) skips the wait.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +29,12 @@ import httpx
 from controller import events as ev
 from controller.hall_config import HallConfig
 from controller.journal import Journal
+from controller.outbox_records import TicketIndex, rating_record, served_record
 
 log = logging.getLogger(__name__)
-KINDS = ("RatingRecorded",)
-CURSOR_KEY = "outbox:ratings:cursor"
-PARKED_KEY = "outbox:ratings:parked"
 BATCH = 100
-MIN_BACKOFF, MAX_BACKOFF = 1.0, 300.0
+RATINGS, SERVED = "evaluations", "served-tickets"
+IDLE_SECONDS = 60.0  # a healthy outbox looks again this often even without a wake
 
 
 @dataclass(frozen=True)
@@ -40,71 +46,109 @@ class SendResult:
     detail: str = ""
 
 
-Send = Callable[[list[dict[str, Any]]], SendResult]
+# send(stream, records): POST records to the API's `stream` endpoint ("evaluations", …).
+Send = Callable[[str, list[dict[str, Any]]], SendResult]
+_BODY_KEYS = {RATINGS: "records", SERVED: "tickets"}
 
 
-def rating_record(config: HallConfig, event: ev.RatingRecorded) -> dict[str, Any]:
-    """The satisfaction API's record for a journaled rating (docs/satisfaction-api.md)."""
-    return {
-        "rating_id": event.rating_id,
-        "hall_id": hall_id(config),
-        "ticket_id": event.ticket_id,
-        "number": event.number,
-        "window": event.window,
-        "staff_id": event.staff_id,
-        "service": event.service,
-        "item_code": event.item_code,
-        "case_number": None,
-        "department_code": event.department_code,
-        "region_code": event.region_code,
-        "level": event.level,
-        "reasons": list(event.reasons),
-        "reason_table": event.reason_table,
-        "channel": event.channel,
-        "assess_number": event.assess_number,
-        "device_id": event.device_id,
-        "rated_at": event.at.isoformat(),
-        "finished_at": event.finished_at.isoformat(),
-        "system_default": event.system_default,
-    }
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: first, twice that, … up to `max_seconds`, each shortened by jitter."""
+
+    first_seconds: float = 1.0
+    max_seconds: float = 300.0
+    jitter: float = 0.2  # each wait is cut by up to this fraction, so halls don't retry in step
+
+    def delay(self, failures: int, rand: Callable[[], float]) -> float:
+        """The wait after `failures` failed attempts in a row (1, 2, …); never above the cap."""
+        base = min(self.max_seconds, self.first_seconds * 2.0 ** min(failures - 1, 60))
+        return base * (1.0 - self.jitter * rand())
 
 
-def hall_id(config: HallConfig) -> str:
-    """The hall's id at the satisfaction API: region code and department code."""
-    return f"{config.hall.region_code}-{config.hall.department_code}"
+def api_base(evaluations_url: str) -> str:
+    """The API's …/api/v1 from its evaluations URL (as the hall config names it)."""
+    url = evaluations_url.rstrip("/")
+    return url[: -len("/evaluations")] if url.endswith("/evaluations") else url
 
 
-def http_sender(url: str, token: str, timeout: float = 10.0) -> Send:
-    """POST batches to `url` (…/api/v1/evaluations) with a bearer token."""
+def http_sender(base_url: str, token: str, timeout: float = 10.0) -> Send:
+    """POST batches to `base_url`/<stream> (base …/api/v1 or its …/evaluations) with a token."""
     client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+    base = api_base(base_url)
 
-    def send(records: list[dict[str, Any]]) -> SendResult:
+    def send(stream: str, records: list[dict[str, Any]]) -> SendResult:
         try:
-            reply = client.post(url, json={"records": records})
+            reply = client.post(f"{base}/{stream}", json={_BODY_KEYS[stream]: records})
         except httpx.HTTPError as err:
             return SendResult(False, retry=True, detail=f"{type(err).__name__}: {err}")
         if reply.is_success:
             return SendResult(True)
         detail = f"HTTP {reply.status_code}: {reply.text[:300]}"
         # 401/403 say the hall's token is wrong, not the record: a person fixes the config and
-        # every rating must still go, so those are retried (with an alert) and never parked.
+        # every record must still go, so those are retried (with an alert) and never parked.
         retry = reply.status_code in (401, 403, 404, 408, 425, 429) or reply.status_code >= 500
         return SendResult(False, retry=retry, detail=detail)
 
     return send
 
 
-class RatingOutbox:
-    """Forwards journaled ratings in batches on its own thread; wake it after a new rating."""
+@dataclass(frozen=True)
+class _Stream:
+    """One kind of record: which journal events it reads and which of them become records."""
 
-    def __init__(self, journal: Journal, config: HallConfig, send: Send) -> None:
+    name: str
+    reads: tuple[str, ...]
+    sends: str
+    label: str
+
+    @property
+    def cursor_key(self) -> str:
+        return f"outbox:{_KEY_NAMES[self.name]}:cursor"
+
+    @property
+    def parked_key(self) -> str:
+        return f"outbox:{_KEY_NAMES[self.name]}:parked"
+
+
+_KEY_NAMES = {RATINGS: "ratings", SERVED: "served"}
+STREAMS = (
+    _Stream(
+        SERVED, ("TicketIssued", "TicketTransferred", "TicketFinished"), "TicketFinished", "办件"
+    ),
+    _Stream(RATINGS, ("RatingRecorded",), "RatingRecorded", "评价"),
+)
+
+
+def _wait_on(event: threading.Event, timeout: float) -> bool:
+    return event.wait(timeout)
+
+
+class RatingOutbox:
+    """Forwards journaled finished tickets and ratings on its own thread."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        config: HallConfig,
+        send: Send,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Event, float], bool] = _wait_on,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.journal = journal
         self.config = config
         self.send = send
+        self.retry = retry or RetryPolicy()
         self.last_error = ""
         self.delivered = 0
-        self._backoff = MIN_BACKOFF
+        self.failures = 0  # failed attempts in a row; 0 while the link is healthy
+        self.retry_in = 0.0  # the current backoff wait, for screens
+        self._clock, self._wait, self._rand = clock, wait, rand
+        self._index = TicketIndex(journal, config.zone)
         self._wake = threading.Event()
+        self._force = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rating-outbox", daemon=True)
 
@@ -114,78 +158,77 @@ class RatingOutbox:
         return self
 
     def stop(self) -> None:
-        """Stop the thread (pending ratings stay in the journal for the next start)."""
+        """Stop the thread (pending records stay in the journal for the next start)."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
 
     def wake(self, _batch: object = None) -> None:
-        """Try now (a hub callback: a new rating was journaled)."""
+        """New events were journaled (a hub callback): send now if the link is healthy."""
+        if self.failures == 0:
+            self._wake.set()
+
+    def retry_now(self) -> None:
+        """Try at once even while backing off (an operator fixed the link)."""
+        self._force = True
         self._wake.set()
 
     def backlog(self) -> int:
-        """Ratings journaled but not yet confirmed by the API (parked ones included)."""
-        return self.journal.count_after(self._cursor(), KINDS) + len(self.parked())
+        """Records journaled but not yet confirmed by the API (parked ones included)."""
+        return sum(self.backlog_of().values())
+
+    def backlog_of(self) -> dict[str, int]:
+        """The backlog per stream: {"served-tickets": …, "evaluations": …}."""
+        return {
+            s.name: self.journal.count_after(self._cursor(s), (s.sends,)) + len(self._parked(s))
+            for s in STREAMS
+        }
 
     def parked(self) -> list[dict[str, Any]]:
         """Records the API refused for good, with its answer, kept for a person to look at."""
-        raw = self.journal.meta(PARKED_KEY)
-        return list(json.loads(raw)) if raw else []
+        return [dict(p, stream=s.name) for s in STREAMS for p in self._parked(s)]
 
     def flush(self) -> bool:
         """Send everything pending now; True when nothing is left to send (parked aside)."""
-        while True:
-            cursor = self._cursor()
-            pending = self.journal.events_after(cursor, KINDS, BATCH)
-            if not pending:
-                return True
-            records = [
-                rating_record(self.config, e)
-                for _, e in pending
-                if isinstance(e, ev.RatingRecorded)
-            ]
-            result = self.send(records)
-            if result.ok:
-                self.delivered += len(records)
-            elif result.retry:
-                self.last_error = result.detail
-                return False
-            elif not self._one_by_one(records):
-                return False
-            self.journal.set_meta(CURSOR_KEY, str(pending[-1][0]))
-            self.last_error = ""
+        return all(self._flush_stream(stream) for stream in STREAMS)
 
-    def _one_by_one(self, records: list[dict[str, Any]]) -> bool:
-        # A refused batch: find the records the API refuses for good, deliver the rest.
-        for record in records:
-            result = self.send([record])
-            if result.ok:
-                self.delivered += 1
-            elif result.retry:
-                self.last_error = result.detail
-                return False
-            else:
-                self._park([record], result.detail)
-        return True
+    def step(self) -> float:
+        """One attempt to send everything; the seconds to wait before the next attempt."""
+        try:
+            done = self.flush()
+        except Exception as err:  # the journal or the sender broke; keep the thread alive
+            log.exception("outbox failed")
+            self.last_error, done = f"{type(err).__name__}: {err}", False
+        if done:
+            self.failures, self.retry_in = 0, 0.0
+            return IDLE_SECONDS
+        self.failures += 1
+        self.retry_in = self.retry.delay(self.failures, self._rand)
+        return self.retry_in
 
     def status(self) -> dict[str, Any]:
-        """Backlog, parked count, delivered since start and the last error, for screens."""
+        """Backlog (total and per stream), parked, delivered, failures and the last error."""
         return {
             "backlog": self.backlog(),
+            "backlog_by_stream": self.backlog_of(),
             "parked": len(self.parked()),
             "delivered": self.delivered,
+            "failures": self.failures,
+            "retry_in_seconds": round(self.retry_in, 1),
             "last_error": self.last_error,
         }
 
     def alerts(self) -> list[dict[str, Any]]:
-        """Floor alerts: the API unreachable with ratings waiting, or records refused for good."""
+        """Floor alerts: the API unreachable with records waiting, or records refused for good."""
         found: list[dict[str, Any]] = []
         if self.last_error:
+            backlog = self.backlog_of()
+            parts = "、".join(f"{s.label} {backlog[s.name]} 条" for s in STREAMS)
             found.append(
                 {
                     "kind": "outbox_backlog",
-                    "backlog": self.backlog(),
-                    "message": f"评价数据暂未上报（积压 {self.backlog()} 条），将自动重试：{self.last_error[:80]}",
+                    "backlog": sum(backlog.values()),
+                    "message": f"评价数据暂未上报（积压{parts}），将自动重试：{self.last_error[:80]}",
                 }
             )
         if parked := self.parked():
@@ -197,22 +240,78 @@ class RatingOutbox:
             )
         return found
 
-    def _cursor(self) -> int:
-        value = self.journal.meta(CURSOR_KEY)
+    def _flush_stream(self, stream: _Stream) -> bool:
+        while True:
+            pending = self.journal.events_after(self._cursor(stream), stream.reads, BATCH)
+            if not pending:
+                return True
+            records = self._records(stream, [e for _, e in pending])
+            if records:
+                result = self.send(stream.name, records)
+                if result.ok:
+                    self.delivered += len(records)
+                elif result.retry:
+                    self.last_error = result.detail
+                    return False
+                elif not self._one_by_one(stream, records):
+                    return False
+            self.journal.set_meta(stream.cursor_key, str(pending[-1][0]))
+            self.last_error = ""
+
+    def _records(self, stream: _Stream, events: list[ev.Event]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for event in events:
+            if isinstance(event, ev.RatingRecorded):
+                finish = self._index.finish_of(event.ticket_id, event.finished_at)
+                records.append(rating_record(self.config, event, finish))
+                continue
+            self._index.feed(event)
+            if isinstance(event, ev.TicketFinished):
+                service = self._index.service_of(event.ticket_id, event.at)
+                records.append(served_record(self.config, event, service))
+        return records
+
+    def _one_by_one(self, stream: _Stream, records: list[dict[str, Any]]) -> bool:
+        # A refused batch: find the records the API refuses for good, deliver the rest.
+        for record in records:
+            result = self.send(stream.name, [record])
+            if result.ok:
+                self.delivered += 1
+            elif result.retry:
+                self.last_error = result.detail
+                return False
+            else:
+                self._park(stream, record, result.detail)
+        return True
+
+    def _cursor(self, stream: _Stream) -> int:
+        value = self.journal.meta(stream.cursor_key)
         return int(value) if value else 0
 
-    def _park(self, records: list[dict[str, Any]], detail: str) -> None:
-        log.error("satisfaction API refused %d ratings for good: %s", len(records), detail)
-        parked = self.parked() + [{"record": r, "answer": detail} for r in records]
-        self.journal.set_meta(PARKED_KEY, json.dumps(parked, ensure_ascii=False))
+    def _parked(self, stream: _Stream) -> list[dict[str, Any]]:
+        raw = self.journal.meta(stream.parked_key)
+        return list(json.loads(raw)) if raw else []
+
+    def _park(self, stream: _Stream, record: dict[str, Any], detail: str) -> None:
+        log.error("satisfaction API refused a %s record for good: %s", stream.name, detail)
+        parked = [*self._parked(stream), {"record": record, "answer": detail}]
+        self.journal.set_meta(stream.parked_key, json.dumps(parked, ensure_ascii=False))
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                done = self.flush()
-            except Exception as err:  # the journal or the sender broke; keep the thread alive
-                log.exception("rating outbox failed")
-                self.last_error, done = f"{type(err).__name__}: {err}", False
-            self._backoff = MIN_BACKOFF if done else min(self._backoff * 2, MAX_BACKOFF)
-            self._wake.wait(timeout=60.0 if done else self._backoff)
+            self._pause(self.step())
+
+    def _pause(self, seconds: float) -> None:
+        # Healthy: any wake ends the pause. Failing: only the deadline, retry_now or stop do.
+        deadline = self._clock() + seconds
+        while not self._stop.is_set():
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return
+            woken = self._wait(self._wake, remaining)
             self._wake.clear()
+            if self._force or self._stop.is_set():
+                self._force = False
+                return
+            if woken and self.failures == 0:
+                return

@@ -1,118 +1,42 @@
-"""The rating outbox against the real satisfaction API: down for a while, crashes, restarts, refusals."""
+"""The outbox against the real satisfaction API: down for a while, crashes, restarts, refusals."""
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from controller import commands as cmd
-from controller import events as ev
 from controller.clock import ManualClock
-from controller.config_loader import load_config
 from controller.hall_config import HallConfig
 from controller.journal import Journal
-from controller.outbox import RatingOutbox, SendResult, http_sender, rating_record
+from controller.outbox import RatingOutbox, SendResult, http_sender
+from controller.outbox_records import rating_record
 from controller.runtime import HallRuntime
-from controller.satisfaction.embedded import embedded_satisfaction_app
-from tests.conftest import EXAMPLE_CONFIG, hall_time
+from tests.conftest import MONDAY, hall_time
+from tests.outbox_helpers import (
+    OUTBOX_TOKEN,
+    READER,
+    make_ratings,
+    press,
+    recorded,
+    roomy_config,
+    satisfaction_api,
+    serve,
+    sign_in_everyone,
+    stored,
+    wait_for,
+)
 from tests.satisfaction.pg_server import free_port
-
-OUTBOX_TOKEN = "outbox-token-for-the-tests-01"
-READER_TOKEN = "supervision-token-for-tests-01"
-_seq = itertools.count(1)
 
 
 @pytest.fixture
 def config() -> HallConfig:
     """The example hall with room for a thousand tickets a day."""
-    base = load_config(EXAMPLE_CONFIG)
-    services = [s.model_copy(update={"daily_quota": 999, "slot_quotas": []}) for s in base.services]
-    return base.model_copy(update={"services": services})
-
-
-def make_ratings(runtime: HallRuntime, clock: ManualClock, count: int) -> list[str]:
-    """`count` citizens served, invited and rating on their window's keypad; their rating ids."""
-    windows = runtime.config.windows
-    for window in windows:
-        if runtime.engine.state.windows[window.number].staff_id is None:
-            runtime.execute(cmd.SignIn(window.number, window.staff[0].id, "A"))
-    before = len(_recorded(runtime))
-    for i in range(count):
-        window = windows[i % len(windows)]
-        runtime.execute(cmd.IssueTicket(window.services[0]))
-        steps: list[tuple[str, str | None, str | None]] = [
-            ("next", None, None),
-            ("finish", None, "即办件"),
-            ("invite_rating", None, None),
-            ("rate", "satisfied", None),
-        ]
-        for key, rating, argument in steps:
-            clock.advance(1 if key != "rate" else 3)
-            number = window.number
-            press = cmd.PressKey(
-                f"kp-{number}", "b1", next(_seq), number, key, rating=rating, argument=argument
-            )
-            reply = runtime.execute(press)
-            assert reply.status == 200, (key, reply.body)
-    ids = [r.rating_id for r in _recorded(runtime)]
-    assert len(ids) == before + count
-    return ids[before:]
-
-
-def _recorded(runtime: HallRuntime) -> list[ev.RatingRecorded]:
-    return [e for e in runtime.journal.restart_events() if isinstance(e, ev.RatingRecorded)]
-
-
-@contextmanager
-def satisfaction_api(
-    config: HallConfig, data: Path, port: int, clock: ManualClock
-) -> Iterator[str]:
-    """The embedded satisfaction API on uvicorn at `port`; yields its evaluations URL."""
-    app = embedded_satisfaction_app(
-        config, data, outbox_token=OUTBOX_TOKEN, admin_token=READER_TOKEN, clock=clock.now
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1/evaluations"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def stored(url: str) -> list[dict[str, Any]]:
-    """Every rating the API holds."""
-    headers = {"Authorization": f"Bearer {READER_TOKEN}"}
-    items: list[dict[str, Any]] = []
-    while True:
-        page = httpx.get(url, params={"limit": 1000, "offset": len(items)}, headers=headers)
-        assert page.status_code == 200, page.text
-        batch = page.json()["items"]
-        items += batch
-        if len(batch) < 1000:
-            return items
-
-
-def wait_for(check: Any, timeout: float = 30.0) -> None:
-    """Poll `check` until true, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"still not true: {check}"
-        time.sleep(0.05)
+    return roomy_config()
 
 
 def test_api_down_a_thousand_ratings_then_back_each_arrives_exactly_once(
@@ -128,15 +52,15 @@ def test_api_down_a_thousand_ratings_then_back_each_arrives_exactly_once(
     try:
         ids = make_ratings(runtime, clock, 1000)
         wait_for(lambda: "ConnectError" in outbox.last_error)
-        assert outbox.backlog() == 1000
+        assert outbox.backlog_of() == {"served-tickets": 1000, "evaluations": 1000}
         assert [a for a in runtime.snapshot()["alerts"] if a["kind"] == "outbox_backlog"]
         with satisfaction_api(config, tmp_path, port, clock) as api:
-            outbox.wake()
+            outbox.retry_now()  # the link is backing off: new events alone would not hurry it
             wait_for(lambda: outbox.backlog() == 0 and not outbox.last_error)
             received = stored(api)
-        assert outbox.delivered == 1000
+        assert outbox.delivered == 2000  # 1,000 finished tickets and 1,000 ratings
         assert sorted(r["rating_id"] for r in received) == sorted(ids)  # each once
-        expected = {e.rating_id: rating_record(config, e) for e in _recorded(runtime)}
+        expected = {e.rating_id: rating_record(config, e) for e in recorded(runtime)}
         for item in received:
             sent = expected[item["rating_id"]]
             assert (item["ticket_id"], item["level"], item["window"], item["staff_id"]) == (
@@ -161,8 +85,8 @@ def test_a_crash_after_sending_and_a_controller_restart_send_nothing_twice_and_l
     with satisfaction_api(config, tmp_path, port, clock) as api:
         send = http_sender(api, OUTBOX_TOKEN)
 
-        def send_then_crash(records: list[dict[str, Any]]) -> SendResult:
-            send(records)  # the API stores the batch ...
+        def send_then_crash(stream: str, records: list[dict[str, Any]]) -> SendResult:
+            send(stream, records)  # the API stores the batch ...
             raise RuntimeError("power cut")  # ... and the controller dies before the cursor
 
         with pytest.raises(RuntimeError, match="power cut"):
@@ -172,7 +96,8 @@ def test_a_crash_after_sending_and_a_controller_restart_send_nothing_twice_and_l
         # The controller comes back: a new journal handle and a new outbox on the same file.
         runtime = HallRuntime(config, Journal.at_path(db, durable=False), clock)
         outbox = RatingOutbox(runtime.journal, config, send)
-        assert outbox.backlog() == 150  # the unconfirmed batch is still owed
+        # The unconfirmed batch is still owed, and everything after it.
+        assert outbox.backlog_of() == {"served-tickets": 150, "evaluations": 150}
         second = make_ratings(runtime, clock, 30)
         assert outbox.flush() is True
         assert outbox.backlog() == 0
@@ -192,10 +117,10 @@ def test_a_record_refused_for_good_is_parked_and_alerted_and_the_rest_delivered(
     with satisfaction_api(config, tmp_path, port, clock) as api:
         send = http_sender(api, OUTBOX_TOKEN)
 
-        def send_one_broken(records: list[dict[str, Any]]) -> SendResult:
+        def send_one_broken(stream: str, records: list[dict[str, Any]]) -> SendResult:
             # A controller bug: one record leaves with a level the API does not know.
-            fixed = [r | {"level": "great"} if r["rating_id"] == broken else r for r in records]
-            return send(fixed)
+            fixed = [r | {"level": "great"} if r.get("rating_id") == broken else r for r in records]
+            return send(stream, fixed)
 
         outbox = RatingOutbox(runtime.journal, config, send_one_broken)
         runtime.add_alert_source(outbox.alerts)
@@ -218,8 +143,88 @@ def test_a_wrong_token_is_retried_not_parked(config: HallConfig, tmp_path: Path)
     with satisfaction_api(config, tmp_path, port, clock) as api:
         outbox = RatingOutbox(runtime.journal, config, http_sender(api, "not-the-hall-token"))
         assert outbox.flush() is False  # a configuration problem, fixed by a person: keep trying
-        assert "401" in outbox.last_error and outbox.parked() == [] and outbox.backlog() == 3
+        assert "401" in outbox.last_error and outbox.parked() == [] and outbox.backlog() == 6
         outbox.send = http_sender(api, OUTBOX_TOKEN)
-        assert outbox.flush() is True and len(stored(api)) == 3
+        assert outbox.flush() is True and len(stored(api)) == 3 and outbox.backlog() == 0
     runtime.hub.stop()
     runtime.journal.close()
+
+
+def test_finished_tickets_and_ratings_made_while_the_api_is_down_give_the_right_rating_rate(
+    tmp_path: Path,
+) -> None:
+    config = roomy_config(default_after_days=1)  # unrated after a day: a flagged 基本满意
+    clock, port = ManualClock(hall_time("08:35")), free_port()
+    runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db", durable=False), clock)
+    url = f"http://127.0.0.1:{port}/api/v1/evaluations"
+    outbox = RatingOutbox(runtime.journal, config, http_sender(url, OUTBOX_TOKEN, timeout=2))
+    runtime.hub.subscribe("outbox", outbox.wake)
+    outbox.start()
+    try:
+        promised = _a_monday_at_windows_1_and_2(runtime, clock)
+        # Tuesday: Monday's four unrated tickets get the configured default (channel 7).
+        clock.set(hall_time("08:31", MONDAY + dt.timedelta(days=1)))
+        runtime.tick()
+        assert sum(1 for r in recorded(runtime) if r.system_default) == 4
+        wait_for(lambda: "ConnectError" in outbox.last_error)
+        assert outbox.backlog_of() == {"served-tickets": 9, "evaluations": 5 + 4}
+        with satisfaction_api(config, tmp_path, port, clock) as api:
+            outbox.retry_now()
+            wait_for(lambda: outbox.backlog() == 0 and not outbox.last_error)
+            # A controller that lost its cursors resends everything: nothing counts twice.
+            for key in ("outbox:served:cursor", "outbox:ratings:cursor"):
+                runtime.journal.set_meta(key, "0")
+            assert outbox.flush() is True
+            base = api.removesuffix("/evaluations")
+            days = {"from": MONDAY.isoformat(), "to": (MONDAY + dt.timedelta(days=1)).isoformat()}
+            report = httpx.get(
+                f"{base}/kpis", params={"group_by": "window", **days}, headers=READER
+            ).json()
+            ratings = {r["ticket_id"]: r for r in stored(api)}
+            exchange = httpx.get(f"{base}/exchange/evaluations", headers=READER).json()
+    finally:
+        outbox.stop()
+        runtime.hub.stop()
+        runtime.journal.close()
+    w1, w2 = report["rows"]
+    # Hand count: 评价率 = citizen ratings ÷ finished tickets; defaults are not ratings.
+    assert (w1["window"], w1["served"], w1["rated"], w1["defaults"]) == (1, 6, 4, 2)
+    assert (w1["rating_rate"], w1["satisfaction_rate"], w1["bad_rate"]) == (0.6667, 0.75, 0.25)
+    assert (w2["window"], w2["served"], w2["rated"], w2["defaults"]) == (2, 3, 1, 2)
+    assert w2["rating_rate"] == 0.3333
+    total = report["total"]
+    assert (total["served"], total["rated"], total["rating_rate"]) == (9, 5, 0.5556)
+    # The finish outcome rides with the rating: in the record and in the exchange mapping.
+    assert len(ratings) == 9 and ratings[promised]["outcome"] == "promised"
+    assert (
+        ratings[promised]["outcome_label"] == "承诺件" and ratings[promised]["case_number"] is None
+    )
+    defaults = [r for r in ratings.values() if r["system_default"]]
+    assert sorted(r["outcome"] for r in defaults) == [
+        "immediate",
+        "immediate",
+        "immediate",
+        "supplement",
+    ]
+    statuses = sorted(r["projectStatus"] for r in exchange["records"])
+    assert statuses == ["即办件"] * 7 + ["承诺件", "补办件"]
+
+
+def _a_monday_at_windows_1_and_2(runtime: HallRuntime, clock: ManualClock) -> str:
+    """Nine finished tickets, five rated, one 过号; the re-called (承诺件) ticket's id."""
+    sign_in_everyone(runtime)
+    # Window 1: six finished, four rated (one 差评), one of them re-called twice first.
+    serve(runtime, clock, 1, rating="very_satisfied")
+    promised = serve(runtime, clock, 1, rating="satisfied", recalls=2, outcome="承诺件")
+    serve(runtime, clock, 1, rating="basically_satisfied")
+    serve(runtime, clock, 1, rating="very_dissatisfied")
+    serve(runtime, clock, 1, rating=None)
+    serve(runtime, clock, 1, rating=None)
+    # Window 2: three finished, one rated; then a citizen who never came (过号, not served).
+    serve(runtime, clock, 2, rating="satisfied")
+    serve(runtime, clock, 2, rating=None)
+    serve(runtime, clock, 2, rating=None, outcome="补办件")
+    runtime.execute(cmd.IssueTicket(runtime.config.windows[1].services[0]))
+    press(runtime, 2, "next")
+    press(runtime, 2, "no_show")
+    return promised

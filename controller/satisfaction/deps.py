@@ -18,6 +18,7 @@ from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionTokens, require_hall
 from controller.satisfaction.errors import RecordRefused
 from controller.satisfaction.models import HALL_ID, SERVICE_CODE, STAFF_ID, RatingPublic
+from controller.satisfaction.models_served import OUTCOME_LABELS
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
 
 
@@ -55,6 +56,7 @@ class SatisfactionContext:
         values.update(
             level=level,
             level_label=level.label,
+            outcome_label=OUTCOME_LABELS.get(row.get("outcome") or ""),
             reasons=[r for r in row["reasons"].split(",") if r],
             rated_at=store.in_zone(row["rated_at"], zone),
             finished_at=store.in_zone(row["finished_at"], zone),

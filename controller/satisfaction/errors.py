@@ -17,6 +17,19 @@ class RatingConflict(CommandRejected):
         )
 
 
+class ServedConflict(CommandRejected):
+    """A finished ticket is already stored with other content (409)."""
+
+    def __init__(self, hall_id: str, ticket_id: str) -> None:
+        self.hall_id = hall_id
+        self.ticket_id = ticket_id
+        super().__init__(
+            "served_conflict",
+            f"大厅 {hall_id} 的办件 {ticket_id} 已存在且内容不同；原样重发才会被接受",
+            status=409,
+        )
+
+
 class RecordRefused(CommandRejected):
     """A record field fails a check that needs the server (hall unknown, time in the future)."""
 

@@ -1,5 +1,7 @@
 """The provincial 好差评 exchange: a stored rating as the interface's field names and codings.
 
+`projectStatus` (the 六件分类 case outcome, 即办件 …, as its Chinese name) is this project's name
+for the "case status and type" field: check it against the province's interface specification.
 Codings are lookups on the named level (RatingLevel.exchange_satisfaction: 5 = 非常满意 …
 1 = 非常不满意), never arithmetic on another coding. Every value is a string, as the provincial
 interfaces define them; `assessTime` is `yyyy-MM-dd HH:mm:ss` in the hall's own zone.
@@ -17,6 +19,7 @@ ASSESS_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # yyyy-MM-dd HH:mm:ss
 # Our field → the exchange's field, in the order the exchange lists them (docs/satisfaction-api.md).
 EXCHANGE_FIELDS: dict[str, str] = {
     "case_number": "projectNo",
+    "outcome": "projectStatus",
     "item_code": "taskCode",
     "department_code": "deptCode",
     "region_code": "areaCode",
@@ -34,6 +37,7 @@ def to_exchange(record: RatingPublic, zone: dt.tzinfo) -> dict[str, str]:
     """The exchange record of one rating; `zone` is the hall's time zone."""
     return {
         "projectNo": record.case_number or "",
+        "projectStatus": record.outcome_label or "",
         "taskCode": record.item_code,
         "deptCode": record.department_code,
         "areaCode": record.region_code,

@@ -35,6 +35,7 @@ RATING_COLUMNS: list[tuple[str, Callable[[RatingPublic], Any]]] = [
     ("业务", lambda r: r.service),
     ("事项编码", lambda r: r.item_code),
     ("办件编号", lambda r: r.case_number or ""),
+    ("办件类型", lambda r: r.outcome_label or ""),
     ("部门编码", lambda r: r.department_code),
     ("区划代码", lambda r: r.region_code),
     ("评价等级", lambda r: r.level_label),

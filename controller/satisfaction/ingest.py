@@ -16,11 +16,16 @@ from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
 from controller.satisfaction.errors import RecordRefused
 from controller.satisfaction.models import IngestReply, RatingCreate, ServedCountCreate
+from controller.satisfaction.models_served import ServedTicketCreate, ServedTicketsReply
 from controller.satisfaction.settings import HallProfile
 from controller.satisfaction.workorders import OPEN
 
 _COPIED = tuple(f for f in RatingCreate.model_fields if f not in ("rated_at", "finished_at"))
-_HASHED = tuple(sorted(_COPIED))
+# Fields added after records were first stored enter the hash only when set, so a record
+# stored before them keeps its hash and its resend stays a duplicate.
+_ADDED_LATER = ("outcome",)
+_HASHED = tuple(sorted(f for f in _COPIED if f not in _ADDED_LATER))
+_SERVED_HASHED = tuple(sorted(f for f in ServedTicketCreate.model_fields if f != "finished_at"))
 
 
 def ingest_batch(
@@ -79,6 +84,7 @@ def content_hash(row: Mapping[str, Any], rated: dt.datetime, finished: dt.dateti
     """SHA-256 of a record's content (fields by name, times in UTC): equal content, equal hash."""
     parts = [row[name] for name in _HASHED]
     parts += [rated.isoformat(), finished.isoformat()]
+    parts += [f"{name}={row[name]}" for name in _ADDED_LATER if row.get(name) is not None]
     text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -130,3 +136,42 @@ def store_served_counts(
     if len(keys) != len(rows):
         raise RecordRefused("counts", "同一大厅、日期、窗口、人员、事项出现多次")
     return store.upsert_served(engine, rows=rows)
+
+
+def store_served_tickets(
+    engine: Engine,
+    *,
+    caller: SatisfactionCaller,
+    tickets: Sequence[ServedTicketCreate],
+    profiles: Mapping[str, HallProfile],
+    now: dt.datetime,
+    max_future: dt.timedelta,
+) -> ServedTicketsReply:
+    """Store finished tickets all or nothing, once per hall and ticket id (a resend is a duplicate)."""
+    require_role(caller, SatisfactionRole.HALL)
+    rows: list[dict[str, Any]] = []
+    received = store.as_utc(now)
+    for index, ticket in enumerate(tickets):
+        where = f"tickets.{index}"
+        if not caller.may_see(ticket.hall_id):
+            raise AuthError(
+                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的办件，"
+                f"{where}.hall_id 为 {ticket.hall_id}",
+                status=403,
+            )
+        profile = profiles.get(ticket.hall_id)
+        if profile is None:
+            raise RecordRefused(f"{where}.hall_id", f"大厅 {ticket.hall_id} 未在评价系统登记")
+        if ticket.finished_at > now + max_future:
+            raise RecordRefused(f"{where}.finished_at", "办结时间晚于当前时间")
+        row: dict[str, Any] = ticket.model_dump()
+        finished = store.as_utc(ticket.finished_at)
+        parts = [row[name] for name in _SERVED_HASHED] + [finished.isoformat()]
+        text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        row["content_hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        row["finished_at"] = finished
+        row["day"] = ticket.finished_at.astimezone(profile.zone).date()
+        row["received_at"] = received
+        rows.append(row)
+    accepted, duplicates = store.insert_served_tickets(engine, rows=rows)
+    return ServedTicketsReply(accepted=accepted, duplicates=duplicates)

@@ -86,6 +86,7 @@ def compute_kpis(
         for query in (
             _rating_query(scope, columns, defaults_in_satisfaction),
             _served_query(scope, columns),
+            _served_tickets_query(scope, columns),
             _work_order_query(scope, columns, as_of),
         ):
             for found in conn.execute(query).mappings():
@@ -93,7 +94,8 @@ def compute_kpis(
                 row = rows.setdefault(key, dict(zip(columns, key, strict=True)))
                 for name, value in found.items():
                     if name not in columns and value is not None:
-                        row[name] = int(value)
+                        # served comes from daily counts and from finished tickets: add them
+                        row[name] = row.get(name, 0) + int(value)
     ordered = [with_rates(KpiRow(**rows[key])) for key in sorted(rows, key=_sort_key)]
     return KpiReport(
         as_of=as_of,
@@ -155,6 +157,10 @@ def _rating_query(scope: store.Scope, columns: list[str], with_defaults: bool) -
 
 def _served_query(scope: store.Scope, columns: list[str]) -> Any:
     return _grouped(store.SERVED, scope, columns, served=func.sum(store.SERVED.c.served))
+
+
+def _served_tickets_query(scope: store.Scope, columns: list[str]) -> Any:
+    return _grouped(store.SERVED_TICKETS, scope, columns, served=func.count())
 
 
 def _work_order_query(scope: store.Scope, columns: list[str], as_of: dt.date) -> Any:

@@ -31,6 +31,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099
 _T = TypeVar("_T")
 
 Channel = Literal["4", "5", "7"]
+# The 六件分类 case outcome staff record at finish, by name on the wire (like rating levels);
+# controller.state.Outcome holds the Chinese names (models_served.OUTCOME_LABELS).
+CaseOutcome = Literal["immediate", "promised", "supplement", "joint", "rejected", "escalated"]
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE)]
 
 
@@ -82,6 +85,9 @@ class RatingBase(SQLModel):
     case_number: str | None = Field(
         default=None, min_length=1, max_length=64, description="办件编号 (projectNo)"
     )
+    outcome: str | None = Field(
+        default=None, max_length=16, description="办件类型 (六件分类) recorded at finish"
+    )
     department_code: str = Field(min_length=1, max_length=64, description="deptCode")
     region_code: str = Field(
         max_length=6, schema_extra={"pattern": r"^\d{6}$"}, description="行政区划代码 (areaCode)"
@@ -99,6 +105,7 @@ class RatingCreate(RatingBase):
 
     window: StrictInt = Field(ge=1, le=999)
     assess_number: StrictInt = Field(ge=1, le=2)
+    outcome: CaseOutcome | None = Field(default=None, description="办件类型 (六件分类)")
     level: RatingLevel
     reasons: list[ReasonCode] = Field(default=[], max_length=MAX_REASONS)
     channel: Channel = Field(description="pf: 5 keypad, 4 hall tablet, 7 system default")
@@ -213,6 +220,8 @@ class Rating(RatingBase, table=True):
 class RatingPublic(RatingBase):
     """A rating as read back: times in the hall's zone, the level with its Chinese label."""
 
+    outcome: CaseOutcome | None = None
+    outcome_label: str | None = None
     level: RatingLevel
     level_label: str
     reasons: list[str]

@@ -22,6 +22,7 @@ from controller.satisfaction.models import (
     RatingPublic,
     ServedBatch,
 )
+from controller.satisfaction.models_served import ServedTicketBatch, ServedTicketsReply
 
 router = APIRouter(prefix="/api/v1", tags=["evaluations"], responses=ERROR_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -72,6 +73,21 @@ def post_served(batch: ServedBatch, caller: CallerDep, context: ContextDep) -> S
         now=context.now(),
     )
     return ServedReply(stored=stored)
+
+
+@router.post("/served-tickets", response_model=ServedTicketsReply)
+def post_served_tickets(
+    batch: ServedTicketBatch, caller: CallerDep, context: ContextDep
+) -> ServedTicketsReply:
+    """Store finished tickets (评价率's denominator) once per hall and ticket id."""
+    return ingest.store_served_tickets(
+        context.engine,
+        caller=caller,
+        tickets=batch.tickets,
+        profiles=context.profiles,
+        now=context.now(),
+        max_future=dt.timedelta(minutes=context.settings.max_future_minutes),
+    )
 
 
 @router.get("/evaluations", response_model=RatingPage)

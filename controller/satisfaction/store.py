@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, insert, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    insert,
+    inspect,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping, make_url
@@ -20,20 +31,24 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel, create_engine
 
 from controller.errors import StoreError
-from controller.satisfaction.errors import RatingConflict
+from controller.satisfaction.errors import RatingConflict, ServedConflict
 from controller.satisfaction.models import (
     Rating,
     ServedCount,
     WorkOrder,
     WorkOrderAction,
 )
+from controller.satisfaction.models_served import ServedTicket
 
 log = logging.getLogger(__name__)
 RATINGS = cast(Table, Rating.__table__)  # type: ignore[attr-defined]
 SERVED = cast(Table, ServedCount.__table__)  # type: ignore[attr-defined]
 WORK_ORDERS = cast(Table, WorkOrder.__table__)  # type: ignore[attr-defined]
 ACTIONS = cast(Table, WorkOrderAction.__table__)  # type: ignore[attr-defined]
-TABLES = (RATINGS, SERVED, WORK_ORDERS, ACTIONS)
+SERVED_TICKETS = cast(Table, ServedTicket.__table__)  # type: ignore[attr-defined]
+TABLES = (RATINGS, SERVED, WORK_ORDERS, ACTIONS, SERVED_TICKETS)
+# Nullable columns added to a table after it first shipped: (table, column, SQL type).
+_ADDED_COLUMNS = ((RATINGS, "outcome", "VARCHAR(16)"),)
 _INSERT_TRIES = 3
 
 
@@ -121,9 +136,17 @@ def make_engine(database_url: str) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the satisfaction tables (only those) if missing."""
+    """Create the satisfaction tables (only those) if missing, and add columns newer than them."""
     try:
         SQLModel.metadata.create_all(engine, tables=list(TABLES))
+        with engine.execution_options(write=True).begin() as conn:
+            for table, column, sql_type in _ADDED_COLUMNS:
+                present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+                if column not in present:
+                    log.info("adding column %s.%s", table.name, column)
+                    conn.exec_driver_sql(
+                        f'ALTER TABLE {table.name} ADD COLUMN "{column}" {sql_type}'
+                    )
     except SQLAlchemyError as err:
         raise StoreError(f"cannot create tables: {err}") from err
 
@@ -256,6 +279,41 @@ def upsert_served(engine: Engine, *, rows: Sequence[dict[str, Any]]) -> int:
         )
         conn.execute(statement, list(rows))
     return len(rows)
+
+
+def insert_served_tickets(engine: Engine, *, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Insert new finished tickets; (accepted, duplicates). Other content for a stored id: 409."""
+    for attempt in range(_INSERT_TRIES):
+        try:
+            with engine.execution_options(write=True).begin() as conn:
+                return _insert_served_once(conn, rows)
+        except IntegrityError as err:  # a concurrent batch stored the same ticket first
+            log.info("served batch met a concurrent insert (try %d): %s", attempt + 1, err.orig)
+            if attempt == _INSERT_TRIES - 1:
+                raise StoreError(f"insert kept colliding: {err}") from err
+        except SQLAlchemyError as err:
+            raise StoreError(f"write failed: {type(err).__name__}: {err}") from err
+    raise AssertionError("unreachable")
+
+
+def _insert_served_once(conn: Connection, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    table = SERVED_TICKETS
+    keys = list({(row["hall_id"], row["ticket_id"]) for row in rows})
+    query = select(table.c.hall_id, table.c.ticket_id, table.c.content_hash).where(
+        tuple_(table.c.hall_id, table.c.ticket_id).in_(keys)
+    )
+    known: dict[tuple[str, str], str] = {(h, t): digest for h, t, digest in conn.execute(query)}
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["hall_id"], row["ticket_id"])
+        stored = known.get(key)
+        if stored is None:
+            known[key] = row["content_hash"]
+            fresh.append(row)
+        elif stored != row["content_hash"]:
+            raise ServedConflict(*key)
+    bulk_insert(conn, table, fresh)
+    return len(fresh), len(rows) - len(fresh)
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:

@@ -27,6 +27,8 @@ def _public(**changes: object) -> RatingPublic:
         "service": "SB",
         "item_code": "330199-SB-0001",
         "case_number": "QS2026112300017",
+        "outcome": "promised",
+        "outcome_label": "承诺件",
         "department_code": "QSXZWFWZX",
         "region_code": "330199",
         "reason_table": "2026.1",
@@ -50,6 +52,7 @@ def _public(**changes: object) -> RatingPublic:
 def test_a_keypad_rating_maps_to_the_golden_exchange_record() -> None:
     assert to_exchange(_public(), SHANGHAI) == {
         "projectNo": "QS2026112300017",
+        "projectStatus": "承诺件",
         "taskCode": "330199-SB-0001",
         "deptCode": "QSXZWFWZX",
         "areaCode": "330199",
@@ -71,11 +74,14 @@ def test_a_follow_up_bad_rating_on_the_tablet_maps_to_the_golden_record() -> Non
         channel="4",
         assess_number=2,
         case_number=None,
+        outcome=None,
+        outcome_label=None,
         free_text=None,
         rated_at=dt.datetime(2026, 11, 23, 23, 59, 59, tzinfo=SHANGHAI),
     )
     assert to_exchange(bad, SHANGHAI) == {
         "projectNo": "",
+        "projectStatus": "",
         "taskCode": "330199-SB-0001",
         "deptCode": "QSXZWFWZX",
         "areaCode": "330199",
@@ -133,12 +139,14 @@ def test_the_exchange_endpoint_maps_stored_records(api: Api) -> None:
             reasons=["R03"],
             rated_at="2026-11-23T03:00:00+00:00",
             finished_at=at("2026-11-23 10:50"),
+            outcome="immediate",
         )
     )
     status, body = api.get("/api/v1/exchange/evaluations", "reader")
     assert status == 200 and body["count"] == 1
     assert body["records"][0] == {
         "projectNo": "",
+        "projectStatus": "即办件",
         "taskCode": "330199-SB-0001",
         "deptCode": "QSXZWFWZX",
         "areaCode": "330199",
