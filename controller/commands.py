@@ -83,6 +83,8 @@ class PressKey(Command):
     reasons: tuple[str, ...] = ()
     argument: str | None = None
     raw: str = ""
+    reasons_table: int | None = None  # the reason table version the keypad declared
+    refused: str | None = None  # set when the keypad driver already refused it (logged only)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ LEVELS = (
     ("very_dissatisfied", 0.02),
 )
 RATE_SHARE = 0.85  # citizens who press a key at all
-BAD_REASONS = ("R01", "R02", "R03", "R05", "R06")
+# Codes of the keypad spec's reason table 1 (firmware_protocols/keypad_codes.py), the one table
+# the keypads, the rules and the satisfaction API share; R10/R11 exist since that table.
+BAD_REASONS = ("R01", "R02", "R03", "R05", "R06", "R10", "R11")
 
 
 class KeypadAck(Protocol):

@@ -208,7 +208,25 @@ class RatingRules(_Strict):
         default=0.001,
         gt=0,
         lt=1,
-        description="flag the run when the hall's top-rating share to its length is below this",
+        description="flag the run when its chance at the window's baseline share is below this",
+    )
+    top_run_lookback: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="the window's baseline: at most this many of its ratings today before the run",
+    )
+    top_run_min_history: int = Field(
+        default=20,
+        ge=1,
+        le=5000,
+        description="with fewer ratings before the run, the hall prior is the baseline",
+    )
+    top_run_prior_share: float = Field(
+        default=0.6,
+        gt=0,
+        lt=1,
+        description="the hall's expected share of 非常满意 when a window has too little history",
     )
     default_after_days: int | None = Field(
         default=None, ge=1, le=60, description="广东: unrated after 7 days counts as a default"

@@ -2,29 +2,26 @@
 
 A rating is accepted only for the ticket the window just finished and invited, within the
 invitation time, once. No other code path creates a rating. Accepted ratings can still be
-flagged for the floor manager: pressed too soon after finish, pressed while the staff is
-signed out or paused, or part of a run of 非常满意 the hall's own rating mix makes unlikely.
+flagged for the floor manager (controller/rating_flags.py): pressed too soon after finish,
+pressed while the staff is signed out or paused, or part of a run of 非常满意 the window's own
+baseline makes unlikely. A press the keypad driver already refused (wrong window, unknown
+device, broken payload, reused sequence number) is logged here too, with its reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from typing import TYPE_CHECKING, Any
 
 from controller import commands as cmd
 from controller import events as ev
 from controller import window_desk
 from controller.errors import CommandRejected, InvalidRequest
-from controller.hall_config import RatingRules
-from controller.ratings import (
-    BAD_RATING_REASONS,
-    CHANNEL_HALL_TERMINAL,
-    REASON_TABLE_VERSION,
-    RatingLevel,
-)
+from controller.rating_flags import flag_refused_rating, rating_flags
+from controller.ratings import CHANNEL_HALL_TERMINAL, RatingLevel, reason_table_name
 from controller.state import Ticket, TicketStatus, WindowState
+from firmware_protocols.keypad_codes import REASON_TABLE_VERSION, REASON_TABLES
 
 if TYPE_CHECKING:
     from controller.engine import Engine
@@ -35,12 +32,27 @@ MAX_REASONS = 5
 
 def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     """Log the press, then run it; a refused press is logged with its reason and re-raised."""
-    window = engine.window_state(press.window)
-    seen = _Seen(now, window.staff_id, window.status, window.current or window.last_finished)
+    window = engine.state.windows.get(press.window)
+    if window is None or engine.config.window(press.window) is None:
+        seen = _Seen(now, None, "unknown_window", None)
+    else:
+        seen = _Seen(now, window.staff_id, window.status, window.current or window.last_finished)
     try:
-        result = _run(engine, window, press, now)
+        if press.refused is not None:
+            # The keypad was answered by its driver; this only puts the press in the log.
+            raise CommandRejected(press.refused, "评价器按键未受理（驱动已拒收）", status=422)
+        result = _run(engine, engine.window_state(press.window), press, now)
     except CommandRejected as err:
         _log(engine, press, seen, err.reason)
+        if window is not None and press.key == "rate":
+            flag_refused_rating(
+                engine,
+                window,
+                now=now,
+                ticket_id=seen.ticket_id,
+                device_id=press.device_id,
+                reason=err.reason,
+            )
         raise
     _log(engine, press, dataclasses.replace(seen, ticket_id=result.get("id", seen.ticket_id)), "ok")
     return result
@@ -127,7 +139,7 @@ def _rate(
         level = RatingLevel(press.rating or "")
     except ValueError as err:
         raise InvalidRequest("bad_rating", f"无法识别的评价等级 {press.rating!r}") from err
-    reasons = _reasons(level, press.reasons)
+    reasons, table = _reasons(level, press)
     ticket = _rateable_ticket(engine, window, now)
     config, service = engine.config, engine.service_config(ticket.service)
     rating_id = f"{ticket.id}-R1"
@@ -146,14 +158,14 @@ def _rate(
             region_code=config.hall.region_code,
             level=level.value,
             reasons=reasons,
-            reason_table=REASON_TABLE_VERSION,
+            reason_table=table,
             channel=CHANNEL_HALL_TERMINAL,
             assess_number=1,
             device_id=press.device_id,
             finished_at=finished_at,
         )
     )
-    for flag, detail in _flags(engine, window, ticket, level, now):
+    for flag, detail in rating_flags(engine, window, ticket, level, now):
         engine.emit(
             ev.RatingFlagged(
                 at=now,
@@ -175,15 +187,23 @@ def _rate(
     }
 
 
-def _reasons(level: RatingLevel, codes: tuple[str, ...]) -> tuple[str, ...]:
+def _reasons(level: RatingLevel, press: cmd.PressKey) -> tuple[tuple[str, ...], str]:
+    """The distinct reason codes and the record's table name; the keypad's declared table rules."""
+    codes = press.reasons
     if codes and not level.is_bad:
         raise InvalidRequest("reasons_for_good_rating", "只有不满意、非常不满意可选择原因")
     if len(codes) > MAX_REASONS:
         raise InvalidRequest("too_many_reasons", f"差评原因最多选择 {MAX_REASONS} 项")
-    unknown = [c for c in codes if c not in BAD_RATING_REASONS]
+    version = REASON_TABLE_VERSION if press.reasons_table is None else press.reasons_table
+    table = REASON_TABLES.get(version)
+    if table is None:
+        raise InvalidRequest(
+            "unknown_reason_table", f"评价器使用的差评原因表版本 {version} 未知，请升级评价器"
+        )
+    unknown = [c for c in codes if c not in table]
     if unknown:
         raise InvalidRequest("unknown_reason", f"无法识别的差评原因代码：{'、'.join(unknown)}")
-    return tuple(dict.fromkeys(codes))
+    return tuple(dict.fromkeys(codes)), reason_table_name(version)
 
 
 def _rateable_ticket(engine: Engine, window: WindowState, now: dt.datetime) -> Ticket:
@@ -206,34 +226,3 @@ def _rateable_ticket(engine: Engine, window: WindowState, now: dt.datetime) -> T
     if now > ticket.rating_invited_until:
         raise CommandRejected("invitation_expired", "评价邀请已超时，本次按键无效")
     return ticket
-
-
-def _flags(
-    engine: Engine,
-    window: WindowState,
-    ticket: Ticket,
-    level: RatingLevel,
-    now: dt.datetime,
-) -> list[tuple[str, str]]:
-    rules, flags = engine.config.ratings, []
-    if ticket.ended_at is not None:
-        seconds = (now - ticket.ended_at).total_seconds()
-        if seconds < rules.fast_rating_seconds:
-            flags.append(("fast_after_finish", f"办结后 {seconds:.1f} 秒即评价"))
-    if window.staff_id is None or window.paused:
-        where = "工作人员已签退" if window.staff_id is None else "窗口暂停服务中"
-        flags.append(("staff_absent", f"{where}时按下评价键"))
-    if level is RatingLevel.VERY_SATISFIED:
-        run = engine.state.ratings.top_run[window.number]  # already counts this rating
-        if run >= rules.top_run_min and _run_unlikely(engine, run, rules):
-            flags.append(("top_run", f"连续 {run} 次“非常满意”，明显高于本大厅今日水平"))
-    return flags
-
-
-def _run_unlikely(engine: Engine, run: int, rules: RatingRules) -> bool:
-    # The hall's share of 非常满意 today (Laplace-smoothed, so a quiet morning is not 100 %);
-    # a run whose probability at that share is below the threshold is worth a look.
-    tally = engine.state.ratings
-    top = tally.by_level[RatingLevel.VERY_SATISFIED.value]
-    share = (top + 1) / (tally.total + 2)
-    return run * math.log(share) < math.log(rules.top_run_probability)

@@ -1,4 +1,8 @@
-"""Keypad presses into the hall: one durable, de-duplicated command per (device, boot, seq)."""
+"""Keypad presses into the hall: one durable, de-duplicated command per (device, boot, seq).
+
+Every press reaches the journaled press log (KeyPressed): the ones the rules refuse, the ones a
+driver refused before the rules (`refused`), and a sequence number reused for a different press.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import json
 import logging
 
 from controller import commands as cmd
-from controller.errors import HallError
-from controller.runtime import HallRuntime, IdempotencyKey
-from devices.keypad import KeypadAnswer, KeypadPress
+from controller.errors import HallError, InvalidRequest
+from controller.runtime import HallRuntime, IdempotencyKey, Reply
+from devices.keypad import REFUSAL_MESSAGES, KeypadAnswer, KeypadPress, RefusedPress
 
 log = logging.getLogger(__name__)
+SEQ_REUSED = "seq_reused"
 
 
 class KeypadDispatcher:
@@ -32,26 +37,69 @@ class KeypadDispatcher:
             reasons=press.reasons,
             argument=press.argument,
             raw=press.raw,
+            reasons_table=press.reasons_table,
         )
         try:
             reply = self.runtime.execute(command, idempotency=press_key(press))
-        except HallError as err:  # e.g. the same triple reused for a different press
+        except InvalidRequest as err:  # the same triple reused for a different press
             log.warning("keypad %s press %s refused: %s", press.device_id, press.seq, err)
-            return KeypadAnswer(False, getattr(err, "reason", "refused"), str(err))
-        body = reply.body
-        if reply.status == 200:
-            return KeypadAnswer(True, "ok", str(body.get("label", "")), body.get("number"))
-        return KeypadAnswer(False, str(body.get("error", "refused")), str(body.get("message", "")))
+            refusal = as_refused(press, SEQ_REUSED)
+            self.refused(refusal)
+            return KeypadAnswer(False, SEQ_REUSED, REFUSAL_MESSAGES[SEQ_REUSED])
+        return _answer(reply)
+
+    def refused(self, press: RefusedPress) -> None:
+        """Journal a press refused before the rules, once per (device, boot, seq, content)."""
+        command = cmd.PressKey(
+            device_id=press.device_id,
+            boot_id=press.boot_id or "",
+            seq=press.seq if press.seq is not None else 0,
+            window=press.window if press.window is not None else 0,
+            key=press.key or "",
+            rating=press.rating,
+            raw=press.raw,
+            refused=press.reason,
+        )
+        digest = hashlib.sha256(f"{press.reason}\n{press.raw}".encode()).hexdigest()
+        ids = f"{press.boot_id}:{press.seq}" if press.seq is not None else "-"
+        key = IdempotencyKey(f"keypad-refused:{press.device_id}:{ids}:{digest[:16]}", digest)
+        try:
+            self.runtime.execute(command, idempotency=key)
+        except HallError as err:  # the log must not fail the driver; say why once
+            log.error("keypad %s: refused press not logged: %s", press.device_id, err)
 
 
 def press_key(press: KeypadPress) -> IdempotencyKey:
     """The durable de-duplication key of a press: its device, boot and sequence number."""
-    content = {
+    content: dict[str, object] = {
         "window": press.window,
         "key": press.key.value,
         "rating": press.rating.value if press.rating else None,
         "reasons": list(press.reasons),
         "argument": press.argument,
     }
+    if press.reasons_table is not None:  # absent before it was passed on: old keys still match
+        content["reasons_table"] = press.reasons_table
     fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return IdempotencyKey(f"keypad:{press.device_id}:{press.boot_id}:{press.seq}", fingerprint)
+
+
+def as_refused(press: KeypadPress, reason: str) -> RefusedPress:
+    """A press as a refused one, for the press log."""
+    return RefusedPress(
+        device_id=press.device_id,
+        reason=reason,
+        boot_id=press.boot_id,
+        seq=press.seq,
+        window=press.window,
+        key=press.key.value,
+        rating=press.rating.value if press.rating else None,
+        raw=press.raw,
+    )
+
+
+def _answer(reply: Reply) -> KeypadAnswer:
+    body = reply.body
+    if reply.status == 200:
+        return KeypadAnswer(True, "ok", str(body.get("label", "")), body.get("number"))
+    return KeypadAnswer(False, str(body.get("error", "refused")), str(body.get("message", "")))

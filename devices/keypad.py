@@ -4,14 +4,17 @@ Every keypad driver (RS-485 or MQTT) turns a decoded wire event into a `KeypadPr
 to a `KeypadHandler` (the controller) and sends the `KeypadAnswer` back to the keypad as its
 acknowledgement. A press carries `device_id`, `boot_id` and `seq`: the controller de-duplicates
 on that triple (durably), so a resent press gets the first answer again and is never counted
-twice. The controller pushes `KeypadDisplay` states to keypads through `KeypadPort.show`.
+twice. A press the driver refuses itself (wrong window, unknown device, broken payload, an
+unknown reason table) goes to the handler's `refused` as a `RefusedPress` when the handler has
+one (`KeypadRefusalLog`): every press reaches the press log. The controller pushes
+`KeypadDisplay` states to keypads through `KeypadPort.show`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class KeypadKey(StrEnum):
@@ -53,6 +56,35 @@ class KeypadPress:
         None  # pause reason, transfer target ("service:SB" / "window:5"), outcome
     )
     raw: str = ""
+    reasons_table: int | None = None  # the reason table the keypad declared with `reasons`
+
+
+# What a keypad is told when the press was refused before the controller's rules.
+REFUSAL_MESSAGES = {
+    "bad_payload": "报文格式错误",
+    "unknown_device": "未登记的评价器",
+    "wrong_window": "评价器窗口号不符",
+    "unknown_reason_table": "评价器的差评原因表版本未知，请升级评价器",
+    "seq_reused": "按键序号已用于另一次按键，本次按键无效",
+}
+
+
+@dataclass(frozen=True)
+class RefusedPress:
+    """A press the driver refused before the controller's rules; logged all the same.
+
+    `boot_id`/`seq` are None when the message was too broken to read them; `window` is the
+    window the keypad claimed (MQTT topic) or is configured at; None if neither is known.
+    """
+
+    device_id: str
+    reason: str  # a REFUSAL_MESSAGES code
+    boot_id: str | None = None
+    seq: int | None = None
+    window: int | None = None
+    key: str | None = None  # as sent, if readable
+    rating: str | None = None
+    raw: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,7 +92,7 @@ class KeypadAnswer:
     """The controller's verdict on a press, sent back as the keypad's ack; message in Chinese."""
 
     accepted: bool
-    code: str  # "ok", or the rejection reason (e.g. "queue_empty", "rating_not_invited")
+    code: str  # "ok", or the rejection reason (e.g. "queue_empty", "not_invited")
     message: str = ""
     ticket: str | None = None  # the ticket number the press concerned, if any
 
@@ -71,6 +103,21 @@ class KeypadHandler(Protocol):
     def __call__(self, press: KeypadPress) -> KeypadAnswer:
         """Apply the press once and answer; a repeat of the same triple gets the same answer."""
         ...
+
+
+@runtime_checkable
+class KeypadRefusalLog(Protocol):
+    """A handler that also logs the presses a driver refused (the controller's dispatcher)."""
+
+    def refused(self, press: RefusedPress) -> None:
+        """Log the refused press once (a resend of the same message is not logged again)."""
+        ...
+
+
+def log_refusal(handler: KeypadHandler, press: RefusedPress) -> None:
+    """Hand a refused press to the handler's press log, if it keeps one."""
+    if isinstance(handler, KeypadRefusalLog):
+        handler.refused(press)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -24,14 +23,18 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.keypad import (
+    REFUSAL_MESSAGES,
     KeypadAnswer,
     KeypadDisplay,
     KeypadHandler,
     KeypadKey,
     KeypadPress,
     RatingKey,
+    RefusedPress,
+    log_refusal,
 )
 from devices.keypad_config import KeypadLinkError, KeypadMqttConfig
+from devices.keypad_mqtt_seen import KeypadSeen, excerpt, payload_text
 from devices.mosquitto import no_delay
 from firmware_protocols.keypad_mqtt import (
     KeypadAck,
@@ -47,22 +50,10 @@ from firmware_protocols.keypad_mqtt import (
 log = logging.getLogger(__name__)
 
 QOS = 1
-_EXCERPT = 120  # characters of a bad payload quoted in the log
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class _Keypad:
-    device_id: str
-    window: int
-    online: bool | None = None  # None: no state heard yet
-    last_seen: dt.datetime | None = None
-    firmware: str | None = None
-    boot_id: str | None = None
-    model: str | None = None
 
 
 class MqttKeypadPort:
@@ -87,7 +78,7 @@ class MqttKeypadPort:
         self._connected = False
         self._closed = False
         self._keypads = {
-            device: _Keypad(device, window) for device, window in config.keypads.items()
+            device: KeypadSeen(device, window) for device, window in config.keypads.items()
         }
         self._client = self._make_client(config)
 
@@ -253,34 +244,25 @@ class MqttKeypadPort:
                     seq=event.seq,
                 )
         except KeypadMqttError as err:
-            self._reject(
-                "bad_payload", f"keypad {topic.device_id} on {topic}: {err}; {_show(payload)}"
+            code = "unknown_reason_table" if err.field == "reasons_table" else "bad_payload"
+            refusal = RefusedPress(
+                topic.device_id, code, err.boot_id, err.seq, topic.window, raw=payload_text(payload)
             )
-            if err.boot_id is not None and err.seq is not None:
-                self._ack(
-                    topic, err.boot_id, err.seq, KeypadAnswer(False, "bad_payload", "报文格式错误")
-                )
+            self._refuse(topic, refusal, f"keypad {topic.device_id} on {topic}: {err}")
             return
-        if window is None:
-            self._reject("unknown_device", f"keypad {topic.device_id} is not configured ({topic})")
-            self._ack(
-                topic,
+        if window is None or topic.window != window:
+            code = "unknown_device" if window is None else "wrong_window"
+            refusal = RefusedPress(
+                topic.device_id,
+                code,
                 event.boot_id,
                 event.seq,
-                KeypadAnswer(False, "unknown_device", "未登记的评价器"),
+                topic.window,
+                event.key,
+                event.rating,
+                payload_text(payload),
             )
-            return
-        if topic.window != window:
-            self._reject(
-                "wrong_window",
-                f"keypad {topic.device_id} is configured at window {window}, published on {topic}",
-            )
-            self._ack(
-                topic,
-                event.boot_id,
-                event.seq,
-                KeypadAnswer(False, "wrong_window", "评价器窗口号不符"),
-            )
+            self._refuse(topic, refusal, f"keypad {topic.device_id} (window {window}) on {topic}")
             return
         self._seen(topic.device_id)
         press = KeypadPress(
@@ -293,6 +275,7 @@ class MqttKeypadPort:
             reasons=event.reasons,
             argument=event.argument,
             raw=payload.decode("utf-8"),
+            reasons_table=event.reasons_table,
         )
         try:
             answer = self.handler(press)
@@ -304,6 +287,18 @@ class MqttKeypadPort:
             return
         self._ack(topic, event.boot_id, event.seq, answer)
 
+    def _refuse(self, topic: KeypadTopic, press: RefusedPress, text: str) -> None:
+        """Log a press refused here (stats, log, the controller's press log) and ack it if we can."""
+        self._reject(press.reason, f"{text}; {excerpt(press.raw)}")
+        try:
+            log_refusal(self.handler, press)
+        except Exception:  # the press log failing must not stop the ack
+            self.stats["handler_errors"] += 1
+            log.exception("keypad %s: refused press not logged", press.device_id)
+        if press.boot_id is not None and press.seq is not None:
+            message = REFUSAL_MESSAGES.get(press.reason, "按键未受理")
+            self._ack(topic, press.boot_id, press.seq, KeypadAnswer(False, press.reason, message))
+
     def _on_state(self, topic: KeypadTopic, payload: bytes) -> None:
         if not payload:  # a retained state being cleared
             return
@@ -313,7 +308,8 @@ class MqttKeypadPort:
                 raise KeypadMqttError(f"{state.device_id!r} on another's topic", field="device_id")
         except KeypadMqttError as err:
             self._reject(
-                "bad_state", f"keypad {topic.device_id} state on {topic}: {err}; {_show(payload)}"
+                "bad_state",
+                f"keypad {topic.device_id} state on {topic}: {err}; {excerpt(payload_text(payload))}",
             )
             return
         window = self.config.keypads.get(topic.device_id)
@@ -330,6 +326,7 @@ class MqttKeypadPort:
                 state.boot_id,
                 state.model,
             )
+            keypad.reasons_table = state.reasons_table
             if state.online:
                 keypad.last_seen = self.clock()
         log.info(
@@ -386,12 +383,3 @@ class MqttKeypadPort:
 def open_keypad_port(config: KeypadMqttConfig, handler: KeypadHandler) -> MqttKeypadPort:
     """Build the MQTT keypad port from its config and start connecting."""
     return MqttKeypadPort(config, handler).start()
-
-
-def _show(payload: bytes) -> str:
-    """A bad payload for the log: text if it is UTF-8, hex otherwise, cut to a readable length."""
-    try:
-        text = repr(payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        text = "hex " + payload.hex(" ")
-    return f"payload ({len(payload)} B) {text[:_EXCERPT]}{'…' if len(text) > _EXCERPT else ''}"

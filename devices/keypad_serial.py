@@ -25,12 +25,15 @@ from typing import Any, Literal
 import serial
 
 from devices.keypad import (
+    REFUSAL_MESSAGES,
     KeypadAnswer,
     KeypadDisplay,
     KeypadHandler,
     KeypadKey,
     KeypadPress,
     RatingKey,
+    RefusedPress,
+    log_refusal,
 )
 from devices.keypad_serial_config import KeypadBusConfig, KeypadBusError
 from devices.keypad_serial_fit import answer_for, display_state
@@ -55,7 +58,6 @@ from firmware_protocols.keypad_serial_fields import KeypadEventError
 
 log = logging.getLogger(__name__)
 MAX_POLLS_IN_A_ROW = 4  # one keypad's flood of presses must not hold the line from the others
-BAD_PRESS = "报文格式错误"
 Reply = KeypadReply | KeypadEventError
 
 
@@ -219,9 +221,7 @@ class SerialKeypadBus:
         if answer is not None and kp.answer is answer:
             kp.answer = None  # delivered; the press coming back would bring it back
         if isinstance(reply, KeypadEventError):
-            log.warning("keypad %s sent a broken press: %s; %s", kp.device_id, reply, _hex(frame))
-            kp.counters["bad_presses"] += 1
-            kp.answer = PollAnswer(reply.boot_id, reply.seq, False, "bad_payload", None, BAD_PRESS)
+            self._on_broken_press(kp, reply, frame)
         elif isinstance(reply, EventReply | NoEventReply):
             self._note_status(kp, reply.status)
             if isinstance(reply, EventReply):
@@ -247,6 +247,7 @@ class SerialKeypadBus:
             reasons=press.reasons,
             argument=press.argument,
             raw=frame.encode().hex(),
+            reasons_table=press.reasons_table,
         )
         try:
             answer: KeypadAnswer = self.handler(request)
@@ -256,6 +257,25 @@ class SerialKeypadBus:
             return
         kp.answer = kp.last_answer = answer_for(press.boot_id, press.seq, answer)
         kp.counters["presses"] += 1
+
+    def _on_broken_press(self, kp: KeypadOnBus, error: KeypadEventError, frame: Frame) -> None:
+        log.warning("keypad %s sent a broken press: %s; %s", kp.device_id, error, _hex(frame))
+        kp.counters["bad_presses"] += 1
+        code = "unknown_reason_table" if error.field == "reasons_table" else "bad_payload"
+        refusal = RefusedPress(
+            kp.device_id,
+            code,
+            f"{error.boot_id:08x}",
+            error.seq,
+            kp.window,
+            raw=frame.encode().hex(),
+        )
+        try:
+            log_refusal(self.handler, refusal)
+        except Exception:  # the press log failing must not stop the answer
+            kp.counters["handler_errors"] += 1
+            log.exception("keypad %s: refused press not logged", kp.device_id)
+        kp.answer = PollAnswer(error.boot_id, error.seq, False, code, None, REFUSAL_MESSAGES[code])
 
     def _note_status(self, kp: KeypadOnBus, status: KeypadStatus) -> None:
         if kp.boot_id is not None and status.boot_id != kp.boot_id:

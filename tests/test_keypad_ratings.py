@@ -157,7 +157,7 @@ def test_a_bad_rating_keeps_its_reason_codes(engine: Engine, at: At) -> None:
         )
     )
     record = next(e for e in decision.events if isinstance(e, ev.RatingRecorded))
-    assert (record.reasons, record.reason_table) == (("R02", "R05"), "2026.1")
+    assert (record.reasons, record.reason_table) == (("R02", "R05"), "1")
 
 
 def test_a_rating_right_after_finish_is_flagged(engine: Engine, at: At) -> None:
@@ -275,11 +275,18 @@ def test_a_resent_press_counts_once_even_across_a_restart(tmp_path: Path) -> Non
     again = KeypadDispatcher(runtime)(key(4, KeypadKey.RATE, RatingKey.VERY_SATISFIED))
     assert again == first
     other = KeypadDispatcher(runtime)(key(4, KeypadKey.RATE, RatingKey.DISSATISFIED))
-    assert (other.accepted, other.code) == (False, "idempotency_key_reused")
+    assert (other.accepted, other.code) == (False, "seq_reused")
     records = [e for e in runtime.journal.events_of_day(MONDAY) if isinstance(e, ev.RatingRecorded)]
     assert len(records) == 1 and records[0].level == "very_satisfied"
     presses = [e for e in runtime.journal.events_of_day(MONDAY) if isinstance(e, ev.KeyPressed)]
-    assert [p.seq for p in presses] == [1, 2, 3, 4]  # a resend is answered, not logged again
+    # A resend is answered, not logged again; the reused seq is logged once as refused.
+    assert [(p.seq, p.outcome) for p in presses] == [
+        (1, "ok"),
+        (2, "ok"),
+        (3, "ok"),
+        (4, "ok"),
+        (4, "seq_reused"),
+    ]
     runtime.journal.close()
 
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from controller.ratings import BAD_RATING_REASONS
+from controller.ratings import reason_label
 from controller.satisfaction.exchange import ASSESS_TIME_FORMAT
 from controller.satisfaction.kpis import KpiRow
 from controller.satisfaction.models import RatingPublic
@@ -41,7 +41,7 @@ RATING_COLUMNS: list[tuple[str, Callable[[RatingPublic], Any]]] = [
     ("评价等级", lambda r: r.level_label),
     (
         "差评原因",
-        lambda r: "；".join(f"{c} {BAD_RATING_REASONS.get(c, '')}".strip() for c in r.reasons),
+        lambda r: "；".join(reason_label(r.reason_table, c) for c in r.reasons),
     ),
     ("原因表版本", lambda r: r.reason_table),
     ("评价渠道", lambda r: f"{r.channel} {_CHANNELS[r.channel]}"),

@@ -16,15 +16,16 @@ from pydantic import (
 )
 from sqlmodel import Field, SQLModel
 
-from controller.ratings import BAD_RATING_REASONS, REASON_TABLE_VERSION, RatingLevel
+from controller.ratings import RECORD_REASON_TABLES, RatingLevel
 
 HALL_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 RATING_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 STAFF_ID = r"^[A-Za-z0-9_-]{1,32}$"
 SERVICE_CODE = r"^[A-Z0-9_]{1,16}$"
 REASON_CODE = r"^[A-Z0-9]{1,8}$"
-# Reason tables by version: a record naming another version cannot be read, so it is refused.
-REASON_TABLES: dict[str, dict[str, str]] = {REASON_TABLE_VERSION: BAD_RATING_REASONS}
+# Reason tables by version (the keypad spec's, plus the legacy one of older records): a record
+# naming another version cannot be read, so it is refused.
+REASON_TABLES = RECORD_REASON_TABLES
 MAX_FREE_TEXT = 500
 MAX_REASONS = 10
 FIRST_YEAR, LAST_YEAR = 2000, 2099
