@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from controller.api.deps import CallerDep, RuntimeDep
@@ -28,11 +28,25 @@ async def state(request: Request, runtime: RuntimeDep, caller: CallerDep) -> Res
 
 
 @router.get("/events")
-async def events(request: Request, runtime: RuntimeDep, caller: CallerDep) -> StreamingResponse:
-    """Server-sent events: first a `snapshot`, then every event; `resync` after an overflow."""
+async def events(
+    request: Request,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    with_state: Annotated[
+        bool,
+        Query(description="after each burst of events, also send a `state` event: the snapshot"),
+    ] = False,
+) -> StreamingResponse:
+    """Server-sent events: first a `snapshot`, then every event; `resync` after an overflow.
+
+    With `with_state`, every burst of events (all those queued when the stream wakes) is
+    followed by one `state` event carrying the same body as GET /api/state, so a page need
+    not read it back after each event.
+    """
     loop = asyncio.get_running_loop()
     stream = runtime.hub.open_stream(loop)
     first = await asyncio.to_thread(runtime.snapshot)
+    reads: SharedReads = request.app.state.shared_reads
 
     async def body() -> AsyncIterator[str]:
         try:
@@ -45,14 +59,21 @@ async def events(request: Request, runtime: RuntimeDep, caller: CallerDep) -> St
                         return
                     yield ": keepalive\n\n"
                     continue
-                if batch is None:
-                    return
-                for event in batch:
-                    if event.kind not in PRIVATE_KINDS:
-                        yield _sse(event.kind, event_to_dict(event))
+                batches = [batch]
+                while batches[-1] is not None and not stream.queue.empty():
+                    batches.append(stream.queue.get_nowait())
+                for queued in batches:
+                    if queued is None:
+                        return
+                    for event in queued:
+                        if event.kind not in PRIVATE_KINDS:
+                            yield _sse(event.kind, event_to_dict(event))
                 if stream.overflowed:
                     stream.overflowed = False
                     yield _sse("resync", await asyncio.to_thread(runtime.snapshot))
+                elif with_state:
+                    encoded = await reads.encoded_async("state", runtime.snapshot)
+                    yield f"event: state\ndata: {encoded.decode()}\n\n"
         finally:
             runtime.hub.close_stream(stream)
 

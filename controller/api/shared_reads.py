@@ -36,13 +36,21 @@ class SharedReads:
 
     async def answer_async(self, key: str, build: Callable[[], Any]) -> Response:
         """As `answer`, from an async endpoint: a fresh answer at once, a build on a thread."""
-        fresh = self._fresh(key)
-        if fresh is not None:
-            return Response(fresh, media_type="application/json")
-        return await anyio.to_thread.run_sync(self.answer, key, build)
+        return Response(await self.encoded_async(key, build), media_type="application/json")
 
     def answer(self, key: str, build: Callable[[], Any]) -> Response:
         """The JSON response for `key`, built by `build` only if the cached one is stale."""
+        return Response(self.encoded(key, build), media_type="application/json")
+
+    async def encoded_async(self, key: str, build: Callable[[], Any]) -> bytes:
+        """As `encoded`, from async code: a fresh body at once, a build on a thread."""
+        fresh = self._fresh(key)
+        if fresh is not None:
+            return fresh
+        return await anyio.to_thread.run_sync(self.encoded, key, build)
+
+    def encoded(self, key: str, build: Callable[[], Any]) -> bytes:
+        """The UTF-8 JSON body for `key`, built by `build` only if the cached one is stale."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # the first of a burst builds, the others wait for its answer
@@ -52,7 +60,7 @@ class SharedReads:
                 body = encode_json(build())
                 self.builds += 1
                 self._entries[key] = (stamp, time.monotonic(), body)
-        return Response(body, media_type="application/json")
+        return body
 
     def _stamp(self) -> tuple[int, int]:
         # The hall clock's second is part of the version: waits and "now" move with it.

@@ -90,3 +90,56 @@ def test_stream_needs_a_token(served: tuple[Hall, str]) -> None:
     _, base = served
     response = httpx.get(f"{base}/api/events", timeout=5)
     assert response.status_code == 401
+
+
+def _through_state_after(lines: Iterator[str], kind: str) -> tuple[list[str], dict[str, Any]]:
+    """Events read up to the first `state` that follows a `kind` event, and that state."""
+    seen: list[str] = []
+    while True:
+        [(read, data)] = _read_events(lines, 1)
+        seen.append(read)
+        if read == "state" and kind in seen:
+            return seen, data
+
+
+def test_with_state_each_burst_is_followed_by_the_fresh_state(served: tuple[Hall, str]) -> None:
+    hall, base = served
+    with (
+        httpx.Client(base_url=base, timeout=10) as client,
+        client.stream(
+            "GET", "/api/events", params={"with_state": "true"}, headers=auth("display")
+        ) as response,
+    ):
+        lines = response.iter_lines()
+        [(kind, _)] = _read_events(lines, 1)
+        assert kind == "snapshot"
+        issued = client.post("/api/tickets", headers=auth("kiosk"), json={"service": "SB"}).json()
+        seen, state = _through_state_after(lines, "TicketIssued")
+        assert seen[-2:] == ["TicketIssued", "state"]  # the burst's events, then its state
+        sb = next(s for s in state["services"] if s["code"] == "SB")
+        assert sb["issued_today"] == 1 and sb["waiting"] == 1
+        # The pushed state is the very body GET /api/state answers for the same hall version.
+        assert client.get("/api/state", headers=auth("display")).json() == state
+        client.post(
+            "/api/windows/1/sign-in", headers=auth("staff1"), json={"staff": "S0101", "role": "A"}
+        )
+        client.post("/api/windows/1/call-next", headers=auth("staff1"))
+        seen, state = _through_state_after(lines, "TicketCalled")
+        assert state["recent_calls"][0]["number"] == issued["number"]
+        assert seen.count("state") <= 2  # at most one per burst (sign-in, call)
+        assert len(seen) - seen.count("state") >= 2
+    assert hall.runtime.version >= 3
+
+
+def test_without_with_state_no_state_events_are_sent(served: tuple[Hall, str]) -> None:
+    _, base = served
+    with (
+        httpx.Client(base_url=base, timeout=10) as client,
+        client.stream("GET", "/api/events", headers=auth("display")) as response,
+    ):
+        lines = response.iter_lines()
+        _read_events(lines, 1)
+        client.post("/api/tickets", headers=auth("kiosk"), json={"service": "SB"})
+        client.post("/api/tickets", headers=auth("kiosk"), json={"service": "SB"})
+        kinds = [k for k, _ in _read_events(lines, 3)]
+    assert kinds == ["DayOpened", "TicketIssued", "TicketIssued"]  # no "state" in between
