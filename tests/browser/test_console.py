@@ -157,3 +157,31 @@ def _post(hall: DashboardHall, browser: Browser, path: str, token: str) -> tuple
         return response.status, str(response.json()["message"])
     finally:
         context.close()
+
+
+def test_b_role_sign_in_no_show_and_sign_out_from_the_console(
+    hall: DashboardHall, page: Page
+) -> None:
+    for _ in range(2):
+        hall.run(cmd.IssueTicket("SB"))
+    hall.console(page, 1)
+    page.locator("#roster button[data-staff=S0102]").click()  # 周文's B角 covers the window
+    expect(page.locator("#message")).to_have_text("签到成功：吴静（B角）")
+    assert hall.runtime.engine.state.windows[1].staff_role == "B"
+
+    page.locator("#call-next").click()
+    expect(page.locator("#current-number")).to_have_text("A001")
+    page.locator("#no-show").click()
+    # The example hall requeues a 过号 ticket once, behind the next 3 waiting.
+    expect(page.locator("#message")).to_have_text("A001 已过号，已重新排入队列")
+    ticket = hall.runtime.engine.state.tickets["20261123-A001"]
+    assert (ticket.status.value, ticket.no_show_count) == ("waiting", 1)
+    expect(page.locator("#current-number")).to_have_text("当前没有正在办理的群众")
+
+    expect(page.locator("#sign-out")).to_be_enabled()
+    page.locator("#sign-out").click()
+    page.locator("#dialog button[data-confirm=sign-out]").click()
+    expect(page.locator("#message")).to_have_text("已签退")
+    expect(page.locator("#state")).to_have_text("未签到")
+    [record] = hall.runtime.engine.state.attendance
+    assert (record.staff_id, record.role) == ("S0102", "B") and record.signed_out_at is not None
