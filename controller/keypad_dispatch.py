@@ -49,7 +49,7 @@ class KeypadDispatcher:
         return _answer(reply)
 
     def refused(self, press: RefusedPress) -> None:
-        """Journal a press refused before the rules, once per (device, boot, seq, content)."""
+        """Journal a press refused before the rules, once per (device, boot, seq) and reason."""
         command = cmd.PressKey(
             device_id=press.device_id,
             boot_id=press.boot_id or "",
@@ -60,9 +60,14 @@ class KeypadDispatcher:
             raw=press.raw,
             refused=press.reason,
         )
-        digest = hashlib.sha256(f"{press.reason}\n{press.raw}".encode()).hexdigest()
-        ids = f"{press.boot_id}:{press.seq}" if press.seq is not None else "-"
-        key = IdempotencyKey(f"keypad-refused:{press.device_id}:{ids}:{digest[:16]}", digest)
+        # Once per (device, boot, seq) and reason: a resend may differ in bytes that are not the
+        # press (the RS-485 frame's bus seq, the keypad's status flags). Without readable ids,
+        # only the same bytes again count as the same message.
+        if press.boot_id is not None and press.seq is not None:
+            ids = f"{press.boot_id}:{press.seq}"
+        else:
+            ids = "raw-" + hashlib.sha256(press.raw.encode()).hexdigest()[:32]
+        key = IdempotencyKey(f"keypad-refused:{press.device_id}:{ids}:{press.reason}", press.reason)
         try:
             self.runtime.execute(command, idempotency=key)
         except HallError as err:  # the log must not fail the driver; say why once
