@@ -36,7 +36,7 @@ class ScreenConfig(_Strict):
 
 
 class SatisfactionPushConfig(_Strict):
-    """Where the rating outbox pushes: the embedded API (empty url) or a central one."""
+    """好差评 data: where the outbox pushes it, how it retries, this hall's 差评 rectify deadline."""
 
     enabled: bool = True
     url: str = Field(
@@ -56,6 +56,13 @@ class SatisfactionPushConfig(_Strict):
     )
     retry_jitter: float = Field(
         default=0.2, ge=0, lt=1, description="each wait is cut by a random share up to this"
+    )
+    rectify_working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="差评 rectify deadline in working days on [calendar]; unset: "
+        "HALLCTL_SATISFACTION_RECTIFY_WORKING_DAYS or 15",
     )
 
     @model_validator(mode="after")

@@ -152,16 +152,24 @@ def test_retry_settings_come_from_the_hall_config_and_bad_ones_name_the_key(
     tmp_path: Path,
 ) -> None:
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
-    marker = "[satisfaction]\n"
+    assert "retry_first_seconds = 1.0\n" in text and "retry_jitter = 0.2\n" in text
     good = tmp_path / "good.toml"
     good.write_text(
-        text.replace(marker, marker + "retry_first_seconds = 2\nretry_max_seconds = 60\n"),
+        text.replace("retry_first_seconds = 1.0", "retry_first_seconds = 2").replace(
+            "retry_max_seconds = 300.0", "retry_max_seconds = 60"
+        ),
         encoding="utf-8",
     )
     push = load_config(good).satisfaction
     assert (push.retry_first_seconds, push.retry_max_seconds, push.retry_jitter) == (2, 60, 0.2)
-    bad = tmp_path / "bad.toml"
-    bad.write_text(text.replace(marker, marker + "retry_jitter = 1.5\n"), encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
-        load_config(bad)
-    assert "satisfaction.retry_jitter" in str(caught.value)
+    for wrong, key in (
+        ("retry_jitter = 1.5", "satisfaction.retry_jitter"),
+        ("retry_max_seconds = 0.5", "satisfaction"),  # below the first wait
+    ):
+        bad = tmp_path / "bad.toml"
+        name = wrong.split(" =")[0]
+        line = next(line for line in text.splitlines() if line.startswith(name + " ="))
+        bad.write_text(text.replace(line, wrong), encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_config(bad)
+        assert key in str(caught.value) and str(bad) in str(caught.value)

@@ -29,7 +29,8 @@ def embedded_satisfaction_app(
 
     The controller's outbox pushes with `outbox_token` (role hall); the hall's floor_manager
     tokens act as floor managers and its admin tokens (and `admin_token`) as 督查股, all bound
-    to this hall.
+    to this hall. 差评 deadlines count working days on the hall's [calendar], as many as
+    [satisfaction] rectify_working_days says (else the settings' value).
     """
     hall_id = hall_id_of(config.hall)
     url = f"sqlite:///{data_dir / DB_NAME}"
@@ -42,5 +43,6 @@ def embedded_satisfaction_app(
         tokens.add(
             admin_token, SatisfactionCaller("admin-env", SatisfactionRole.SUPERVISION, hall_id)
         )
-    profile = profile_from_config(config, rectify_working_days=chosen.rectify_working_days)
+    days = config.satisfaction.rectify_working_days or chosen.rectify_working_days
+    profile = profile_from_config(config, rectify_working_days=days)
     return create_satisfaction_app(url, tokens, {hall_id: profile}, settings=chosen, clock=clock)

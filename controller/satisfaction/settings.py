@@ -176,6 +176,7 @@ def load_central_config(path: Path) -> LoadedCentral:
         if entry.config is not None:
             hall_file = entry.config if entry.config.is_absolute() else path.parent / entry.config
             config = load_config(hall_file)
+            days = entry.rectify_working_days or config.satisfaction.rectify_working_days or days
             profiles[entry.id] = HallProfile(
                 entry.id, config.zone, HallCalendar(config.calendar), days
             )

@@ -17,7 +17,17 @@ SERVED = {
     "served": 3,
 }
 ACTION_PATHS = [f"/api/v1/work-orders/1/{a.value}" for a in Action]
-MUTATING = ["/api/v1/evaluations", "/api/v1/served", *ACTION_PATHS]
+TICKET = {
+    "hall_id": HALL_A,
+    "ticket_id": "20261123-A001",
+    "number": "A001",
+    "window": 1,
+    "staff_id": "S0101",
+    "service": "SB",
+    "finished_at": "2026-11-23T09:30:40+08:00",
+}
+PUSHES = ["/api/v1/evaluations", "/api/v1/served", "/api/v1/served-tickets"]
+MUTATING = [*PUSHES, *ACTION_PATHS]
 READS = [
     "/api/v1/evaluations",
     "/api/v1/evaluations/20261123-A001",
@@ -35,6 +45,8 @@ def _body(path: str) -> dict[str, object]:
         return {"records": [record()]}
     if path.endswith("/served"):
         return {"counts": [SERVED]}
+    if path.endswith("/served-tickets"):
+        return {"tickets": [TICKET]}
     return {"note": "回访核实"}
 
 
@@ -57,7 +69,7 @@ def test_no_token_a_wrong_scheme_or_an_unknown_token_is_401(seeded: Api) -> None
     assert seeded.get("/api/v1/work-orders/1")[1]["state"] == "open"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/evaluations", "/api/v1/served"])
+@pytest.mark.parametrize("path", PUSHES)
 def test_only_a_hall_token_pushes_records(seeded: Api, path: str) -> None:
     for role in ("floor", "floor_b", "supervision", "supervision_b", "reader"):
         status, body = seeded.post(path, role, _body(path))
@@ -65,12 +77,13 @@ def test_only_a_hall_token_pushes_records(seeded: Api, path: str) -> None:
         assert "无权" in body["message"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/evaluations", "/api/v1/served"])
+@pytest.mark.parametrize("path", PUSHES)
 def test_a_hall_token_writes_only_its_own_hall(seeded: Api, path: str) -> None:
     status, body = seeded.post(path, "hall_b", _body(path))
     assert status == 403
     assert HALL_A in body["message"] and HALL_B in body["message"]
-    assert "records.0.hall_id" in body["message"] or "counts.0.hall_id" in body["message"]
+    field = {"evaluations": "records", "served": "counts", "served-tickets": "tickets"}
+    assert f"{field[path.rsplit('/', 1)[1]]}.0.hall_id" in body["message"]
 
 
 def _wrong_roles(action: Action) -> list[str]:

@@ -71,7 +71,7 @@ def test_hallctl_satisfaction_api_check(
 def test_the_outbox_records_of_a_controller_are_accepted_by_the_embedded_api(
     tmp_path: Path,
 ) -> None:
-    from controller.outbox import rating_record
+    from controller.outbox_records import rating_record
 
     app = embedded_satisfaction_app(
         EXAMPLE, tmp_path, outbox_token="outbox-token-for-tests-01", clock=lambda: NOW
