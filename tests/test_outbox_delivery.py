@@ -86,8 +86,10 @@ def test_a_crash_after_sending_and_a_controller_restart_send_nothing_twice_and_l
         send = http_sender(api, OUTBOX_TOKEN)
 
         def send_then_crash(stream: str, records: list[dict[str, Any]]) -> SendResult:
-            send(stream, records)  # the API stores the batch ...
-            raise RuntimeError("power cut")  # ... and the controller dies before the cursor
+            result = send(stream, records)  # the API stores the batch ...
+            if stream == "evaluations":  # ... (finished tickets got through before) ...
+                raise RuntimeError("power cut")  # ... and the controller dies before the cursor
+            return result
 
         with pytest.raises(RuntimeError, match="power cut"):
             RatingOutbox(runtime.journal, config, send_then_crash).flush()
@@ -97,14 +99,18 @@ def test_a_crash_after_sending_and_a_controller_restart_send_nothing_twice_and_l
         runtime = HallRuntime(config, Journal.at_path(db, durable=False), clock)
         outbox = RatingOutbox(runtime.journal, config, send)
         # The unconfirmed batch is still owed, and everything after it.
-        assert outbox.backlog_of() == {"served-tickets": 150, "evaluations": 150}
+        assert outbox.backlog_of() == {"served-tickets": 0, "evaluations": 150}
         second = make_ratings(runtime, clock, 30)
         assert outbox.flush() is True
         assert outbox.backlog() == 0
         received = stored(api)
+        report = httpx.get(api.removesuffix("/evaluations") + "/kpis", headers=READER).json()
         runtime.hub.stop()
         runtime.journal.close()
     assert sorted(r["rating_id"] for r in received) == sorted(first + second)
+    # The restarted outbox found each rating's finish in the journal (its outcome, 即办件).
+    assert {r["outcome"] for r in received} == {"immediate"}
+    assert (report["total"]["served"], report["total"]["rating_rate"]) == (180, 1.0)
 
 
 def test_a_record_refused_for_good_is_parked_and_alerted_and_the_rest_delivered(
