@@ -5,10 +5,12 @@ simulated line (a pty paced at 9600 baud, 10 bits a byte). Windows 1-3 call in t
 sample runs from just before `runtime.execute(CallNext)` to the moment the SHOW_CALL frame's
 last byte reached the strip. The frame's own wire time (25-26 bytes = 26-27 ms) is the in-run
 baseline and is subtracted: what is left is the controller's share (engine, journal, hub,
-subscriber, bus queue, pty). Two phases: probes off (a quiet line) and probes every 5 s (the
-default: a call may wait behind a STATUS exchange in flight). Target: p99 <= 10 ms.
+subscriber, bus queue, pty). Two phases: probes off (a quiet line) and the default probe
+settings (5 s period, probes of answering strips within 0.5 % of the line's time: a call may
+wait behind a STATUS exchange in flight). Target: p99 <= 10 ms.
 
     .venv/bin/python -m benchmarks.bench_led_strip_latency [--calls 300] [--probe-seconds 5]
+        [--probe-line-share 0.005]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ CALLING = {1: ("S0101", "SB"), 2: ("S0201", "SB"), 3: ("S0301", "YB")}
 STRIPS = 12
 STAFF_NAMES = {1: "周文", 2: "郑海", 3: "冯晨"}  # the A staff of windows 1-3 in the example hall
 PROBE_BYTES = 11 + 17  # STATUS query and its 6-byte reply
+DEFAULT_LINE_SHARE = LedBusConfig.model_fields["probe_line_share"].default
 
 
 @dataclass
@@ -50,6 +53,9 @@ class Phase:
     received: list[float] = field(default_factory=list)  # last byte on the wire, minus wire time
     handled: list[float] = field(default_factory=list)  # the strip's thread had it decoded
     execute: list[float] = field(default_factory=list)  # runtime.execute alone
+    probes: int = 0  # STATUS probes sent while the calls ran
+    retries: int = 0  # resent frames while the calls ran
+    seconds: float = 0.0  # how long the calls ran
 
 
 def _shows(strip: SimLedStrip, text: str) -> bool:
@@ -64,7 +70,14 @@ def _has_call(strip: SimLedStrip, number: str, after: int) -> bool:
     return any(_is_call(e.request, number) for e in strip.executed[after:])
 
 
-def run_phase(name: str, calls: int, gap: float, probe_seconds: float, directory: Path) -> Phase:
+def _counts(bus: LedBus) -> tuple[int, int]:
+    healths = [display.health() for display in bus.displays]
+    return sum(h.probes for h in healths), sum(h.retries for h in healths)
+
+
+def run_phase(
+    name: str, calls: int, gap: float, *, probe_seconds: float, share: float, directory: Path
+) -> Phase:
     """Run `calls` calls through a fresh hall and LED bus; returns the samples."""
     config = example_config()
     clock = ManualClock(at(MONDAY, "09:00", config))
@@ -76,7 +89,12 @@ def run_phase(name: str, calls: int, gap: float, probe_seconds: float, directory
         sims = {n: line.add_strip(n) for n in range(1, STRIPS + 1)}
         strips = [LedStripConfig(address=n, window=n) for n in sims]
         bus_config = LedBusConfig(
-            id="bench", url=line.url, baudrate=BAUD, probe_seconds=probe_seconds, strips=strips
+            id="bench",
+            url=line.url,
+            baudrate=BAUD,
+            probe_seconds=probe_seconds,
+            probe_line_share=share,
+            strips=strips,
         )
         with LedBus(bus_config, runtime.snapshot) as bus:
             subscriber = LedStripSubscriber(bus.displays, runtime.snapshot)
@@ -90,6 +108,8 @@ def run_phase(name: str, calls: int, gap: float, probe_seconds: float, directory
             for window, strip in sims.items():
                 name = STAFF_NAMES.get(window, "暂停服务")
                 strip.wait_until(partial(_shows, text=name), timeout=30)
+            probes, retries = _counts(bus)
+            began = time.monotonic()
             for i in range(calls):
                 window = 1 + i % 3
                 sim = sims[window]
@@ -107,6 +127,9 @@ def run_phase(name: str, calls: int, gap: float, probe_seconds: float, directory
                 phase.received.append(done.at - started - wire)
                 phase.handled.append(done.handled - started - wire)
                 time.sleep(gap * rng.uniform(0.5, 1.5))  # let the ACK come back; calls apart
+            phase.seconds = time.monotonic() - began
+            probes_after, retries_after = _counts(bus)
+            phase.probes, phase.retries = probes_after - probes, retries_after - retries
     runtime.hub.stop()
     journal.close()
     return phase
@@ -133,6 +156,12 @@ def report(phases: list[Phase], frame_bytes: int) -> None:
                 f"{ms(percentile(ordered, 0.99))} {ms(ordered[-1])}"
             )
     for phase in phases:
+        share = phase.probes * probe / phase.seconds
+        print(
+            f"{phase.name}: {phase.probes} probes in {phase.seconds:.1f} s "
+            f"(~{share:.1%} of the line), {phase.retries} resent frames"
+        )
+    for phase in phases:
         p99 = percentile(sorted(phase.received), 0.99)
         verdict = "met" if p99 <= TARGET_SECONDS else "MISSED"
         print(
@@ -150,6 +179,12 @@ def main() -> None:
     parser.add_argument(
         "--probe-seconds", type=float, default=5.0, help="probe period of the second phase (5)"
     )
+    parser.add_argument(
+        "--probe-line-share",
+        type=float,
+        default=DEFAULT_LINE_SHARE,
+        help=f"share of the line for probes of answering displays ({DEFAULT_LINE_SHARE})",
+    )
     args = parser.parse_args()
     if not 1 <= args.calls <= 300:
         parser.error("--calls must be 1-300 (the example hall's daily quotas)")
@@ -159,8 +194,17 @@ def main() -> None:
         print(f"LED strip latency: {args.calls} calls per phase, {STRIPS} strips on one line")
         started = time.perf_counter()
         phases = [
-            run_phase("quiet", args.calls, args.gap, 600.0, directory),
-            run_phase("probing", args.calls, args.gap, args.probe_seconds, directory),
+            run_phase(
+                "quiet", args.calls, args.gap, probe_seconds=600.0, share=1.0, directory=directory
+            ),
+            run_phase(
+                "probing",
+                args.calls,
+                args.gap,
+                probe_seconds=args.probe_seconds,
+                share=args.probe_line_share,
+                directory=directory,
+            ),
         ]
         print(f"(ran in {time.perf_counter() - started:.1f} s)\n")
         report(phases, frame_bytes)

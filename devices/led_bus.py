@@ -2,14 +2,16 @@
 
 Frames go out one at a time from a send queue; an unanswered frame is resent (same seq, so the
 display executes it once) up to `retries` times; a display that still does not answer is
-marked unavailable and raises a floor alert while the others carry on. Every display is probed
-(STATUS) every `probe_seconds`; one that answers again, or reports that it rebooted, is
-resynchronised to what its window shows now, computed from the state snapshot.
+marked unavailable and raises a floor alert while the others carry on. Displays are probed
+(STATUS) as `devices/led_probes.py` plans: rationed to a share of the line's time while they
+answer, every `probe_seconds` while they do not; one that answers again, or reports that it
+rebooted, is resynchronised to what its window shows now, computed from the state snapshot.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -23,9 +25,17 @@ import serial
 
 from devices.led_config import BOARD, LedBusConfig, LedStripConfig
 from devices.led_display import LedBusError, LedDisplay, LedDisplayHealth, Target
-from devices.led_line import BusLine
+from devices.led_line import QUIET_CHARS, BusLine
+from devices.led_probes import ProbeSchedule
 from display.led_text import board_commands, strip_commands
-from firmware_protocols.hall_bus import BROADCAST, DeviceClass, IdentifyQuery, Identity, Nak
+from firmware_protocols.hall_bus import (
+    BROADCAST,
+    DeviceClass,
+    IdentifyQuery,
+    Identity,
+    Nak,
+    wire_seconds,
+)
 from firmware_protocols.led_strip import (
     LedCommand,
     LedReply,
@@ -40,6 +50,7 @@ from firmware_protocols.led_strip import (
 log = logging.getLogger(__name__)
 SnapshotSource = Callable[[], Mapping[str, Any]]
 BROADCAST_COPIES = 2
+PROBE_BYTES = 11 + 17  # STATUS query and its reply; the first estimate of a probe's line time
 _FAULT_TEXT = {StatusFlags.MODULE_FAULT: "灯板故障", StatusFlags.OVER_TEMPERATURE: "温度过高"}
 
 
@@ -58,7 +69,13 @@ class _Stats:
     faults: tuple[str, ...] = ()
     identity: Identity | None = None
     counters: dict[str, int] = field(
-        default_factory=lambda: {"frames_sent": 0, "retries": 0, "naks": 0, "resyncs": 0}
+        default_factory=lambda: {
+            "frames_sent": 0,
+            "retries": 0,
+            "naks": 0,
+            "resyncs": 0,
+            "probes": 0,
+        }
     )
 
 
@@ -70,7 +87,6 @@ class _Strip:
         self.config = config
         self.stats = _Stats()
         self.seq = random.randrange(256)  # a fresh start after a controller restart (doc §seq)
-        self.next_probe = 0.0
 
     @property
     def id(self) -> str:
@@ -142,6 +158,12 @@ class LedBus:
         self._stopping = False
         self._line = BusLine(config)
         self._broadcast_seq = random.randrange(256)
+        self._probes = ProbeSchedule(
+            self._strips,
+            probe_seconds=config.probe_seconds,
+            line_share=config.probe_line_share,
+            probe_cost=wire_seconds(PROBE_BYTES + 2 * QUIET_CHARS, config.baudrate),
+        )
         self._thread = threading.Thread(target=self._run, name=f"led-bus-{config.id}", daemon=True)
 
     @property
@@ -233,16 +255,16 @@ class LedBus:
         with self._cond:
             while not self._stopping:
                 now = time.monotonic()
-                strip = min(self._strips.values(), key=lambda s: s.next_probe)
+                online = [a for a, s in self._strips.items() if s.stats.state == "online"]
                 # Commands go first, but a probe overdue by a whole period goes before them,
                 # or a busy bus would never notice that an unplugged display came back.
-                overdue = strip.next_probe <= now - self.config.probe_seconds
-                if self._jobs and not overdue:
+                choice = self._probes.choose(online, now)
+                if choice.address is not None and (choice.overdue or not self._jobs):
+                    self._probes.begin(choice.address, now)
+                    return _Job(self._strips[choice.address], "probe")
+                if self._jobs:
                     return self._jobs.popleft()
-                if strip.next_probe <= now:
-                    strip.next_probe = now + self.config.probe_seconds
-                    return _Job(strip, "probe")
-                self._cond.wait(strip.next_probe - now)
+                self._cond.wait(None if choice.wake == math.inf else choice.wake - now)
             return None
 
     def _run(self) -> None:
@@ -262,14 +284,21 @@ class LedBus:
     def _probe(self, strip: _Strip | None) -> None:
         assert strip is not None
         was_online = strip.stats.state == "online"
+        started = time.monotonic()
+        strip.stats.counters["probes"] += 1
         reply = self._request(strip, StatusQuery(), quick=not was_online)
         if reply is None:
             return
+        if was_online:
+            self._probes.charge(started, time.monotonic() - started)
         if isinstance(reply, StatusReply):
             faults = tuple(text for flag, text in _FAULT_TEXT.items() if reply.flags & flag)
+            brightness = strip.config.brightness
             with self._cond:
                 strip.stats.faults = faults
-                if reply.flags & StatusFlags.BOOTED:
+                # A reboot shows as BOOTED until the next content command; a command that got
+                # there first leaves only the brightness back at its power-up value.
+                if reply.flags & StatusFlags.BOOTED or brightness not in (None, reply.brightness):
                     strip.stats.stale = True
         if not was_online:
             identity = self._request(strip, IdentifyQuery())
@@ -326,7 +355,8 @@ class LedBus:
             strip.stats.counters["frames_sent"] += 1
             reply = self._line.exchange(data, strip.config.address, seq)
             if reply is not None:
-                strip.next_probe = time.monotonic() + self.config.probe_seconds
+                status = isinstance(reply, StatusReply)
+                self._probes.heard(strip.config.address, time.monotonic(), status=status)
                 return reply
         self._mark(strip, "offline", f"no reply after {attempts} tries")
         return None
@@ -337,6 +367,7 @@ class LedBus:
             strip.stats.state = state
             strip.stats.detail = detail
             if state == "offline":
+                self._probes.lost(strip.config.address, time.monotonic())
                 strip.stats.stale = True
                 strip.stats.faults = ()
                 self._jobs = deque(j for j in self._jobs if j.strip is not strip)

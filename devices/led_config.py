@@ -51,7 +51,16 @@ class LedBusConfig(_Strict):
     )
     retries: int = Field(default=2, ge=0, le=10, description="resends of an unanswered frame")
     probe_seconds: float = Field(
-        default=5.0, ge=0.05, le=600, description="STATUS query to every display this often"
+        default=5.0,
+        ge=0.05,
+        le=600,
+        description="STATUS query to a display not answering this often; the shortest period for one that does",
+    )
+    probe_line_share: float = Field(
+        default=0.005,
+        gt=0,
+        le=1,
+        description="most of the line's time spent probing displays that answer (a call waits behind a probe)",
     )
     strips: list[LedStripConfig] = Field(min_length=1, max_length=MAX_ADDRESS)
 

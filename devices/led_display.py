@@ -24,6 +24,7 @@ class LedDisplayHealth:
     retries: int = 0
     naks: int = 0
     resyncs: int = 0
+    probes: int = 0  # STATUS probes sent (first tries)
 
 
 class LedBusError(HallError):

@@ -23,6 +23,7 @@ from tests.conftest import hall_time
 
 BAUD = 38_400  # paced like a real line, but quicker than 9600 so that tests stay short
 PROBE_SECONDS = 0.2
+PROBE_LINE_SHARE = 0.05  # displays that answer are probed at ~0.2 s at 38400 baud too
 REPLY_TIMEOUT = 0.05
 BOARD_ADDRESS = 20
 
@@ -55,6 +56,7 @@ def bus_config(bus_id: str, url: str, strips: list[LedStripConfig], **changes: A
         "reply_timeout_seconds": REPLY_TIMEOUT,
         "retries": 2,
         "probe_seconds": PROBE_SECONDS,
+        "probe_line_share": PROBE_LINE_SHARE,
         "strips": strips,
     }
     return LedBusConfig(**(values | changes))
