@@ -13,6 +13,7 @@ from typing import Any
 from controller.api.auth import token_digest
 from controller.backup import DB_NAME, backup, check_journal, restore
 from controller.cli_keypads import add_keypad_commands
+from controller.cli_mqtt import add_mqtt_broker_commands
 from controller.cli_printer import add_printer_commands
 from controller.cli_satisfaction import add_satisfaction_commands
 from controller.cli_screen import add_screen_commands
@@ -165,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_printer_commands(sub, DEFAULT_CONFIG)
     add_keypad_commands(sub)
+    add_mqtt_broker_commands(sub, DEFAULT_CONFIG)
     add_screen_commands(sub)
     add_satisfaction_commands(sub)
 

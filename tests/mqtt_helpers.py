@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -131,7 +132,17 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
-def connect_reason(broker: MosquittoBroker, username: str | None, password: str | None) -> str:
+class BrokerAddress(Protocol):
+    """Where a broker listens: a `MosquittoBroker`, or one started from written files."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+def connect_reason(broker: BrokerAddress, username: str | None, password: str | None) -> str:
     """Try one plain MQTT connect and return the broker's CONNACK reason (e.g. "Not authorized")."""
     reasons: list[str] = []
     done = threading.Event()
@@ -157,7 +168,7 @@ def connect_reason(broker: MosquittoBroker, username: str | None, password: str 
 
 
 def publish_as(
-    broker: MosquittoBroker, username: str, password: str, topic: str, payload: bytes
+    broker: BrokerAddress, username: str, password: str, topic: str, payload: bytes
 ) -> None:
     """Log in as `username`, publish once at QoS 1, wait for the broker's PUBACK, leave."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{username}")
