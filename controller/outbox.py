@@ -147,6 +147,9 @@ class RatingOutbox:
         self.retry_in = 0.0  # the current backoff wait, for screens
         self._clock, self._wait, self._rand = clock, wait, rand
         self._index = TicketIndex(journal, config.zone)
+        # Read past without anything to send (tickets issued, not yet finished): kept in memory
+        # only, so a quiet event costs no disk write; a restart reads those events again.
+        self._read_past: dict[str, int] = {}
         self._wake = threading.Event()
         self._force = False
         self._stop = threading.Event()
@@ -246,15 +249,17 @@ class RatingOutbox:
             if not pending:
                 return True
             records = self._records(stream, [e for _, e in pending])
-            if records:
-                result = self.send(stream.name, records)
-                if result.ok:
-                    self.delivered += len(records)
-                elif result.retry:
-                    self.last_error = result.detail
-                    return False
-                elif not self._one_by_one(stream, records):
-                    return False
+            if not records:
+                self._read_past[stream.name] = pending[-1][0]
+                continue
+            result = self.send(stream.name, records)
+            if result.ok:
+                self.delivered += len(records)
+            elif result.retry:
+                self.last_error = result.detail
+                return False
+            elif not self._one_by_one(stream, records):
+                return False
             self.journal.set_meta(stream.cursor_key, str(pending[-1][0]))
             self.last_error = ""
 
@@ -286,7 +291,7 @@ class RatingOutbox:
 
     def _cursor(self, stream: _Stream) -> int:
         value = self.journal.meta(stream.cursor_key)
-        return int(value) if value else 0
+        return max(int(value) if value else 0, self._read_past.get(stream.name, 0))
 
     def _parked(self, stream: _Stream) -> list[dict[str, Any]]:
         raw = self.journal.meta(stream.parked_key)
