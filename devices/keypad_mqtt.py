@@ -36,6 +36,7 @@ from devices.keypad import (
 from devices.keypad_config import KeypadLinkError, KeypadMqttConfig
 from devices.keypad_mqtt_seen import KeypadSeen, excerpt, payload_text
 from devices.mosquitto import no_delay
+from firmware_protocols.keypad_codes import REASON_TABLES
 from firmware_protocols.keypad_mqtt import (
     KeypadAck,
     KeypadEvent,
@@ -327,6 +328,12 @@ class MqttKeypadPort:
                 state.model,
             )
             keypad.reasons_table = state.reasons_table
+        if state.reasons_table is not None and state.reasons_table not in REASON_TABLES:
+            self._reject(
+                "unknown_reason_table",
+                f"keypad {state.device_id} ships reason table {state.reasons_table}; "
+                f"this controller knows {sorted(REASON_TABLES)}: its 差评 reasons will be refused",
+            )
             if state.online:
                 keypad.last_seen = self.clock()
         log.info(

@@ -29,6 +29,7 @@ MAX_TOPIC_BYTES = 160  # 5 + 32 + 8 + 4 + 8 + 32 + 8 bytes for the longest legal
 MAX_SEQ = 2**31 - 1  # a keypad pressing once a second needs 68 years to run out
 MAX_WINDOW = 9999
 MAX_REASONS = 5
+MAX_REASON_TABLE = 255  # a state's reasons_table: the firmware's, known or not
 MAX_EXTRA = 8
 MAX_RATING_SECONDS = 3600
 
@@ -264,7 +265,9 @@ class KeypadState:
         if self.model is not None:
             _check_text("model", self.model, 32, blank=False)
         if self.reasons_table is not None:
-            _check_choice("reasons_table", self.reasons_table, tuple(REASON_TABLES))
+            # Any table: a keypad whose firmware ships a table the controller does not know is
+            # still seen online; its events naming that table are refused.
+            _check_int("reasons_table", self.reasons_table, 1, MAX_REASON_TABLE)
 
     @property
     def online(self) -> bool:

@@ -15,9 +15,17 @@ from controller import commands as cmd
 from controller import events as ev
 from controller.engine import Decision, Engine
 from controller.ratings import BAD_RATING_REASONS, REASON_TABLE_VERSION, RECORD_REASON_TABLES
+from devices.mosquitto import device_username
 from firmware_protocols import keypad_codes
 from firmware_protocols.keypad_codes import REASON_TABLES
 from tests.engine_helpers import At, issue, ok, refused, sign_in
+from tests.mqtt_helpers import (
+    DedupeHandler,
+    controller_port,
+    publish_as,
+    running_broker,
+    wait_until,
+)
 from tests.satisfaction.conftest import Api, make_api, record
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "protocols"
@@ -144,3 +152,19 @@ def test_the_satisfaction_api_accepts_exactly_the_keypad_table_and_exports_its_l
     }
     assert rows["r-R05"]["差评原因"] == "R05 未一次性告知所需材料"
     assert (rows["r-old"]["差评原因"], rows["r-old"]["原因表版本"]) == ("R05 业务不熟练", "2026.1")
+
+
+def test_a_keypad_shipping_an_unknown_table_is_still_seen_and_its_table_is_shown(
+    tmp_path: Path,
+) -> None:
+    state = b'{"v":1,"device_id":"K03","boot_id":"b2","state":"online","firmware":"3.0","reasons_table":9}'
+    with (
+        running_broker(tmp_path, {"K03": 3}) as broker,
+        controller_port(broker, DedupeHandler()) as port,
+    ):
+        login = (device_username("K03"), broker.accounts.device_passwords["K03"])
+        publish_as(broker, *login, "hall/qs/window/3/keypad/K03/state", state)
+        assert wait_until(lambda: port.keypads()[0]["online"] is True)
+        row = port.keypads()[0]
+        assert (row["firmware"], row["reasons_table"]) == ("3.0", 9)
+        assert port.stats["unknown_reason_table"] == 1 and port.stats["bad_state"] == 0
