@@ -17,6 +17,7 @@ from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.clock import ManualClock
 from controller.config_loader import load_config
+from controller.hall_config import HallConfig
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from tests.conftest import EXAMPLE_CONFIG, hall_time
@@ -59,10 +60,11 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str =
 
 
 @contextlib.contextmanager
-def served_hall(tmp_path: Path) -> Iterator[ScreenHall]:
-    """The example hall at 09:00 on uvicorn, with the /screen routes and a display token."""
+def served_hall(tmp_path: Path, config: HallConfig | None = None) -> Iterator[ScreenHall]:
+    """A hall (the example's unless given) at 09:00 on uvicorn, with /screen and a display token."""
     clock = ManualClock(hall_time("09:00"))
-    runtime = HallRuntime(load_config(EXAMPLE_CONFIG), Journal.at_path(tmp_path / "hall.db"), clock)
+    config = config or load_config(EXAMPLE_CONFIG)
+    runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db"), clock)
     tokens = TokenRegistry([])
     tokens.add(DISPLAY_TOKEN, Caller("tv", Role.DISPLAY))
     app = create_app(runtime, tokens)
