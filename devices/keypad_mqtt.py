@@ -328,14 +328,14 @@ class MqttKeypadPort:
                 state.model,
             )
             keypad.reasons_table = state.reasons_table
+            if state.online:
+                keypad.last_seen = self.clock()
         if state.reasons_table is not None and state.reasons_table not in REASON_TABLES:
             self._reject(
                 "unknown_reason_table",
                 f"keypad {state.device_id} ships reason table {state.reasons_table}; "
                 f"this controller knows {sorted(REASON_TABLES)}: its 差评 reasons will be refused",
             )
-            if state.online:
-                keypad.last_seen = self.clock()
         log.info(
             "keypad %s at window %s is %s (firmware %s)",
             state.device_id,

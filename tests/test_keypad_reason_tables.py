@@ -166,5 +166,5 @@ def test_a_keypad_shipping_an_unknown_table_is_still_seen_and_its_table_is_shown
         publish_as(broker, *login, "hall/qs/window/3/keypad/K03/state", state)
         assert wait_until(lambda: port.keypads()[0]["online"] is True)
         row = port.keypads()[0]
-        assert (row["firmware"], row["reasons_table"]) == ("3.0", 9)
+        assert (row["firmware"], row["reasons_table"]) == ("3.0", 9) and row["last_seen"]
         assert port.stats["unknown_reason_table"] == 1 and port.stats["bad_state"] == 0
