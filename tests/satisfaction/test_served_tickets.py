@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, get_args
 
+from controller.satisfaction.models import CaseOutcome
+from controller.satisfaction.models_served import OUTCOME_LABELS, outcome_name
+from controller.state import Outcome
 from tests.satisfaction.conftest import HALL_A, HALL_B, Api, at, auth, make_api, record
 
 
@@ -119,3 +122,9 @@ def test_ratings_stored_before_the_outcome_column_stay_readable_and_resendable(
         assert upgraded.ingest(record("20261123-A002", outcome="joint"))["accepted"] == 1
     finally:
         upgraded.app.state.satisfaction.engine.dispose()
+
+
+def test_every_outcome_the_engine_records_has_a_wire_name() -> None:
+    assert set(get_args(CaseOutcome)) == set(OUTCOME_LABELS)
+    assert [outcome_name(o.value) for o in Outcome] == list(OUTCOME_LABELS)
+    assert outcome_name("承诺件") == "promised" and outcome_name(None) is None
