@@ -76,6 +76,8 @@ class KeypadDispatcher:
 
 def press_key(press: KeypadPress) -> IdempotencyKey:
     """The durable de-duplication key of a press: its device, boot and sequence number."""
+    # Not the reason table: a code means the same in every table that has it, and a press
+    # journaled before the table was passed on must still match its resend.
     content: dict[str, object] = {
         "window": press.window,
         "key": press.key.value,
@@ -83,8 +85,6 @@ def press_key(press: KeypadPress) -> IdempotencyKey:
         "reasons": list(press.reasons),
         "argument": press.argument,
     }
-    if press.reasons_table is not None:  # absent before it was passed on: old keys still match
-        content["reasons_table"] = press.reasons_table
     fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return IdempotencyKey(f"keypad:{press.device_id}:{press.boot_id}:{press.seq}", fingerprint)
 

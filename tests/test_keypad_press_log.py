@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,24 @@ def test_a_refused_rating_press_at_a_staffed_window_is_not_flagged(engine: Engin
     sign_in(engine, 1, "S0101", at("09:00"))
     decision = refused(_rate(engine, at, "09:07", 1), "nothing_to_rate")
     assert not [e for e in decision.events if isinstance(e, ev.RatingFlagged)]
+
+
+def test_a_press_journaled_before_tables_were_passed_on_matches_its_resend(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    with hall(hall_config, tmp_path) as runtime:
+        dispatch = KeypadDispatcher(runtime)
+        runtime.execute(cmd.SignIn(1, "S0101", "A"))
+        runtime.execute(cmd.IssueTicket("SB"))
+        runtime.execute(cmd.CallNext(1))
+        runtime.execute(cmd.Finish(1, "即办件"))
+        runtime.execute(cmd.InviteRating(1))
+        bad = RatingKey.DISSATISFIED
+        before = KeypadPress("kp-1", "b", 5, 1, KeypadKey.RATE, bad, reasons=("R10",))
+        first = dispatch(before)
+        again = dispatch(replace(before, reasons_table=1))  # the same press, resent
+        records = [
+            e for e in runtime.journal.events_of_day(MONDAY) if isinstance(e, ev.RatingRecorded)
+        ]
+    assert first.accepted and again == first
+    assert [(r.reasons, r.reason_table) for r in records] == [(("R10",), "1")]
