@@ -4,7 +4,8 @@ The journal is the store: finished tickets and ratings are journaled events, and
 per stream (the last delivered journal seq, in journal_meta) marks how far the API has
 confirmed. Delivery is at least once on the wire and exactly once at the API, which is
 idempotent on the ticket id (finished tickets) and on `rating_id` (ratings). Finished tickets
-go first, so 评价率's denominator is never behind its numerator.
+go first, so 评价率's denominator is not behind its numerator; an API that answers but refuses
+them (an older central API without /served-tickets) still gets the ratings.
 
 A record the API refuses for good (a 4xx about the record itself, such as 422 or 409) is
 parked: kept, alerted, never dropped silently. Auth failures and a wrong URL (401, 403, 404)
@@ -44,6 +45,7 @@ class SendResult:
     ok: bool
     retry: bool = False
     detail: str = ""
+    reachable: bool = True  # False: no answer at all (the link is down, skip the other streams)
 
 
 # send(stream, records): POST records to the API's `stream` endpoint ("evaluations", …).
@@ -80,7 +82,8 @@ def http_sender(base_url: str, token: str, timeout: float = 10.0) -> Send:
         try:
             reply = client.post(f"{base}/{stream}", json={_BODY_KEYS[stream]: records})
         except httpx.HTTPError as err:
-            return SendResult(False, retry=True, detail=f"{type(err).__name__}: {err}")
+            detail = f"{type(err).__name__}: {err}"
+            return SendResult(False, retry=True, detail=detail, reachable=False)
         if reply.is_success:
             return SendResult(True)
         detail = f"HTTP {reply.status_code}: {reply.text[:300]}"
@@ -193,7 +196,18 @@ class RatingOutbox:
 
     def flush(self) -> bool:
         """Send everything pending now; True when nothing is left to send (parked aside)."""
-        return all(self._flush_stream(stream) for stream in STREAMS)
+        # An API that answers but refuses one stream (an older central API without
+        # /served-tickets: 404) must not hold the other back; one that does not answer at all
+        # is not asked again in this attempt.
+        errors: list[str] = []
+        for stream in STREAMS:
+            failed = self._flush_stream(stream)
+            if failed is not None:
+                errors.append(f"{stream.name}: {failed.detail}")
+                if not failed.reachable:
+                    break
+        self.last_error = "; ".join(errors)
+        return not errors
 
     def step(self) -> float:
         """One attempt to send everything; the seconds to wait before the next attempt."""
@@ -243,11 +257,11 @@ class RatingOutbox:
             )
         return found
 
-    def _flush_stream(self, stream: _Stream) -> bool:
+    def _flush_stream(self, stream: _Stream) -> SendResult | None:
         while True:
             pending = self.journal.events_after(self._cursor(stream), stream.reads, BATCH)
             if not pending:
-                return True
+                return None
             records = self._records(stream, [e for _, e in pending])
             if not records:
                 self._read_past[stream.name] = pending[-1][0]
@@ -256,12 +270,10 @@ class RatingOutbox:
             if result.ok:
                 self.delivered += len(records)
             elif result.retry:
-                self.last_error = result.detail
-                return False
-            elif not self._one_by_one(stream, records):
-                return False
+                return result
+            elif (failed := self._one_by_one(stream, records)) is not None:
+                return failed
             self.journal.set_meta(stream.cursor_key, str(pending[-1][0]))
-            self.last_error = ""
 
     def _records(self, stream: _Stream, events: list[ev.Event]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -276,18 +288,17 @@ class RatingOutbox:
                 records.append(served_record(self.config, event, service))
         return records
 
-    def _one_by_one(self, stream: _Stream, records: list[dict[str, Any]]) -> bool:
+    def _one_by_one(self, stream: _Stream, records: list[dict[str, Any]]) -> SendResult | None:
         # A refused batch: find the records the API refuses for good, deliver the rest.
         for record in records:
             result = self.send(stream.name, [record])
             if result.ok:
                 self.delivered += 1
             elif result.retry:
-                self.last_error = result.detail
-                return False
+                return result
             else:
                 self._park(stream, record, result.detail)
-        return True
+        return None
 
     def _cursor(self, stream: _Stream) -> int:
         value = self.journal.meta(stream.cursor_key)

@@ -45,18 +45,25 @@ class HandClock:
         return False
 
 
-class Refusing:
-    """A real HTTP server answering every POST with 503, noting when (on the hand clock)."""
+SERVED, RATINGS = "/api/v1/served-tickets", "/api/v1/evaluations"
 
-    def __init__(self, hands: HandClock) -> None:
+
+class Refusing:
+    """A real HTTP server answering POSTs with 503 (or `statuses[path]`), noting each one's time."""
+
+    def __init__(self, hands: HandClock, statuses: dict[str, int] | None = None) -> None:
         posts = self.posts = list[tuple[str, float]]()
+        answers = statuses or {}
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 posts.append((self.path, hands.now))
+                status = answers.get(self.path, 503)
                 body = b'{"error": "unavailable", "message": "maintenance"}'
-                self.send_response(503)
+                if status == 200:
+                    body = b'{"accepted": 1, "duplicates": 0, "work_orders_opened": 0}'
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -111,7 +118,7 @@ def test_backoff_doubles_to_its_cap_while_events_keep_coming(
     outbox.start()
     try:
         served = 1
-        while len(refusing.posts) < 12:  # the hall keeps serving: every event wakes the outbox
+        while len(_tries(refusing.posts)) < 12:  # the hall keeps serving, waking the outbox
             serve(runtime, clock, 1 + served % 3, rating="satisfied" if served % 2 else None)
             served += 1
             assert served < 2000, "the outbox stopped trying"
@@ -130,16 +137,50 @@ def test_backoff_doubles_to_its_cap_while_events_keep_coming(
         outbox.stop()
         runtime.hub.stop()
         runtime.journal.close()
-    assert {path for path, _ in posts} == {"/api/v1/served-tickets"}  # one try per pause
-    gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(posts)]
+    tries = _tries(posts)
+    # Each try asks once per stream (the server answers, so a refused stream does not stop the
+    # other), then the outbox pauses.
+    assert [[p for p, t in posts if t == moment] for moment in tries] == [[SERVED, RATINGS]] * len(
+        tries
+    )
+    gaps = [later - earlier for earlier, later in itertools.pairwise(tries)]
     for failures, gap in enumerate(gaps, start=1):
         ceiling = min(16.0, 2.0 ** (failures - 1))  # 1, 2, 4, 8, 16, 16, …
         assert ceiling * 0.75 <= gap <= ceiling, (failures, gaps)
     assert len([g for g in gaps if g > 8.0]) >= 6  # reached the cap and stayed there
     assert len(set(gaps[5:])) > 1  # jittered: halls that fail together do not retry in step
-    assert forced[1] == posts[-1][1]  # retry_now: no time passed on the outbox's clock
+    assert forced == (SERVED, tries[-1])  # retry_now: at once, no time passed on the outbox's clock
     assert outbox.failures >= 12 and "503" in outbox.last_error
     assert 0 < outbox.status()["retry_in_seconds"] <= 16.0
+
+
+def test_an_api_without_served_tickets_still_gets_the_ratings(
+    hands: HandClock, tmp_path: Path
+) -> None:
+    # A central API older than /served-tickets answers 404 there and takes ratings.
+    older = Refusing(hands, {SERVED: 404, RATINGS: 200})
+    clock = ManualClock(hall_time("08:35"))
+    runtime = HallRuntime(
+        roomy_config(), Journal.at_path(tmp_path / "hall.db", durable=False), clock
+    )
+    try:
+        sign_in_everyone(runtime)
+        for window in (1, 2, 3):
+            serve(runtime, clock, window, rating="satisfied")
+        outbox = RatingOutbox(runtime.journal, runtime.config, http_sender(older.url, "t"))
+        runtime.add_alert_source(outbox.alerts)
+        assert outbox.flush() is False
+        assert outbox.backlog_of() == {"served-tickets": 3, "evaluations": 0}
+        assert outbox.parked() == []  # a wrong URL is the link's fault: kept and retried
+        assert "served-tickets: HTTP 404" in outbox.last_error
+        alerts = [a for a in runtime.snapshot()["alerts"] if a["kind"] == "outbox_backlog"]
+        assert alerts and "办件 3 条、评价 0 条" in alerts[0]["message"]
+        assert [p for p, _ in older.posts] == [SERVED, RATINGS]
+    finally:
+        older.server.shutdown()
+        older.server.server_close()
+        runtime.hub.stop()
+        runtime.journal.close()
 
 
 def test_the_retry_policy_never_waits_past_its_cap() -> None:
@@ -173,3 +214,8 @@ def test_retry_settings_come_from_the_hall_config_and_bad_ones_name_the_key(
         with pytest.raises(ConfigError) as caught:
             load_config(bad)
         assert key in str(caught.value) and str(bad) in str(caught.value)
+
+
+def _tries(posts: list[tuple[str, float]]) -> list[float]:
+    """The hand-clock moments of the outbox's tries: one per pause, each starting with SERVED."""
+    return [moment for path, moment in posts if path == SERVED]
