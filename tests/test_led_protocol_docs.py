@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from firmware_protocols.hall_bus import Frame, crc16_modbus
-from firmware_protocols.led_strip import decode_reply, decode_request, request_frame
+from devices.sim_led_model import SimLedStrip
+from firmware_protocols.hall_bus import BROADCAST, Frame, Nak, NakReason, crc16_modbus
+from firmware_protocols.hall_bus_fields import HallBusError
+from firmware_protocols.led_strip import (
+    SetBrightness,
+    decode_reply,
+    decode_request,
+    request_frame,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "protocols"
 # A ```hex block, then a line "→ `request to 3, seq 0x17: ShowCall(...)`".
@@ -28,6 +35,34 @@ ALL = [(name, *example) for name in ("hall-bus.md", "led-strip.md") for example 
 def test_both_docs_have_examples() -> None:
     assert len(_examples("hall-bus.md")) >= 5
     assert len(_examples("led-strip.md")) >= 5
+
+
+def test_led_doc_shows_every_led_function_and_a_refusal() -> None:
+    frames = [Frame.decode(bytes.fromhex(h)) for h, _ in _examples("led-strip.md")]
+    requests = [(f.address, decode_request(f)) for f in frames if not f.reply]
+    replies = [decode_reply(f) for f in frames if f.reply]
+    assert {type(r).function for _, r in requests} == set(range(0x40, 0x49))  # 40-48
+    assert any(isinstance(r, SetBrightness) and a != BROADCAST for a, r in requests)
+    assert Nak(0x40, NakReason.BAD_PAYLOAD, 0) in replies
+
+
+def test_led_doc_crc_walkthrough_matches() -> None:
+    text = (DOCS / "led-strip.md").read_text(encoding="utf-8")
+    section = text.split("Its CRC by hand", 1)[1].split("A strip refusing", 1)[0]
+    rows = re.findall(r"^\| `([0-9A-F]{2})` \| `([0-9A-F]{4})` \|$", section, flags=re.MULTILINE)
+    assert len(rows) == 4
+    data = bytes.fromhex("FF A5 01 03 00")
+    assert crc16_modbus(data) == 0xE843
+    for byte, register in rows:
+        data += bytes.fromhex(byte)
+        assert crc16_modbus(data) == int(register, 16)
+    refusal = text.split("A strip refusing", 1)[1]
+    refused = bytes.fromhex(re.findall(r"`((?:[0-9A-F]{2} ){10,}[0-9A-F]{2})`", refusal)[0])
+    frame = Frame.decode(refused)  # well framed, CRC good
+    with pytest.raises(HallBusError):
+        decode_request(frame)  # but a blink of 61 s: what a display NAKs BAD_PAYLOAD
+    nak = refusal.split("```hex\n", 1)[1].split("\n", 1)[0]
+    assert SimLedStrip(3).handle(frame, 0.0) == bytes.fromhex(nak)  # the doc's NAK, byte for byte
 
 
 @pytest.mark.parametrize(("doc", "hex_text", "says"), ALL)
