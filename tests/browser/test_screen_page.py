@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
 from controller import commands as cmd
-from tests.screen_helpers import DISPLAY_TOKEN, ScreenHall, served_hall
+from tests.screen_helpers import DISPLAY_TOKEN, CuttableLink, ScreenHall, served_hall
 
 TV: ViewportSize = {"width": 1920, "height": 1080}
 
@@ -86,3 +86,33 @@ def test_the_stage_scales_to_a_720p_tv(hall: ScreenHall, browser: Browser) -> No
     assert box is not None
     assert round(box["width"]) == 1280 and round(box["height"]) == 720
     page.close()
+
+
+def test_the_page_recovers_after_its_connection_drops(hall: ScreenHall, browser: Browser) -> None:
+    link = CuttableLink(int(hall.base.rsplit(":", 1)[1]))  # the cable between TV and hall
+    page = browser.new_page(viewport=TV)
+    try:
+        page.goto(f"{link.url}/screen#token={DISPLAY_TOKEN}")
+        page.wait_for_selector("#windows .tile")
+        first = hall.call(1, "S0101", "SB")
+        page.wait_for_function(
+            f"document.getElementById('latest-number').textContent === '{first}'"
+        )
+        assert page.locator("#offline").is_hidden()
+
+        link.cut()  # the live stream drops, and new connections are refused
+        page.wait_for_selector("#offline.show")
+        assert page.locator("#offline").inner_text() == "连接中断"
+        missed = hall.call(3, "S0301", "YB")  # made while the TV cannot hear
+        link.mend()
+        page.wait_for_selector("#offline", state="hidden", timeout=20_000)
+        after = hall.call(2, "S0201", "SB")  # made after the reconnect
+        page.wait_for_function(
+            f"document.getElementById('latest-number').textContent === '{after}'"
+        )
+        assert page.locator("#latest-window").inner_text() == "请到 2 号窗口"
+        assert page.locator("#windows .tile[data-window='3'] .ticket").inner_text() == missed
+        assert page.locator("#windows .tile[data-window='1'] .ticket").inner_text() == first
+    finally:
+        page.close()
+        link.cut()
