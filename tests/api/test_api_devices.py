@@ -43,13 +43,17 @@ def test_the_outbox_backlog_shows_on_the_dashboard_devices_and_metrics(hall: Hal
     hall.client.app.state.devices = devices  # type: ignore[attr-defined]
     hall.runtime.add_gauge_source(devices.gauges)
     _rate_one(hall)
-    assert outbox.flush() is False  # nobody listens: the rating waits
+    assert outbox.flush() is False  # nobody listens: the finished ticket and its rating wait
     figures = hall.client.get("/api/dashboard", headers=auth("floor")).json()
-    assert figures["devices"]["outbox"]["backlog"] == 1
+    assert figures["devices"]["outbox"]["backlog"] == 2
+    assert figures["devices"]["outbox"]["backlog_by_stream"] == {
+        "served-tickets": 1,
+        "evaluations": 1,
+    }
     assert "ConnectError" in figures["devices"]["outbox"]["last_error"]
-    assert hall.client.get("/api/devices", headers=auth("floor")).json()["outbox"]["backlog"] == 1
+    assert hall.client.get("/api/devices", headers=auth("floor")).json()["outbox"]["backlog"] == 2
     metrics = hall.client.get("/metrics", headers=auth("floor")).text
-    assert "hall_outbox_backlog 1.0" in metrics
+    assert "hall_outbox_backlog 2.0" in metrics
     kinds = [a["kind"] for a in hall.runtime.snapshot()["alerts"]]
     assert "outbox_backlog" in kinds
 
