@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from firmware_protocols.led_strip import (
     Clear,
     SetBrightness,
     ShowCall,
+    ShowPaused,
     StatusFlags,
     StatusQuery,
     StatusReply,
@@ -204,6 +206,24 @@ def test_rebooted_strip_reports_booted_and_is_resynced(
         assert one.text == "" and one.brightness == 100
         one.wait_for_text("周文")
         wait_until(lambda: one.brightness == 40)
+        assert hall.alerts() == []
+
+
+def test_rebooted_strip_that_got_a_command_before_any_probe_gets_its_brightness_back(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    layout = {"a": [strip_config(1, brightness=40)]}
+    with led_hall(hall_config, tmp_path, layout) as hall:
+        one = hall.sim("a", 1)
+        _sign_in(hall, 1)
+        one.wait_for_text("周文")
+        one.power_cycle()
+        # A content command reaches it first, as it would on a busy window: BOOTED is cleared,
+        # so only the STATUS brightness (100, not 40) tells the bus that it rebooted.
+        one.handle(request_frame(ShowPaused("暂停服务"), 1, 0x77), time.monotonic())
+        assert not one.booted and one.brightness == 100
+        wait_until(lambda: one.brightness == 40, what="brightness restored by a resync")
+        one.wait_for_text("周文")
         assert hall.alerts() == []
 
 
