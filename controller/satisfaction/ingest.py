@@ -44,15 +44,7 @@ def ingest_batch(
     received = store.as_utc(now)
     for index, record in enumerate(records):
         where = f"records.{index}"
-        if not caller.may_see(record.hall_id):
-            raise AuthError(
-                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的评价，"
-                f"{where}.hall_id 为 {record.hall_id}",
-                status=403,
-            )
-        profile = profiles.get(record.hall_id)
-        if profile is None:
-            raise RecordRefused(f"{where}.hall_id", f"大厅 {record.hall_id} 未在评价系统登记")
+        profile = _profile_for(caller, profiles, record.hall_id, where, "评价")
         if record.rated_at > now + max_future:
             raise RecordRefused(f"{where}.rated_at", "评价时间晚于当前时间")
         row = rating_row(record, profile, received)
@@ -123,14 +115,7 @@ def store_served_counts(
     rows = []
     for index, count in enumerate(counts):
         where = f"counts.{index}"
-        if not caller.may_see(count.hall_id):
-            raise AuthError(
-                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的办件量，"
-                f"{where}.hall_id 为 {count.hall_id}",
-                status=403,
-            )
-        if count.hall_id not in profiles:
-            raise RecordRefused(f"{where}.hall_id", f"大厅 {count.hall_id} 未在评价系统登记")
+        _profile_for(caller, profiles, count.hall_id, where, "办件量")
         rows.append(count.model_dump() | {"updated_at": store.as_utc(now)})
     keys = {(r["hall_id"], r["day"], r["window"], r["staff_id"], r["service"]) for r in rows}
     if len(keys) != len(rows):
@@ -153,15 +138,7 @@ def store_served_tickets(
     received = store.as_utc(now)
     for index, ticket in enumerate(tickets):
         where = f"tickets.{index}"
-        if not caller.may_see(ticket.hall_id):
-            raise AuthError(
-                f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的办件，"
-                f"{where}.hall_id 为 {ticket.hall_id}",
-                status=403,
-            )
-        profile = profiles.get(ticket.hall_id)
-        if profile is None:
-            raise RecordRefused(f"{where}.hall_id", f"大厅 {ticket.hall_id} 未在评价系统登记")
+        profile = _profile_for(caller, profiles, ticket.hall_id, where, "办件")
         if ticket.finished_at > now + max_future:
             raise RecordRefused(f"{where}.finished_at", "办结时间晚于当前时间")
         row: dict[str, Any] = ticket.model_dump()
@@ -175,3 +152,22 @@ def store_served_tickets(
         rows.append(row)
     accepted, duplicates = store.insert_served_tickets(engine, rows=rows)
     return ServedTicketsReply(accepted=accepted, duplicates=duplicates)
+
+
+def _profile_for(
+    caller: SatisfactionCaller,
+    profiles: Mapping[str, HallProfile],
+    hall_id: str,
+    where: str,
+    what: str,
+) -> HallProfile:
+    """The registered hall `hall_id` of `where`, if `caller` may report `what` for it."""
+    if not caller.may_see(hall_id):
+        raise AuthError(
+            f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的{what}，{where}.hall_id 为 {hall_id}",
+            status=403,
+        )
+    profile = profiles.get(hall_id)
+    if profile is None:
+        raise RecordRefused(f"{where}.hall_id", f"大厅 {hall_id} 未在评价系统登记")
+    return profile
