@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from controller import commands as cmd
 from controller import events as ev
@@ -21,6 +19,7 @@ from controller.hall_config import HallConfig
 from controller.runtime import HallRuntime
 from controller.satisfaction.embedded import embedded_satisfaction_app
 from tests.conftest import EXAMPLE_CONFIG
+from tests.servers import serving
 
 OUTBOX_TOKEN = "outbox-token-for-the-tests-01"
 READER_TOKEN = "supervision-token-for-tests-01"
@@ -102,18 +101,8 @@ def satisfaction_api(
     app = embedded_satisfaction_app(
         config, data, outbox_token=OUTBOX_TOKEN, admin_token=READER_TOKEN, clock=clock.now
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1/evaluations"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, port) as base:
+        yield f"{base}/api/v1/evaluations"
 
 
 def stored(url: str) -> list[dict[str, Any]]:

@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
 from controller import commands as cmd
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
@@ -21,6 +19,7 @@ from controller.hall_config import HallConfig
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from tests.conftest import EXAMPLE_CONFIG, hall_time
+from tests.servers import free_port, serving
 
 DISPLAY_TOKEN = "display-screen-token-00001"
 
@@ -44,13 +43,6 @@ class ScreenHall:
         return str(reply.body["number"])
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
     """Poll `condition` until it is true; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -68,21 +60,10 @@ def served_hall(tmp_path: Path, config: HallConfig | None = None) -> Iterator[Sc
     tokens = TokenRegistry([])
     tokens.add(DISPLAY_TOKEN, Caller("tv", Role.DISPLAY))
     app = create_app(runtime, tokens)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start")
     try:
-        yield ScreenHall(runtime, clock, f"http://127.0.0.1:{port}")
+        with serving(app, before_stop=runtime.hub.stop) as base:
+            yield ScreenHall(runtime, clock, base)
     finally:
-        runtime.hub.stop()  # ends open event streams so uvicorn can stop
-        server.should_exit = True
-        thread.join(timeout=10)
         runtime.journal.close()
 
 

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import EXAMPLE_CONFIG
+from tests.servers import free_port
 
 ROOT = EXAMPLE_CONFIG.parent.parent
 TOKEN = "crash-test-admin-token-000001"
@@ -43,12 +43,6 @@ class Ledger:
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key -> ticket
     calls: list[tuple[int, str, str]] = field(default_factory=list)  # window, ticket id, number
     pending: tuple[str, str, dict[str, Any] | None] | None = None  # key, path, body
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _roomy_config(tmp_path: Path) -> Path:
@@ -137,7 +131,7 @@ def _traffic(client: httpx.Client, ledger: Ledger, rng: random.Random) -> None:
 
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261123)
-    data, port, config = tmp_path / "var", _free_port(), _roomy_config(tmp_path)
+    data, port, config = tmp_path / "var", free_port(), _roomy_config(tmp_path)
     ledger = Ledger()
     for _ in range(ROUNDS):
         process = _start(data, port, config)

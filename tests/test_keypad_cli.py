@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ import pytest
 
 from tests.conftest import EXAMPLE_CONFIG
 from tests.mqtt_helpers import require_mosquitto
+from tests.servers import free_port
 
 ROOT = EXAMPLE_CONFIG.parent.parent
 TOKEN = "keypad-cli-admin-token-0001"
 KEYPADS = 12  # the example hall: 6 wired (kp-bus-1..6), 6 Wi-Fi (kp-07..12)
 SEEN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def hallctl(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
@@ -50,7 +44,7 @@ def hallctl(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProces
 def running_hall(tmp_path: Path) -> Iterator[str]:
     """`hallctl up --simulate` on a free port (simulated keypads, local Mosquitto); its URL."""
     require_mosquitto()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "HALLCTL_ADMIN_TOKEN"}
     process = subprocess.Popen(
         [
@@ -108,7 +102,7 @@ def test_hallctl_keypads_lists_every_keypad_online_with_last_seen_and_firmware(
 
 
 def test_hallctl_keypads_says_when_it_cannot_reach_the_hall_or_has_no_token() -> None:
-    nobody = f"http://127.0.0.1:{_free_port()}"
+    nobody = f"http://127.0.0.1:{free_port()}"
     done = hallctl("keypads", "--controller", nobody)
     assert done.returncode == 1 and done.stdout == ""
     assert f"cannot reach the hall at {nobody}" in done.stderr

@@ -22,10 +22,10 @@ from tests.screen_helpers import (
     DISPLAY_TOKEN,
     CuttableLink,
     ScreenHall,
-    free_port,
     served_hall,
     wait_for,
 )
+from tests.servers import free_port
 
 FAST = (0.05, 0.1, 0.2)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,10 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import EXAMPLE_CONFIG
+from tests.servers import free_port
 
 ROOT = EXAMPLE_CONFIG.parent.parent
 TOKEN = "up-test-admin-token-0000001"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _up(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -37,7 +31,7 @@ def _up(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
 
 
 def test_up_without_any_token_refuses_to_start(tmp_path: Path) -> None:
-    process = _up("--data", str(tmp_path / "var"), "--port", str(_free_port()))
+    process = _up("--data", str(tmp_path / "var"), "--port", str(free_port()))
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0
     assert "HALLCTL_ADMIN_TOKEN" in err
@@ -57,7 +51,7 @@ def test_up_with_a_broken_config_starts_nothing(tmp_path: Path) -> None:
 
 
 def test_demo_hall_comes_alive_and_prints_its_urls(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _up(
         "--simulate",
         "--demo",
@@ -115,7 +109,7 @@ def _mosquitto_of(data: Path) -> list[str]:
 
 
 def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) -> None:
-    port, data = _free_port(), tmp_path / "var"
+    port, data = free_port(), tmp_path / "var"
     process = _up(
         *("--simulate", "--demo", "--data", str(data), "--port", str(port)),
         *("--clock", "2026-11-23T08:50", "--speed", "120"),

@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.api.conftest import Hall, auth
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.servers import serving
 
 
 @pytest.fixture
 def served(hall: Hall) -> Iterator[tuple[Hall, str]]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(hall.client.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield hall, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(hall.client.app) as base:
+        yield hall, base
 
 
 def _read_events(lines: Iterator[str], wanted: int) -> list[tuple[str, dict[str, Any]]]:

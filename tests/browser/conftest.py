@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 
 from controller.api.app import create_app
@@ -22,6 +19,7 @@ from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.parts import chromium_path
+from tests.servers import serving
 
 KIOSK_TOKEN = "kiosk-browser-token-000001"
 # Flags the machine needs: no sandbox as root, no background traffic on a closed network.
@@ -44,16 +42,10 @@ class ServedHall:
     base: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def serve_hall(tmp_path: Path) -> Iterator[Callable[..., ServedHall]]:
     """Start a hall (optionally with ticket machines made from its runtime) on uvicorn."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    servers = contextlib.ExitStack()
 
     def start(
         machines: Callable[[HallRuntime], Sequence[TicketMachine]] | None = None,
@@ -65,23 +57,10 @@ def serve_hall(tmp_path: Path) -> Iterator[Callable[..., ServedHall]]:
         tokens = TokenRegistry([])
         tokens.add(KIOSK_TOKEN, Caller("kiosk", Role.KIOSK))
         app = create_app(runtime, tokens, machines(runtime) if machines else ())
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        servers.append((server, thread))
-        return ServedHall(runtime, f"http://127.0.0.1:{port}")
+        return ServedHall(runtime, servers.enter_context(serving(app)))
 
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with servers:
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from playwright.sync_api import Page
 
 from controller import commands as cmd
@@ -21,6 +17,7 @@ from controller.config_loader import load_config
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from tests.conftest import EXAMPLE_CONFIG, hall_time
+from tests.servers import serving
 
 FLOOR_TOKEN = "floor-manager-token-000001"
 KIOSK_TOKEN = "kiosk-dashboard-token-0001"
@@ -71,19 +68,5 @@ def serve_dashboard_hall(tmp_path: Path, start: str = "09:00") -> Iterator[Dashb
             Caller(f"staff-{window.number}", Role.WINDOW_STAFF, window.number),
         )
     app = create_app(runtime, tokens)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield DashboardHall(runtime, clock, f"http://127.0.0.1:{port}")
-    finally:
-        runtime.hub.stop()  # ends the open event streams, so the server can stop at once
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, before_stop=runtime.hub.stop) as base:
+        yield DashboardHall(runtime, clock, base)
