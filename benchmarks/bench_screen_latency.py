@@ -13,8 +13,8 @@ a fresh hall:
   `run_screen`, with `ScreenWindow` at 1920x1080 on SDL's dummy video driver, which draws
   with `SceneDrawer`); the sample ends when the frame showing the number was flipped;
 * remote, built / drawn: the same two in a separate process (the TV's mini PC) following
-  the hall with `controller.screen_client.HallStream`: GET /api/events (SSE) and, 50 ms
-  after an event, a fresh GET /api/state.
+  the hall with `controller.screen_client.HallStream`: GET /api/events?with_state=true
+  (SSE), the fresh state arriving on the stream after each burst of events.
 
 Baselines measured in the same run: a raw SSE reader in the remote process (httpx stream of
 /api/events, the TicketCalled line parsed) beside the remote "built" phase; and, in this
@@ -417,7 +417,7 @@ def main() -> None:
     row("  call -> a frame began with it (25 fps loop)", local_drawn["picked"], build_p99)
     row("  call -> that frame flipped", local_drawn["drawn"], build_p99)
     row("  frame: scene_for + draw + flip", local_frames, None)
-    print("remote process (HallStream: SSE, then GET /api/state)")
+    print("remote process (HallStream: SSE with the state pushed)")
     row("  call -> scene built", remote_built["built"], sse_p99)
     row("  call -> a frame began with it (25 fps loop)", remote_drawn["picked"], sse_p99)
     row("  call -> that frame flipped", remote_drawn["drawn"], sse_p99)
@@ -435,7 +435,7 @@ def main() -> None:
     )
     print(
         f"\nremote: scene built p50 is {ms(coalesce).strip()} after the raw SSE p50 "
-        "(HallStream waits 50 ms to coalesce a burst, then reads /api/state); "
+        "(the state comes on the stream after the burst's events); "
         "no target is set for the screen"
     )
 

@@ -22,7 +22,7 @@ BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 # The API sends a keepalive every 15 s; three missed means the link is dead even without a FIN.
 READ_TIMEOUT_SECONDS = 45.0
 REFRESH_SECONDS = 15.0  # re-read /api/state this often anyway: keeps the hall clock in step
-COALESCE_SECONDS = 0.05  # a burst of events costs one /api/state, not one each
+COALESCE_SECONDS = 0.05  # a hall without `state` events: a burst costs one /api/state read
 SNAPSHOT_EVENTS = frozenset({"snapshot", "resync"})
 
 
@@ -66,6 +66,7 @@ class HallStream:
         self._stop = threading.Event()
         self._dirty = threading.Event()
         self._snapshot: dict[str, Any] | None = None
+        self._streamed = 0  # snapshots taken from the stream: a read begun before one is older
         self._synced: tuple[dt.datetime, float] | None = None
         self._connected = False
         self._threads: list[threading.Thread] = []
@@ -131,7 +132,10 @@ class HallStream:
             self._stop.wait(delay)
 
     def _follow(self) -> None:
-        with self._client.stream("GET", f"{self.base_url}/api/events") as response:
+        # with_state: the hall sends the fresh state after each burst; no read back per event.
+        url = f"{self.base_url}/api/events?with_state=true"
+        pushed = False  # an older hall without `state` events: read /api/state after events
+        with self._client.stream("GET", url) as response:
             self._response = response
             if response.status_code != 200:
                 response.read()
@@ -140,11 +144,14 @@ class HallStream:
                 if self._stop.is_set():
                     return
                 if kind in SNAPSHOT_EVENTS:
-                    self._set_snapshot(json.loads(data))
+                    self._set_snapshot(json.loads(data), streamed=True)
                     if self._set_connected(True) is False:
                         self.connections += 1
                         log.info("screen link to %s up", self.base_url)
-                else:
+                elif kind == "state":
+                    self._set_snapshot(json.loads(data), streamed=True)
+                    pushed = True
+                elif not pushed:
                     self._dirty.set()
 
     def _interrupt(self) -> None:
@@ -165,17 +172,27 @@ class HallStream:
             if not self._connected:
                 self._dirty.clear()  # the next stream connection starts with a full snapshot
                 continue
+            streamed = self._streamed
             self._stop.wait(COALESCE_SECONDS)
             self._dirty.clear()
+            if self._streamed != streamed:
+                continue  # the stream brought the state itself meanwhile
             try:
-                self._set_snapshot(_get_state(self._client, self.base_url, self._token))
+                state = _get_state(self._client, self.base_url, self._token)
+                self._set_snapshot(state, read_after=streamed)
             except (ScreenLinkError, RuntimeError) as err:
                 # The stream notices a real drop; a failed refresh is retried on the next event.
                 log.debug("screen refresh failed: %s", err)
 
-    def _set_snapshot(self, snapshot: dict[str, Any]) -> None:
+    def _set_snapshot(
+        self, snapshot: dict[str, Any], *, streamed: bool = False, read_after: int | None = None
+    ) -> None:
+        """Show `snapshot`; a read begun after `read_after` stream states is dropped if one came since."""
         hall_now = dt.datetime.fromisoformat(snapshot["hall"]["now"])
         with self._lock:
+            if read_after is not None and self._streamed != read_after:
+                return  # a state from the stream came meanwhile: newer than this read
+            self._streamed += streamed
             self._snapshot = snapshot
             self._synced = (hall_now, time.monotonic())
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -54,6 +55,27 @@ def test_the_screen_follows_calls_as_they_happen(hall: ScreenHall) -> None:
         assert scene.texts("latest-number")[0].text == number
         # The screen keeps the hall's clock (09:00 here), not the mini PC's.
         assert abs(frame.now - hall.clock.now()) < dt.timedelta(seconds=5)
+    finally:
+        stream.stop()
+
+
+def _state_reads(hall: ScreenHall) -> float:
+    metrics = httpx.get(f"{hall.base}/metrics", timeout=5).text
+    for line in metrics.splitlines():
+        if line.startswith("hall_request_seconds_count{") and 'route="/api/state"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_the_screen_takes_the_pushed_state_without_reading_it_back(hall: ScreenHall) -> None:
+    stream = HallStream(hall.base, DISPLAY_TOKEN, backoff=FAST).start()
+    try:
+        wait_for(lambda: stream.connected, what="the first snapshot")
+        reads = _state_reads(hall)
+        for window, staff, service in ((1, "S0101", "SB"), (3, "S0301", "YB"), (1, "S0101", "SB")):
+            number = hall.call(window, staff, service)
+            wait_for(lambda: _latest(stream) == number, what=f"{number} on the screen")  # noqa: B023
+        assert _state_reads(hall) == reads  # the calls came with the stream's state events
     finally:
         stream.stop()
 
