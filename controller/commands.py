@@ -168,6 +168,7 @@ class Finish(WindowCommand):
     """Finish the current ticket, with a case outcome where the service requires one."""
 
     outcome: str | None = None
+    case_number: str | None = None  # 办件编号 from the business system (exchange projectNo)
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ class TicketFinished(Event):
     staff_id: str
     outcome: str | None
     service_seconds: int
+    case_number: str | None = None  # 办件编号 (projectNo); journals before it have none
 
 
 @_register

@@ -37,8 +37,7 @@ def rating_record(
         "staff_id": event.staff_id,
         "service": event.service,
         "item_code": event.item_code,
-        # No finish path takes a 办件编号 yet (window console, keypad, API): projectNo stays empty.
-        "case_number": None,
+        "case_number": finish.case_number if finish is not None else None,
         "outcome": outcome_name(finish.outcome) if finish is not None else None,
         "department_code": event.department_code,
         "region_code": event.region_code,
@@ -65,7 +64,7 @@ def served_record(config: HallConfig, event: ev.TicketFinished, service: str) ->
         "service": service,
         "finished_at": event.at.isoformat(),
         "outcome": outcome_name(event.outcome),
-        "case_number": None,
+        "case_number": event.case_number,
     }
 
 

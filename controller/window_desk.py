@@ -53,7 +53,9 @@ def handle(engine: Engine, command: cmd.WindowCommand, now: dt.datetime) -> dict
         case cmd.Transfer():
             return _transfer(engine, window, command, now)
         case cmd.Finish():
-            return _finish(engine, window, _current(engine, window), command.outcome, now)
+            case_number = parse_case_number(command.case_number)
+            ticket = _current(engine, window)
+            return _finish(engine, window, ticket, command.outcome, now, case_number=case_number)
         case cmd.InviteRating():
             return _invite_rating(engine, window, now)
     raise InvalidRequest("unknown_command", f"无法处理的窗口指令 {type(command).__name__}")
@@ -270,8 +272,24 @@ def _transfer(
     return _ticket_result(ticket)
 
 
+def parse_case_number(text: str | None) -> str | None:
+    """A 办件编号: 1-64 letters, digits or - _ . / (None when blank); InvalidRequest otherwise."""
+    if text is None or not text.strip():
+        return None
+    number = text.strip()
+    if len(number) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_./") for c in number):
+        raise InvalidRequest("bad_case_number", "办件编号应为 1-64 位字母、数字或 - _ . /")
+    return number
+
+
 def _finish(
-    engine: Engine, window: WindowState, ticket: Ticket, outcome_text: str | None, now: dt.datetime
+    engine: Engine,
+    window: WindowState,
+    ticket: Ticket,
+    outcome_text: str | None,
+    now: dt.datetime,
+    *,
+    case_number: str | None = None,
 ) -> dict[str, Any]:
     outcome = parse_outcome(outcome_text) if outcome_text else None
     service = engine.config.service(ticket.service)
@@ -287,9 +305,10 @@ def _finish(
             staff_id=window.staff_id or "",
             outcome=outcome.value if outcome else None,
             service_seconds=max(0, int((now - started).total_seconds())),
+            case_number=case_number,
         )
     )
-    return _ticket_result(ticket) | {"outcome": ticket.outcome}
+    return _ticket_result(ticket) | {"outcome": ticket.outcome, "case_number": case_number}
 
 
 def _invite_rating(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:

@@ -236,6 +236,52 @@ def test_finish_records_the_outcome_by_chinese_or_english_name(
 
 
 @pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("330100-2026-000123", "330100-2026-000123"),
+        ("  BDC/2026.77_a ", "BDC/2026.77_a"),
+        ("  ", None),
+    ],
+)
+def test_finish_keeps_the_case_number_for_the_rating_record(
+    engine: Engine, at: At, given: str, kept: str | None
+) -> None:
+    sign_in(engine, 4, "S0401", at("08:30"))
+    issue(engine, "BDC", at("08:31"))
+    call(engine, 4, at("08:32"))
+    finished = ok(engine.handle(cmd.Finish(4, "承诺件", given), at("08:52")))
+    event = finished.events[0]
+    assert isinstance(event, ev.TicketFinished) and event.case_number == kept
+    assert finished.result["case_number"] == kept
+
+
+@pytest.mark.parametrize("given", ["含中文", "a b", "x" * 65, "a;b"])
+def test_a_malformed_case_number_is_refused_and_the_ticket_stays_served(
+    engine: Engine, at: At, given: str
+) -> None:
+    sign_in(engine, 4, "S0401", at("08:30"))
+    ticket = issue(engine, "BDC", at("08:31"))
+    call(engine, 4, at("08:32"))
+    refused(engine.handle(cmd.Finish(4, "承诺件", given), at("08:52")), "bad_case_number")
+    assert engine.state.tickets[ticket["id"]].status == TicketStatus.CALLED
+
+
+def test_a_journaled_finish_without_a_case_number_still_reads() -> None:
+    old = {
+        "kind": "TicketFinished",
+        "at": "2026-11-23T09:00:00+08:00",
+        "ticket_id": "20261123-C001",
+        "number": "C001",
+        "window": 4,
+        "staff_id": "S0401",
+        "outcome": "承诺件",
+        "service_seconds": 60,
+    }
+    event = ev.event_from_dict(old)
+    assert isinstance(event, ev.TicketFinished) and event.case_number is None
+
+
+@pytest.mark.parametrize(
     ("service", "window", "staff"), [("BDC", 4, "S0401"), ("HJ", 7, "S0701"), ("QYKB", 9, "S0901")]
 )
 def test_outcome_required_services(

@@ -235,3 +235,35 @@ def _a_monday_at_windows_1_and_2(runtime: HallRuntime, clock: ManualClock) -> st
     press(runtime, 2, "next")
     press(runtime, 2, "no_show")
     return promised
+
+
+def test_a_case_number_given_at_finish_reaches_the_rating_and_the_exchange(
+    config: HallConfig, tmp_path: Path
+) -> None:
+    clock, port = ManualClock(hall_time("08:35")), free_port()
+    runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db", durable=False), clock)
+    try:
+        sign_in_everyone(runtime)
+        runtime.execute(cmd.IssueTicket(runtime.config.windows[0].services[0]))
+        clock.advance(1)
+        ticket_id = str(press(runtime, 1, "next")["id"])
+        clock.advance(60)
+        bad = runtime.execute(cmd.Finish(1, "承诺件", "含 空格"))
+        assert (bad.status, bad.body["error"]) == (422, "bad_case_number")
+        done = runtime.execute(cmd.Finish(1, "承诺件", " 330100-2026-000123 "))
+        assert (done.status, done.body["case_number"]) == (200, "330100-2026-000123")
+        clock.advance(1)
+        press(runtime, 1, "invite_rating")
+        clock.advance(3)
+        press(runtime, 1, "rate", rating="satisfied")
+        with satisfaction_api(config, tmp_path, port, clock) as api:
+            outbox = RatingOutbox(runtime.journal, config, http_sender(api, OUTBOX_TOKEN))
+            assert outbox.flush() is True and outbox.delivered == 2
+            [rating] = stored(api)
+            base = api.removesuffix("/evaluations")
+            [record] = httpx.get(f"{base}/exchange/evaluations", headers=READER).json()["records"]
+    finally:
+        runtime.hub.stop()
+        runtime.journal.close()
+    assert (rating["ticket_id"], rating["case_number"]) == (ticket_id, "330100-2026-000123")
+    assert (record["projectNo"], record["projectStatus"]) == ("330100-2026-000123", "承诺件")

@@ -128,7 +128,7 @@ def finish(
     body: Annotated[FinishRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Finish the current ticket with its case outcome (办件类型) where required."""
-    command = cmd.Finish(number, body.outcome if body else None)
+    command = cmd.Finish(number, body.outcome if body else None, body.case_number if body else None)
     return _run(runtime, caller, idempotency, command, _STAFF)
 
 

@@ -89,6 +89,11 @@ class FinishRequest(_Body):
     """Finish the current ticket; outcome in Chinese (即办件…) or English (immediate…)."""
 
     outcome: str | None = None
+    case_number: str | None = Field(
+        default=None,
+        max_length=64,
+        description="办件编号 from the business system, carried to ratings (exchange projectNo)",
+    )
 
 
 class WindowServicesRequest(_Body):

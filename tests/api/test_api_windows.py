@@ -163,3 +163,17 @@ def test_kpis_today_and_for_an_earlier_day(hall: Hall) -> None:
     assert (earlier["issued"], earlier["served"], earlier["average_wait_minutes"]) == (1, 1, 10.0)
     bad = hall.client.get("/api/kpis?date=23/11/2026", headers=auth("floor"))
     assert bad.status_code == 422 and bad.json()["error"] == "bad_date"
+
+
+def test_finish_takes_a_case_number_and_names_a_bad_one(hall: Hall) -> None:
+    _staffed(hall)
+    hall.post("/api/tickets", "kiosk", {"service": "SB"})
+    hall.post("/api/windows/1/call-next", "staff1")
+    status, body = hall.post("/api/windows/1/finish", "staff1", {"case_number": "x" * 65})
+    assert status == 422 and any("case_number" in p for p in body["problems"])
+    status, body = hall.post("/api/windows/1/finish", "staff1", {"case_number": "受理 1"})
+    assert (status, body["error"]) == (422, "bad_case_number")
+    status, body = hall.post(
+        "/api/windows/1/finish", "staff1", {"outcome": "即办件", "case_number": "SB-2026-0001"}
+    )
+    assert (status, body["case_number"], body["outcome"]) == (200, "SB-2026-0001", "即办件")

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from controller import commands as cmd
+from controller import events as ev
 from tests.browser.dashboard_helpers import (
     FLOOR_TOKEN,
     KIOSK_TOKEN,
@@ -67,10 +68,19 @@ def test_console_signs_in_calls_a_ticket_and_the_dashboard_shows_it(
     page.locator("#recall").click()
     expect(page.locator("#message")).to_have_text("已重呼 A001（第 1 次）")
     page.locator("#finish").click()
+    page.locator("#case-number").fill("SB-2026-000777")
     page.locator("#dialog button[data-outcome='即办件']").click()
-    expect(page.locator("#message")).to_have_text("A001 已办结（即办件），可请群众评价")
+    expect(page.locator("#message")).to_have_text(
+        "A001 已办结（即办件），办件编号 SB-2026-000777，可请群众评价"
+    )
     ticket = hall.runtime.engine.state.tickets["20261123-A001"]
     assert ticket.status.value == "finished" and ticket.outcome == "即办件"
+    [finished] = [
+        e
+        for e in hall.runtime.journal.restart_events()
+        if isinstance(e, ev.TicketFinished) and e.ticket_id == ticket.id
+    ]
+    assert finished.case_number == "SB-2026-000777"
 
     page.locator("#invite-rating").click()
     expect(page.locator("#message")).to_have_text("已邀请 A001 在评价器上评价")
