@@ -136,6 +136,7 @@ class PageClient:
         self._tasks: list[asyncio.Task[None]] = []
         self.streaming = False
         self.pushed = False  # the stream sends the state itself (with_state=true)
+        self._state_due = False  # set by the 15 s refresh: read the state anyway
 
     def start(self) -> None:
         """refresh(true); follow(); setInterval(scheduleRefresh(true), 15 s)."""
@@ -164,6 +165,7 @@ class PageClient:
     async def _periodic(self) -> None:
         await asyncio.sleep(self._rng.uniform(0, PERIODIC_SECONDS))  # pages opened at any time
         while True:
+            self._state_due = True
             self._schedule(True)
             await asyncio.sleep(PERIODIC_SECONDS)
 
@@ -215,7 +217,9 @@ class PageClient:
             others = [self._get("/api/dashboard")]
             if want_kpis:
                 others.append(self._get("/api/kpis"))
-            read_state = self._noop() if self.pushed else self._state()
+            # The 15 s refresh reads the state even when it is pushed (alerts move by themselves).
+            wants_state, self._state_due = not self.pushed or self._state_due, False
+            read_state = self._state() if wants_state else self._noop()
             fresh, *answered = await asyncio.gather(read_state, *others)
             done = time.monotonic()
             for marker in fresh:

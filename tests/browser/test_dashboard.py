@@ -167,3 +167,25 @@ def test_dashboard_refuses_a_window_staff_token_and_fits_a_phone(
     expect(phone.locator("#services tr[data-service=SB] .waiting")).to_have_text("0")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.close()
+
+
+def test_a_device_alert_without_any_hall_event_shows_within_the_periodic_refresh(
+    hall: DashboardHall, page: Page
+) -> None:
+    keypad_down: list[dict[str, object]] = []
+    hall.runtime.add_alert_source(lambda: list(keypad_down))
+    page.clock.install()  # the page's 15 s refresh runs on a clock the test moves
+    hall.dashboard(page)
+    expect(page.locator("#live")).to_have_text("实时更新中")
+    hall.run(cmd.IssueTicket("SB"))  # from now on the state comes pushed on the stream
+    expect(page.locator("#services tr[data-service=SB] .waiting")).to_have_text("1")
+
+    # An alert that no hall event announces (a keypad dropping offline during a lull).
+    keypad_down.append(
+        {"kind": "keypad_offline", "window": 3, "message": "3号窗口评价器离线（kp-03）"}
+    )
+    alert = page.locator("#alerts li[data-kind=keypad_offline]")
+    page.wait_for_timeout(1200)  # the hall's shared read of the state is at most 1 s old
+    expect(alert).to_have_count(0)  # nothing pushed it
+    page.clock.fast_forward(16_000)
+    expect(alert).to_contain_text("3号窗口评价器离线")
