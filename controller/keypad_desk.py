@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from controller.engine import Engine
 
 MAX_RAW = 512  # characters of the wire message kept in the press log
+# Driver refusals whose window the hall's config does not confirm (a keypad it does not know,
+# or knows at another window, or a message it could not read): logged, never flagged against
+# the staff of the window the message named.
+UNCONFIRMED_WINDOW = frozenset({"wrong_window", "unknown_device", "bad_payload"})
 MAX_REASONS = 5
 
 
@@ -44,7 +48,7 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
         result = _run(engine, engine.window_state(press.window), press, now)
     except CommandRejected as err:
         _log(engine, press, seen, err.reason)
-        if window is not None and press.key == "rate":
+        if window is not None and press.key == "rate" and press.refused not in UNCONFIRMED_WINDOW:
             flag_refused_rating(
                 engine,
                 window,

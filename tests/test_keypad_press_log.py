@@ -92,9 +92,9 @@ def test_presses_the_mqtt_driver_refuses_are_logged_once_with_their_reason(
     ]
     assert logged[0].boot_id == k03.boot_id and logged[0].raw.startswith('{"v":1,')
     assert logged[4].raw == "hex ff 20 67 61 72 62 61 67 65"
-    # Window 5 has nobody signed in: a rating key pressed there is flagged even though refused.
-    assert [(f.window, f.flag, f.rating_id) for f in flags(runtime)] == [(5, "staff_absent", "")]
-    assert "unknown_device" in flags(runtime)[0].detail
+    # Window 5 has nobody signed in, but the hall does not know K05 there: logged, not flagged
+    # (a config mismatch is no evidence against the staff of the window the message named).
+    assert flags(runtime) == []
 
 
 def test_a_broken_rs485_press_is_logged_once_though_offered_again(
