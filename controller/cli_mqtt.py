@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def add_mqtt_broker_commands(
         "--bind", default="0.0.0.0", help="listener address (default 0.0.0.0: the keypads' LAN)"
     )
     write.add_argument(
-        "--run-as", default=None, help="the user mosquitto runs as (default: the current user)"
+        "--run-as",
+        default=None,
+        help="the user mosquitto runs as (default: the current user; as root, mosquitto)",
     )
     write.add_argument(
         "--force",
@@ -89,9 +92,7 @@ def write_config(args: argparse.Namespace) -> int:
         device_passwords={device: secrets.token_urlsafe(18) for device in config.keypads},
         controller_user=config.broker.username,
     )
-    conf = write_broker_files(
-        accounts, directory, port=port, bind=args.bind, user=args.run_as or getpass.getuser()
-    )
+    conf = write_broker_files(accounts, directory, port=port, bind=args.bind, user=_run_as(args))
     if written_password is not None:
         write_private(written_password, controller_password + "\n")
     result = _result(
@@ -107,6 +108,13 @@ def write_config(args: argparse.Namespace) -> int:
     else:
         _print(result)
     return 0
+
+
+def _run_as(args: argparse.Namespace) -> str:
+    """--run-as, else: as root (sudo) the Debian package's own `mosquitto` user, never root."""
+    if args.run_as:
+        return str(args.run_as)
+    return "mosquitto" if os.geteuid() == 0 else getpass.getuser()
 
 
 def _controller_password(config: KeypadMqttConfig, directory: Path) -> tuple[str, Path | None]:

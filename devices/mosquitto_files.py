@@ -172,11 +172,15 @@ def write_broker_files(
     passwd = directory / "passwd"
     write_private(passwd, "\n".join(plain) + "\n")
     # -U hashes every plain-text line in place (PBKDF2-SHA512 in mosquitto 2.0).
-    done = subprocess.run(
-        [passwd_tool, "-U", str(passwd)], capture_output=True, timeout=30, check=False
-    )
-    if done.returncode != 0:
+    try:
+        done = subprocess.run(
+            [passwd_tool, "-U", str(passwd)], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
         passwd.unlink(missing_ok=True)  # never leave the plain passwords behind
+        raise BrokerError(str(passwd), f"mosquitto_passwd failed: {err}") from err
+    if done.returncode != 0:
+        passwd.unlink(missing_ok=True)
         raise BrokerError(str(passwd), done.stderr.decode(errors="replace").strip())
     write_private(directory / "acl", acl_text(accounts))
     conf = directory / "mosquitto.conf"
@@ -197,12 +201,22 @@ def _give_to(user: str, paths: list[Path]) -> None:
     except KeyError as err:
         raise BrokerError(str(paths[0]), f"no system user {user!r} to run mosquitto as") from err
     for path in paths:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by the owner only (it may hold secrets)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path, 0o600)
+    """Write `text` to `path`, readable by the owner only (it may hold secrets).
+
+    Written to a new file beside it, then renamed over it: a symlink planted at `path` (by the
+    broker's user, who owns the folder) is replaced, never followed.
+    """
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fresh.unlink(missing_ok=True)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(fresh, path)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise

@@ -7,10 +7,14 @@ a keypad's printed credentials work, the ACL keeps it to its own window, strange
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,10 +71,16 @@ class WrittenBroker:
 
 
 @pytest.fixture
-def written_broker(tmp_path: Path) -> Iterator[WrittenBroker]:
-    """`write-config` into tmp_path/mqtt, then `mosquitto -c tmp_path/mqtt/mosquitto.conf`."""
+def written_broker() -> Iterator[WrittenBroker]:
+    """`write-config` into a fresh DIR/mqtt, then `mosquitto -c DIR/mqtt/mosquitto.conf`.
+
+    As root (CI), write-config hands the files to the `mosquitto` user and the broker drops to
+    it, as on a hall's server: DIR is world-traversable (pytest's own tmp folders are not).
+    """
     require_mosquitto()
-    port, directory = free_port(), tmp_path / "mqtt"
+    base = Path(tempfile.mkdtemp(prefix="hall-mqtt-"))
+    base.chmod(0o755)
+    port, directory = free_port(), base / "mqtt"
     done = hallctl(
         *("mqtt-broker", "write-config", str(directory), "--config", str(EXAMPLE_CONFIG)),
         *("--port", str(port), "--bind", "127.0.0.1", "--json"),
@@ -99,6 +109,7 @@ def written_broker(tmp_path: Path) -> Iterator[WrittenBroker]:
         process.wait(10)
         if process.stderr is not None:
             process.stderr.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_write_config_writes_private_files_and_prints_every_keypad_once(
@@ -107,6 +118,10 @@ def test_write_config_writes_private_files_and_prints_every_keypad_once(
     directory, printed = written_broker.directory, written_broker.printed
     for name in ("mosquitto.conf", "passwd", "acl", "controller-password"):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+    if os.geteuid() == 0:  # never a broker running as root: the package's own user
+        assert "\nuser mosquitto\n" in (directory / "mosquitto.conf").read_text(encoding="utf-8")
+        for name in ("mosquitto.conf", "passwd", "acl"):
+            assert pwd.getpwuid((directory / name).stat().st_uid).pw_name == "mosquitto", name
     keypads = load_config(EXAMPLE_CONFIG).keypads.mqtt
     assert keypads is not None
     assert [(r["device_id"], r["window"], r["username"]) for r in printed["keypads"]] == [
@@ -166,6 +181,12 @@ def test_write_config_will_not_lock_out_provisioned_keypads_without_force(
     target = str(written_broker.directory)
     again = hallctl("mqtt-broker", "write-config", target, "--config", str(EXAMPLE_CONFIG))
     assert again.returncode == 1 and "--force" in again.stderr
+    # Whoever owns the folder (the broker's user) plants a symlink: it is replaced, not followed.
+    decoy = written_broker.directory.parent / "decoy"
+    decoy.write_text("untouched\n", encoding="utf-8")
+    acl = written_broker.directory / "acl"
+    acl.unlink()
+    acl.symlink_to(decoy)
     forced = hallctl(
         *("mqtt-broker", "write-config", target, "--config", str(EXAMPLE_CONFIG), "--force")
     )
@@ -173,6 +194,8 @@ def test_write_config_will_not_lock_out_provisioned_keypads_without_force(
     assert "kp-kp-12" in forced.stdout and "仅显示这一次" in forced.stdout
     old = written_broker.password("kp-12")
     assert old not in forced.stdout  # new passwords
+    assert decoy.read_text(encoding="utf-8") == "untouched\n"
+    assert not acl.is_symlink() and "user kp-kp-12" in acl.read_text(encoding="utf-8")
 
 
 def test_write_config_needs_an_mqtt_section(tmp_path: Path) -> None:
