@@ -65,6 +65,10 @@ def rating_row(record: RatingCreate, profile: HallProfile, received: dt.datetime
     row["level"] = RatingLevel(record.level).value
     rated, finished = store.as_utc(record.rated_at), store.as_utc(record.finished_at)
     row["content_hash"] = content_hash(row, rated, finished)
+    # A rating stored before a later field existed, resent now with that field filled in
+    # (its outcome, read from the journal), is the same rating: compared without them too.
+    bare = {name: None if name in _ADDED_LATER else value for name, value in row.items()}
+    row["bare_hash"] = content_hash(bare, rated, finished)
     row["rated_at"], row["finished_at"] = rated, finished
     row["reasons"] = ",".join(record.reasons)
     row["day"] = record.rated_at.astimezone(profile.zone).date()

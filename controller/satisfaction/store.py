@@ -198,15 +198,17 @@ def _insert_once(
     ids = list({row["rating_id"] for row in rows})
     query = select(RATINGS.c.rating_id, RATINGS.c.content_hash).where(RATINGS.c.rating_id.in_(ids))
     known: dict[str, str] = {rid: digest for rid, digest in conn.execute(query)}
+    bare_hashes = {row["rating_id"]: row.get("bare_hash") for row in rows}
     fresh: list[dict[str, Any]] = []
     duplicates = 0
-    for row in rows:
+    for given in rows:
+        row = {name: value for name, value in given.items() if name != "bare_hash"}
         stored = known.get(row["rating_id"])
         if stored is None:
             known[row["rating_id"]] = row["content_hash"]
             fresh.append(row)
-        elif stored == row["content_hash"]:
-            duplicates += 1
+        elif stored in (row["content_hash"], bare_hashes.get(row["rating_id"])):
+            duplicates += 1  # resent as stored, or stored before a field it now carries
         else:
             raise RatingConflict(row["rating_id"])
     orders = [work_orders[r["rating_id"]] for r in fresh if r["rating_id"] in work_orders]

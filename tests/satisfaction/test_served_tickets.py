@@ -119,6 +119,15 @@ def test_ratings_stored_before_the_outcome_column_stay_readable_and_resendable(
             "duplicates": 1,
             "work_orders_opened": 0,
         }
+        # The upgraded controller resends it with the outcome it now reads from its journal
+        # (an answer lost before the upgrade): the same rating, not a conflict.
+        assert upgraded.ingest(record(outcome="immediate"))["duplicates"] == 1
+        assert (
+            upgraded.post(  # other content under the same id is still refused
+                "/api/v1/evaluations", "hall", {"records": [record(outcome="immediate", window=5)]}
+            )[0]
+            == 409
+        )
         assert upgraded.ingest(record("20261123-A002", outcome="joint"))["accepted"] == 1
     finally:
         upgraded.app.state.satisfaction.engine.dispose()
