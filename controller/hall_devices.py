@@ -77,6 +77,13 @@ class HallDevices:
                 return wired
         return None
 
+    def retry_outbox(self) -> dict[str, int] | None:
+        """Retry the rating outbox now and resend its parked records (None: no outbox)."""
+        if self.outbox is None:
+            return None
+        self.outbox.retry_now()
+        return self.outbox.resend_parked()
+
     def keypads(self) -> list[dict[str, object]]:
         """Every keypad on every port: device id, window, online, last seen, firmware."""
         rows = [row for port in self.keypad_ports for row in port.keypads()]

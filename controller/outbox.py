@@ -154,6 +154,7 @@ class RatingOutbox:
         # only, so a quiet event costs no disk write; a restart reads those events again.
         self._read_past: dict[str, int] = {}
         self._wake = threading.Event()
+        self._parked_lock = threading.Lock()  # the outbox thread parks, an operator resends
         self._force = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rating-outbox", daemon=True)
@@ -178,6 +179,31 @@ class RatingOutbox:
         """Try at once even while backing off (an operator fixed the link)."""
         self._force = True
         self._wake.set()
+
+    def resend_parked(self) -> dict[str, int]:
+        """Offer every parked record to the API again, unchanged (a person fixed the cause).
+
+        Accepted ones leave the parked list; refused ones stay with the new answer; an API that
+        does not answer ends the round with the rest kept. Returns resent and still parked.
+        """
+        resent = 0
+        with self._parked_lock:
+            for stream in STREAMS:
+                kept: list[dict[str, Any]] = []
+                reachable = True
+                for item in self._parked(stream):
+                    if not reachable:
+                        kept.append(item)
+                        continue
+                    result = self.send(stream.name, [item["record"]])
+                    if result.ok:
+                        resent += 1
+                        self.delivered += 1
+                    else:
+                        reachable = not result.retry
+                        kept.append({"record": item["record"], "answer": result.detail})
+                self.journal.set_meta(stream.parked_key, json.dumps(kept, ensure_ascii=False))
+        return {"resent": resent, "parked": len(self.parked())}
 
     def backlog(self) -> int:
         """Records journaled but not yet confirmed by the API (parked ones included)."""
@@ -310,8 +336,9 @@ class RatingOutbox:
 
     def _park(self, stream: _Stream, record: dict[str, Any], detail: str) -> None:
         log.error("satisfaction API refused a %s record for good: %s", stream.name, detail)
-        parked = [*self._parked(stream), {"record": record, "answer": detail}]
-        self.journal.set_meta(stream.parked_key, json.dumps(parked, ensure_ascii=False))
+        with self._parked_lock:
+            parked = [*self._parked(stream), {"record": record, "answer": detail}]
+            self.journal.set_meta(stream.parked_key, json.dumps(parked, ensure_ascii=False))
 
     def _run(self) -> None:
         while not self._stop.is_set():

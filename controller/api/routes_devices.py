@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep
+from controller.api.shared_reads import SharedReads
+from controller.errors import NotFound
 
 router = APIRouter(tags=["devices"])
 
@@ -23,6 +26,10 @@ class DeviceStatus(Protocol):
         """LED displays, voice and outbox figures for the dashboard."""
         ...
 
+    def retry_outbox(self) -> dict[str, int] | None:
+        """Retry the rating outbox now and resend its parked records (None: no outbox)."""
+        ...
+
 
 @router.get("/api/keypads")
 def keypads(request: Request, caller: CallerDep) -> dict[str, Any]:
@@ -30,6 +37,19 @@ def keypads(request: Request, caller: CallerDep) -> dict[str, Any]:
     require(caller, Role.FLOOR_MANAGER)
     devices: DeviceStatus | None = request.app.state.devices
     return {"keypads": devices.keypads() if devices is not None else []}
+
+
+@router.post("/api/outbox/retry")
+async def retry_outbox(request: Request, caller: CallerDep) -> dict[str, Any]:
+    """Floor manager: retry sending at once (skip the backoff) and resend parked records."""
+    require(caller, Role.FLOOR_MANAGER)
+    found: DeviceStatus | None = request.app.state.devices
+    result = await asyncio.to_thread(found.retry_outbox) if found is not None else None
+    if result is None:
+        raise NotFound("no_outbox", "本大厅未配置评价数据上报")
+    shared: SharedReads = request.app.state.shared_reads
+    shared.forget()  # the backlog changed without a hall event: the next read shows it
+    return result
 
 
 @router.get("/api/devices")

@@ -62,6 +62,11 @@ class SharedReads:
                 self._entries[key] = (stamp, time.monotonic(), body)
         return body
 
+    def forget(self) -> None:
+        """Drop every cached answer (a device changed without a hall event: rebuild on demand)."""
+        with self._guard:
+            self._entries.clear()
+
     def _stamp(self) -> tuple[int, int]:
         # The hall clock's second is part of the version: waits and "now" move with it.
         return self.runtime.version, int(self.runtime.clock.now().timestamp())

@@ -73,6 +73,7 @@ MATRIX: list[tuple[str, str, str, Any, set[str]]] = [
     ("post", "/api/notices", "/api/notices", {"text": "测试通知"}, FLOOR),
     ("delete", "/api/notices/{notice_id}", "/api/notices/999", None, FLOOR),
     ("put", "/api/duty-leader", "/api/duty-leader", {"name": "值班领导"}, FLOOR),
+    ("post", "/api/outbox/retry", "/api/outbox/retry", None, FLOOR),
 ]
 
 # Reads that only some roles may make (the public pages and /api/state are covered elsewhere).

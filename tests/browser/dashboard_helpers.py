@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import FastAPI
 from playwright.sync_api import Page
 
 from controller import commands as cmd
@@ -36,6 +37,7 @@ class DashboardHall:
     runtime: HallRuntime
     clock: ManualClock
     base: str
+    app: FastAPI
 
     def run(self, command: cmd.Command) -> dict[str, object]:
         """Execute a command as the hardware or another client would; fails if refused."""
@@ -69,4 +71,4 @@ def serve_dashboard_hall(tmp_path: Path, start: str = "09:00") -> Iterator[Dashb
         )
     app = create_app(runtime, tokens)
     with serving(app, before_stop=runtime.hub.stop) as base:
-        yield DashboardHall(runtime, clock, base)
+        yield DashboardHall(runtime, clock, base, app)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from controller import commands as cmd
+from controller.clock import ManualClock
+from controller.hall_devices import HallDevices
+from controller.outbox import RatingOutbox, http_sender
 from tests.browser.dashboard_helpers import (
     KIOSK_TOKEN,
     DashboardHall,
     serve_dashboard_hall,
     staff_token,
 )
+from tests.outbox_helpers import OUTBOX_TOKEN, READER, satisfaction_api
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -189,3 +196,36 @@ def test_a_device_alert_without_any_hall_event_shows_within_the_periodic_refresh
     expect(alert).to_have_count(0)  # nothing pushed it
     page.clock.fast_forward(16_000)
     expect(alert).to_contain_text("3号窗口评价器离线")
+
+
+def test_parked_ratings_are_resent_from_the_device_panel(
+    hall: DashboardHall, page: Page, tmp_path: Path
+) -> None:
+    # The satisfaction server's clock is a day behind: the records are refused and parked.
+    api_clock = ManualClock(hall.clock.now() - dt.timedelta(days=1))
+    with satisfaction_api(hall.runtime.config, tmp_path, free_port(), api_clock) as url:
+        outbox = RatingOutbox(
+            hall.runtime.journal, hall.runtime.config, http_sender(url, OUTBOX_TOKEN)
+        )
+        devices = HallDevices(hall.runtime)
+        devices.attach_outbox(outbox)
+        hall.app.state.devices = devices
+        hall.run(cmd.SignIn(1, "S0101", "A"))
+        hall.run(cmd.IssueTicket("SB"))
+        hall.clock.advance(60)
+        hall.run(cmd.CallNext(1))
+        hall.clock.advance(300)
+        hall.run(cmd.Finish(1, "即办件"))
+        assert outbox.flush() is True and outbox.status()["parked"] == 1
+        hall.dashboard(page)
+        expect(page.locator("#outbox-backlog")).to_contain_text("1 条被拒收待处理")
+        api_clock.set(hall.clock.now())  # the server's clock is put right
+        page.locator("#outbox-retry").click()
+        expect(page.locator("#message")).to_have_text("已重新上报 1 条，仍有 0 条被拒收")
+        expect(page.locator("#outbox-retry")).to_have_count(0)
+        served = httpx.get(
+            url.removesuffix("/evaluations") + "/kpis",
+            headers=READER,
+            params={"group_by": "window"},
+        ).json()
+    assert served["total"]["served"] == 1
