@@ -30,5 +30,7 @@ def configure_logging(log_format: LogFormat = "text", level: str = "INFO") -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Requests are measured by /metrics; an access line per request would drown the rest.
+    # Requests are measured by /metrics; an access line per request would drown the rest, and
+    # so would httpx's line per outbox push (its failures are logged and alerted by the outbox).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
