@@ -19,6 +19,9 @@ Loc = tuple[str | int, ...]
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)|\(at end of document\)")
 _ARRAY_TABLE = re.compile(r"^\[\[\s*(.+?)\s*\]\]")
 _TABLE = re.compile(r"^\[\s*(.+?)\s*\]")
+_INLINE_KEY = re.compile(
+    r'\s*((?:"[^"]*"|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|[A-Za-z0-9_\-]+))*)\s*='
+)
 _KEY = re.compile(
     r'^((?:"[^"]*"|\'[^\']*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|[A-Za-z0-9_\-]+))*)\s*='
 )
@@ -166,7 +169,11 @@ def locate_keys(text: str) -> dict[Loc, int]:
         return path
 
     in_multiline = False
-    for number, raw in enumerate(text.split("\n"), start=1):
+    rows = text.split("\n")
+    skip_to = 0  # rows up to this one continue an array value already scanned
+    for number, raw in enumerate(rows, start=1):
+        if number <= skip_to:
+            continue
         line = raw.strip()
         quotes = line.count('"""') + line.count("'''")
         if in_multiline:
@@ -188,8 +195,61 @@ def locate_keys(text: str) -> dict[Loc, int]:
             for end in range(1, len(current) + 1):
                 lines.setdefault(current[:end], number)
         elif match := _KEY.match(line):
-            lines.setdefault((*current, *_split_dotted(match.group(1))), number)
+            key = (*current, *_split_dotted(match.group(1)))
+            lines.setdefault(key, number)
+            value = line[match.end() :].lstrip()
+            if value.startswith("[") and not in_multiline:
+                skip_to = _array_lines(key, rows, number, value, lines)
     return lines
+
+
+def _array_lines(
+    key: Loc, rows: Sequence[str], number: int, value: str, lines: dict[Loc, int]
+) -> int:
+    """Lines of an array value's inline tables and their keys (key[i], key[i].name); last row.
+
+    The array starts with `value` on row `number` and may run over the following rows.
+    """
+    depth, braces, index, quote, want_key = 0, 0, -1, "", False
+    text, row = value, number
+    while True:
+        position = 0
+        while position < len(text):
+            char = text[position]
+            if quote:
+                if quote == '"' and char == "\\":
+                    position += 1  # an escaped character in a basic string
+                quote = "" if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char == "#":
+                break  # a comment ends the row
+            elif char == "[":
+                depth += 1
+            elif char == "]":
+                depth -= 1
+                if depth == 0:
+                    return row
+            elif char == "{":
+                braces += 1
+                if depth == 1 and braces == 1:
+                    index += 1
+                    lines.setdefault((*key, index), row)
+                    want_key = True
+            elif char == "}":
+                braces -= 1
+            elif char == "," and depth == 1 and braces == 1:
+                want_key = True
+            elif want_key and (name := _INLINE_KEY.match(text, position)):
+                lines.setdefault((*key, index, *_split_dotted(name.group(1))), row)
+                want_key = False
+                position = name.end()
+                continue
+            position += 1
+        if row >= len(rows):
+            return row
+        row += 1
+        text = rows[row - 1]
 
 
 def _split_dotted(key: str) -> list[str]:

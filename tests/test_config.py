@@ -261,7 +261,7 @@ def test_bad_time_format(header: str, prefix: str, new: str, key: str) -> None:
 
 
 def test_bad_time_in_a_service_slot_quota() -> None:
-    """Slot quotas are inline tables in a multi-line array: reported at `slot_quotas =`."""
+    """Slot quotas are inline tables in a multi-line array: reported at the slot's own line."""
     first, last = block(EXAMPLE, "[[services]]", 2)
     number = next(
         n
@@ -273,7 +273,7 @@ def test_bad_time_in_a_service_slot_quota() -> None:
     text = "\n".join(lines)
     problem = only_problem(text)
     assert problem.key == "services[2].slot_quotas[1].start"
-    assert problem.line == line_in_block(text, "[[services]]", 2, "slot_quotas =")
+    assert problem.line == number != line_in_block(text, "[[services]]", 2, "slot_quotas =")
 
 
 def test_bad_weekday_name_key_and_message() -> None:
@@ -410,11 +410,6 @@ def test_holiday_that_is_also_an_extra_working_day() -> None:
     assert "2026-10-10" in problem.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an error in the 2nd line of a multi-line inline-table array is "
-    "reported at the line of the array's key",
-)
 def test_staff_error_on_a_continuation_line_points_at_that_line() -> None:
     first, last = block(EXAMPLE, "[[windows]]", 0)
     lines = lines_of(EXAMPLE)
@@ -730,3 +725,26 @@ def test_unknown_service_is_reported_on_the_windows_services_line(
     assert problem.key == f"windows[{index}].services[{position}]"
     assert problem.line == line
     assert repr(code) in problem.message
+
+
+def test_locate_keys_finds_each_inline_table_of_an_array_and_its_keys() -> None:
+    text = "\n".join(
+        [
+            "[[windows]]",  # 1
+            'staff = [{ id = "S1", name = "甲 [A] {x} #1", role = "A" },',  # 2
+            "  # a comment line inside the array",  # 3
+            '         { id = "S2", post = "he said \\"hi\\"", role = "B" }]  # end',  # 4
+            'services = ["SB", "YB"]',  # 5
+            "slots = [ { start = '09:00', days = [1, 2] }, { start = '13:00' } ]",  # 6
+            "after = 1",  # 7
+        ]
+    )
+    lines = locate_keys(text)
+    assert lines[("windows", 0, "staff")] == 2
+    assert lines[("windows", 0, "staff", 0)] == lines[("windows", 0, "staff", 0, "role")] == 2
+    assert lines[("windows", 0, "staff", 1)] == lines[("windows", 0, "staff", 1, "role")] == 4
+    assert lines[("windows", 0, "staff", 1, "post")] == 4
+    assert ("windows", 0, "staff", 2) not in lines  # the "{x}" in a string is no table
+    assert lines[("windows", 0, "services")] == 5
+    assert lines[("windows", 0, "slots", 1, "start")] == 6
+    assert lines[("windows", 0, "after")] == 7  # the rows after the array are read as before
