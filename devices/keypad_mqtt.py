@@ -40,13 +40,13 @@ from firmware_protocols.keypad_codes import REASON_TABLES
 from firmware_protocols.keypad_mqtt import (
     KeypadAck,
     KeypadEvent,
-    KeypadMqttError,
     KeypadScreen,
     KeypadState,
     KeypadTopic,
     TopicKind,
     subscription,
 )
+from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.errors import HallError
-from firmware_protocols.keypad_mqtt import ID_PATTERN, MAX_PAYLOAD_BYTES, KeypadTopic, TopicKind
+from firmware_protocols.keypad_mqtt import MAX_PAYLOAD_BYTES, KeypadTopic, TopicKind
+from firmware_protocols.keypad_mqtt_fields import ID_PATTERN
 
 CONTROLLER_USER = "hall-controller"
 DEVICE_USER_PREFIX = "kp-"

@@ -26,12 +26,12 @@ from firmware_protocols.keypad_codes import REASON_TABLE_VERSION
 from firmware_protocols.keypad_mqtt import (
     KeypadAck,
     KeypadEvent,
-    KeypadMqttError,
     KeypadScreen,
     KeypadState,
     KeypadTopic,
     TopicKind,
 )
+from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
 
 QOS = 1
 EventId = tuple[str, int]  # (boot_id, seq)

@@ -2,7 +2,8 @@
 
 Spec a vendor builds from: docs/protocols/keypad-mqtt.md; JSON Schema of every payload:
 docs/protocols/keypad-mqtt.schema.json. Payloads are UTF-8 JSON objects with `"v": 1`, no
-unknown or duplicate fields, at most `MAX_PAYLOAD_BYTES`. Decoders raise only `KeypadMqttError`.
+unknown or duplicate fields, at most `MAX_PAYLOAD_BYTES`. Decoders raise only `KeypadMqttError`
+(defined with the field checks in `keypad_mqtt_fields`).
 Key, rating and reason-code names come from `keypad_codes` (shared with the RS-485 keypads).
 """
 
@@ -22,6 +23,15 @@ from firmware_protocols.keypad_codes import (
     RATINGS,
     REASON_TABLES,
 )
+from firmware_protocols.keypad_mqtt_fields import (
+    ID_PATTERN,
+    KeypadMqttError,
+    check_choice,
+    check_id,
+    check_int,
+    check_pattern,
+    check_text,
+)
 
 PROTOCOL_VERSION = 1
 MAX_PAYLOAD_BYTES = 4096  # the largest legal display is 2,899 B; an event at most 336 B
@@ -36,32 +46,11 @@ MAX_RATING_SECONDS = 3600
 DISPLAY_STATES = ("idle", "serving", "paused", "rating_invited", "thanks", "closed")
 KEYPAD_STATES = ("online", "offline")
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _CODE = re.compile(r"[a-z0-9_]{1,32}")
 _PHOTO_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _FIRMWARE = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
 _TRANSFER = re.compile(r"service:[A-Za-z0-9_-]{1,16}|window:[1-9][0-9]{0,3}")
 _WINDOW_TEXT = re.compile(r"[1-9][0-9]{0,3}")
-
-
-class KeypadMqttError(ValueError):
-    """A keypad topic or payload breaks protocol v1; names the field and, if readable, the event."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        field: str = "",
-        device_id: str | None = None,
-        boot_id: str | None = None,
-        seq: int | None = None,
-    ) -> None:
-        self.detail = detail
-        self.field = field
-        self.device_id = device_id
-        self.boot_id = boot_id
-        self.seq = seq
-        super().__init__(f"{field}: {detail}" if field else detail)
 
 
 class TopicKind(StrEnum):
@@ -83,9 +72,9 @@ class KeypadTopic:
     kind: TopicKind
 
     def __post_init__(self) -> None:
-        _check_id("topic.hall_id", self.hall_id)
-        _check_int("topic.window", self.window, 1, MAX_WINDOW)
-        _check_id("topic.device_id", self.device_id)
+        check_id("topic.hall_id", self.hall_id)
+        check_int("topic.window", self.window, 1, MAX_WINDOW)
+        check_id("topic.device_id", self.device_id)
         if not isinstance(self.kind, TopicKind):
             raise KeypadMqttError(f"unknown kind {self.kind!r}", field="topic.kind")
 
@@ -113,7 +102,7 @@ class KeypadTopic:
 
 def subscription(hall_id: str, kind: TopicKind) -> str:
     """The wildcard filter for one kind of topic of every keypad in the hall."""
-    _check_id("hall_id", hall_id)
+    check_id("hall_id", hall_id)
     return f"hall/{hall_id}/window/+/keypad/+/{kind.value}"
 
 
@@ -131,12 +120,12 @@ class KeypadEvent:
     argument: str | None = None
 
     def __post_init__(self) -> None:
-        _check_id("device_id", self.device_id)
-        _check_id("boot_id", self.boot_id)
-        _check_int("seq", self.seq, 1, MAX_SEQ)
-        _check_choice("key", self.key, KEYS)
+        check_id("device_id", self.device_id)
+        check_id("boot_id", self.boot_id)
+        check_int("seq", self.seq, 1, MAX_SEQ)
+        check_choice("key", self.key, KEYS)
         if self.key == "rate":
-            _check_choice("rating", self.rating, RATINGS)
+            check_choice("rating", self.rating, RATINGS)
         elif self.rating is not None:
             raise KeypadMqttError(
                 f"only key 'rate' carries a rating, not {self.key!r}", field="rating"
@@ -145,7 +134,7 @@ class KeypadEvent:
         if self.argument is not None:
             if self.key not in ARGUMENT_KEYS:
                 raise KeypadMqttError(f"key {self.key!r} takes no argument", field="argument")
-            _check_text("argument", self.argument, 64, blank=False)
+            check_text("argument", self.argument, 64, blank=False)
         if self.key == "transfer" and not _TRANSFER.fullmatch(self.argument or ""):
             raise KeypadMqttError("transfer needs 'service:CODE' or 'window:N'", field="argument")
 
@@ -180,15 +169,15 @@ class KeypadAck:
     ticket: str | None = None
 
     def __post_init__(self) -> None:
-        _check_id("device_id", self.device_id)
-        _check_id("boot_id", self.boot_id)
-        _check_int("seq", self.seq, 1, MAX_SEQ)
+        check_id("device_id", self.device_id)
+        check_id("boot_id", self.boot_id)
+        check_int("seq", self.seq, 1, MAX_SEQ)
         if not isinstance(self.accepted, bool):
             raise KeypadMqttError("expected true or false", field="accepted")
-        _check_pattern("code", self.code, _CODE)
-        _check_text("message", self.message, 100)
+        check_pattern("code", self.code, _CODE)
+        check_text("message", self.message, 100)
         if self.ticket is not None:
-            _check_text("ticket", self.ticket, 16, blank=False)
+            check_text("ticket", self.ticket, 16, blank=False)
 
     def encode(self) -> bytes:
         """The payload bytes (compact UTF-8 JSON, fields in spec order, empty options left out)."""
@@ -215,23 +204,23 @@ class KeypadScreen:
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        _check_int("window", self.window, 1, MAX_WINDOW)
-        _check_choice("state", self.state, DISPLAY_STATES)
+        check_int("window", self.window, 1, MAX_WINDOW)
+        check_choice("state", self.state, DISPLAY_STATES)
         for name in ("ticket", "staff_name", "staff_post"):
             if (value := getattr(self, name)) is not None:
-                _check_text(name, value, 16 if name == "ticket" else 32, blank=False)
+                check_text(name, value, 16 if name == "ticket" else 32, blank=False)
         if self.staff_photo_id is not None:
-            _check_pattern("staff_photo_id", self.staff_photo_id, _PHOTO_ID)
-        _check_text("message", self.message, 200)
+            check_pattern("staff_photo_id", self.staff_photo_id, _PHOTO_ID)
+        check_text("message", self.message, 200)
         if self.rating_seconds is not None:
             if self.state != "rating_invited":
                 raise KeypadMqttError("only state 'rating_invited' has it", field="rating_seconds")
-            _check_int("rating_seconds", self.rating_seconds, 0, MAX_RATING_SECONDS)
+            check_int("rating_seconds", self.rating_seconds, 0, MAX_RATING_SECONDS)
         if not isinstance(self.extra, Mapping) or len(self.extra) > MAX_EXTRA:
             raise KeypadMqttError(f"expected at most {MAX_EXTRA} entries", field="extra")
         for key, value in self.extra.items():
-            _check_pattern("extra", key, ID_PATTERN)
-            _check_text(f"extra.{key}", value, 64)
+            check_pattern("extra", key, ID_PATTERN)
+            check_text(f"extra.{key}", value, 64)
 
     def encode(self) -> bytes:
         """The payload bytes; KeypadMqttError if over MAX_PAYLOAD_BYTES."""
@@ -258,16 +247,16 @@ class KeypadState:
     reasons_table: int | None = None
 
     def __post_init__(self) -> None:
-        _check_id("device_id", self.device_id)
-        _check_id("boot_id", self.boot_id)
-        _check_choice("state", self.state, KEYPAD_STATES)
-        _check_pattern("firmware", self.firmware, _FIRMWARE)
+        check_id("device_id", self.device_id)
+        check_id("boot_id", self.boot_id)
+        check_choice("state", self.state, KEYPAD_STATES)
+        check_pattern("firmware", self.firmware, _FIRMWARE)
         if self.model is not None:
-            _check_text("model", self.model, 32, blank=False)
+            check_text("model", self.model, 32, blank=False)
         if self.reasons_table is not None:
             # Any table: a keypad whose firmware ships a table the controller does not know is
             # still seen online; its events naming that table are refused.
-            _check_int("reasons_table", self.reasons_table, 1, MAX_REASON_TABLE)
+            check_int("reasons_table", self.reasons_table, 1, MAX_REASON_TABLE)
 
     @property
     def online(self) -> bool:
@@ -377,7 +366,7 @@ def _check_reasons(event: KeypadEvent) -> None:
         return
     if event.rating not in BAD_RATINGS:
         raise KeypadMqttError(f"reasons only with {' or '.join(BAD_RATINGS)}", field="reasons")
-    _check_choice("reasons_table", event.reasons_table, tuple(REASON_TABLES))
+    check_choice("reasons_table", event.reasons_table, tuple(REASON_TABLES))
     assert event.reasons_table is not None
     table = REASON_TABLES[event.reasons_table]
     for code in reasons:
@@ -387,36 +376,3 @@ def _check_reasons(event: KeypadEvent) -> None:
             )
     if len(set(reasons)) != len(reasons):
         raise KeypadMqttError("a reason code appears twice", field="reasons")
-
-
-def _check_id(name: str, value: object) -> None:
-    _check_pattern(name, value, ID_PATTERN)
-
-
-def _check_pattern(name: str, value: object, pattern: re.Pattern[str]) -> None:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise KeypadMqttError(f"{value!r} does not match {pattern.pattern}", field=name)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if type(value) is not int or not low <= value <= high:
-        raise KeypadMqttError(f"{value!r} is not an integer in {low}..{high}", field=name)
-
-
-def _check_choice(name: str, value: object, choices: tuple[object, ...]) -> None:
-    if type(value) not in (str, int) or value not in choices:
-        shown = ", ".join(str(choice) for choice in choices)
-        raise KeypadMqttError(f"{value!r} is not one of {shown}", field=name)
-
-
-def _check_text(name: str, value: object, max_chars: int, *, blank: bool = True) -> None:
-    if not isinstance(value, str) or len(value) > max_chars:
-        raise KeypadMqttError(f"expected text of at most {max_chars} characters", field=name)
-    if not blank and not value.strip():
-        raise KeypadMqttError("must not be blank", field=name)
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise KeypadMqttError("control characters are not allowed", field=name)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as err:  # a lone surrogate from a "\ud800" escape
-        raise KeypadMqttError(f"cannot encode {value[err.start]!r} as UTF-8", field=name) from err

@@ -21,13 +21,13 @@ from firmware_protocols.keypad_mqtt import (
     MAX_PAYLOAD_BYTES,
     KeypadAck,
     KeypadEvent,
-    KeypadMqttError,
     KeypadScreen,
     KeypadState,
     KeypadTopic,
     TopicKind,
     subscription,
 )
+from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "docs/protocols/keypad-mqtt.schema.json").read_text(
