@@ -12,9 +12,12 @@ one (`KeypadRefusalLog`): every press reaches the press log. The controller push
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 
 class KeypadKey(StrEnum):
@@ -114,10 +117,24 @@ class KeypadRefusalLog(Protocol):
         ...
 
 
-def log_refusal(handler: KeypadHandler, press: RefusedPress) -> None:
-    """Hand a refused press to the handler's press log, if it keeps one."""
-    if isinstance(handler, KeypadRefusalLog):
+def refusal_code(field: str) -> str:
+    """The refusal of an event the codec rejected for `field`: an unknown table, or a bad payload."""
+    return "unknown_reason_table" if field == "reasons_table" else "bad_payload"
+
+
+def log_refusal(handler: KeypadHandler, press: RefusedPress) -> bool:
+    """Hand a refused press to the handler's press log, if it keeps one; False if that failed.
+
+    The press log failing must not stop the driver answering the keypad: the error is logged.
+    """
+    if not isinstance(handler, KeypadRefusalLog):
+        return True
+    try:
         handler.refused(press)
+    except Exception:  # the drivers' supervisor boundary: any handler error
+        log.exception("keypad %s: refused press not logged", press.device_id)
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from devices.keypad import (
     RatingKey,
     RefusedPress,
     log_refusal,
+    refusal_code,
 )
 from devices.keypad_config import KeypadLinkError, KeypadMqttConfig
 from devices.keypad_mqtt_seen import KeypadSeen, excerpt, payload_text
@@ -245,9 +246,13 @@ class MqttKeypadPort:
                     seq=event.seq,
                 )
         except KeypadMqttError as err:
-            code = "unknown_reason_table" if err.field == "reasons_table" else "bad_payload"
             refusal = RefusedPress(
-                topic.device_id, code, err.boot_id, err.seq, topic.window, raw=payload_text(payload)
+                topic.device_id,
+                refusal_code(err.field),
+                err.boot_id,
+                err.seq,
+                topic.window,
+                raw=payload_text(payload),
             )
             self._refuse(topic, refusal, f"keypad {topic.device_id} on {topic}: {err}")
             return
@@ -291,11 +296,8 @@ class MqttKeypadPort:
     def _refuse(self, topic: KeypadTopic, press: RefusedPress, text: str) -> None:
         """Log a press refused here (stats, log, the controller's press log) and ack it if we can."""
         self._reject(press.reason, f"{text}; {excerpt(press.raw)}")
-        try:
-            log_refusal(self.handler, press)
-        except Exception:  # the press log failing must not stop the ack
+        if not log_refusal(self.handler, press):
             self.stats["handler_errors"] += 1
-            log.exception("keypad %s: refused press not logged", press.device_id)
         if press.boot_id is not None and press.seq is not None:
             message = REFUSAL_MESSAGES.get(press.reason, "按键未受理")
             self._ack(topic, press.boot_id, press.seq, KeypadAnswer(False, press.reason, message))

@@ -34,6 +34,7 @@ from devices.keypad import (
     RatingKey,
     RefusedPress,
     log_refusal,
+    refusal_code,
 )
 from devices.keypad_serial_config import KeypadBusConfig, KeypadBusError
 from devices.keypad_serial_fit import answer_for, display_state
@@ -261,7 +262,7 @@ class SerialKeypadBus:
     def _on_broken_press(self, kp: KeypadOnBus, error: KeypadEventError, frame: Frame) -> None:
         log.warning("keypad %s sent a broken press: %s; %s", kp.device_id, error, _hex(frame))
         kp.counters["bad_presses"] += 1
-        code = "unknown_reason_table" if error.field == "reasons_table" else "bad_payload"
+        code = refusal_code(error.field)
         refusal = RefusedPress(
             kp.device_id,
             code,
@@ -270,11 +271,8 @@ class SerialKeypadBus:
             kp.window,
             raw=frame.encode().hex(),
         )
-        try:
-            log_refusal(self.handler, refusal)
-        except Exception:  # the press log failing must not stop the answer
+        if not log_refusal(self.handler, refusal):
             kp.counters["handler_errors"] += 1
-            log.exception("keypad %s: refused press not logged", kp.device_id)
         kp.answer = PollAnswer(error.boot_id, error.seq, False, code, None, REFUSAL_MESSAGES[code])
 
     def _note_status(self, kp: KeypadOnBus, status: KeypadStatus) -> None:
