@@ -8,10 +8,10 @@ fresh random password, printed once: the broker keeps only hashes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -84,17 +84,17 @@ def write_config(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else config.broker.port
     if not 1 <= port <= 65535:
         raise HallError(f"--port {port} is not a TCP port")
-    controller_password, written_password = _controller_password(config, directory)
-    accounts = BrokerAccounts(
-        hall_id=config.hall_id,
-        keypads=dict(config.keypads),
-        controller_password=controller_password,
-        device_passwords={device: secrets.token_urlsafe(18) for device in config.keypads},
-        controller_user=config.broker.username,
+    accounts = BrokerAccounts.generate(
+        config.hall_id, config.keypads, controller_user=config.broker.username
     )
+    # The controller keeps the password its config names; only a new one is written for it.
+    configured = _configured_password(config)
+    written_password = None if configured else directory / CONTROLLER_PASSWORD_FILE
+    if configured:
+        accounts = dataclasses.replace(accounts, controller_password=configured)
     conf = write_broker_files(accounts, directory, port=port, bind=args.bind, user=_run_as(args))
     if written_password is not None:
-        write_private(written_password, controller_password + "\n")
+        write_private(written_password, accounts.controller_password + "\n")
     result = _result(
         config,
         accounts,
@@ -117,15 +117,15 @@ def _run_as(args: argparse.Namespace) -> str:
     return "mosquitto" if os.geteuid() == 0 else getpass.getuser()
 
 
-def _controller_password(config: KeypadMqttConfig, directory: Path) -> tuple[str, Path | None]:
-    """The controller's password: the configured one if it can be read, else a new one to write."""
+def _configured_password(config: KeypadMqttConfig) -> str | None:
+    """The controller's password from its config (inline or a readable file), or None."""
     broker = config.broker
     assert broker is not None
     if broker.password is not None:
-        return broker.password.get_secret_value(), None
+        return broker.password.get_secret_value()
     if broker.password_file is not None and broker.password_file.is_file():
-        return broker.resolved_password(), None
-    return secrets.token_urlsafe(18), directory / CONTROLLER_PASSWORD_FILE
+        return broker.resolved_password()
+    return None
 
 
 def _result(

@@ -19,7 +19,7 @@ from controller import events as ev
 from controller import window_desk
 from controller.errors import CommandRejected, InvalidRequest
 from controller.rating_flags import flag_refused_rating, rating_flags
-from controller.ratings import CHANNEL_HALL_TERMINAL, RatingLevel, reason_table_name
+from controller.ratings import CHANNEL_HALL_TERMINAL, RatingLevel
 from controller.state import Ticket, TicketStatus, WindowState
 from firmware_protocols.keypad_codes import REASON_TABLE_VERSION, REASON_TABLES
 
@@ -207,7 +207,7 @@ def _reasons(level: RatingLevel, press: cmd.PressKey) -> tuple[tuple[str, ...], 
     unknown = [c for c in codes if c not in table]
     if unknown:
         raise InvalidRequest("unknown_reason", f"无法识别的差评原因代码：{'、'.join(unknown)}")
-    return tuple(dict.fromkeys(codes)), reason_table_name(version)
+    return tuple(dict.fromkeys(codes)), str(version)  # a record names its table as text
 
 
 def _rateable_ticket(engine: Engine, window: WindowState, now: dt.datetime) -> Ticket:

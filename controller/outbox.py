@@ -288,7 +288,7 @@ class RatingOutbox:
             pending = self.journal.events_after(self._cursor(stream), stream.reads, BATCH)
             if not pending:
                 return None
-            records = self._records(stream, [e for _, e in pending])
+            records = self._records([e for _, e in pending])
             if not records:
                 self._read_past[stream.name] = pending[-1][0]
                 continue
@@ -301,7 +301,7 @@ class RatingOutbox:
                 return failed
             self.journal.set_meta(stream.cursor_key, str(pending[-1][0]))
 
-    def _records(self, stream: _Stream, events: list[ev.Event]) -> list[dict[str, Any]]:
+    def _records(self, events: list[ev.Event]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         for event in events:
             if isinstance(event, ev.RatingRecorded):

@@ -94,11 +94,6 @@ RECORD_REASON_TABLES: Mapping[str, Mapping[str, str]] = MappingProxyType(
 BAD_RATING_REASONS = RECORD_REASON_TABLES[REASON_TABLE_VERSION]  # the current table
 
 
-def reason_table_name(version: int) -> str:
-    """The record's name for a keypad reason table version (1 -> "1")."""
-    return str(version)
-
-
 def reason_label(table: str, code: str) -> str:
     """`code` with its Chinese text from the record's table ("R05 未一次性告知所需材料"), or the bare code."""
     text = RECORD_REASON_TABLES.get(table, {}).get(code)

@@ -81,8 +81,7 @@ def content_hash(row: Mapping[str, Any], rated: dt.datetime, finished: dt.dateti
     parts = [row[name] for name in _HASHED]
     parts += [rated.isoformat(), finished.isoformat()]
     parts += [f"{name}={row[name]}" for name in _ADDED_LATER if row.get(name) is not None]
-    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _digest(parts)
 
 
 def work_order_row(
@@ -147,15 +146,21 @@ def store_served_tickets(
             raise RecordRefused(f"{where}.finished_at", "办结时间晚于当前时间")
         row: dict[str, Any] = ticket.model_dump()
         finished = store.as_utc(ticket.finished_at)
-        parts = [row[name] for name in _SERVED_HASHED] + [finished.isoformat()]
-        text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-        row["content_hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        row["content_hash"] = _digest(
+            [row[name] for name in _SERVED_HASHED] + [finished.isoformat()]
+        )
         row["finished_at"] = finished
         row["day"] = ticket.finished_at.astimezone(profile.zone).date()
         row["received_at"] = received
         rows.append(row)
     accepted, duplicates = store.insert_served_tickets(engine, rows=rows)
     return ServedTicketsReply(accepted=accepted, duplicates=duplicates)
+
+
+def _digest(parts: list[Any]) -> str:
+    """SHA-256 of the parts as compact JSON: equal content, equal hash."""
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _profile_for(
