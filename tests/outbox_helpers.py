@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,12 @@ from controller import events as ev
 from controller.clock import ManualClock
 from controller.config_loader import load_config
 from controller.hall_config import HallConfig
+from controller.hall_devices import HallDevices
+from controller.outbox import RatingOutbox, http_sender
 from controller.runtime import HallRuntime
 from controller.satisfaction.embedded import embedded_satisfaction_app
 from tests.conftest import EXAMPLE_CONFIG
-from tests.servers import serving
+from tests.servers import free_port, serving
 
 OUTBOX_TOKEN = "outbox-token-for-the-tests-01"
 READER_TOKEN = "supervision-token-for-tests-01"
@@ -103,6 +107,27 @@ def satisfaction_api(
     )
     with serving(app, port) as base:
         yield f"{base}/api/v1/evaluations"
+
+
+@dataclass
+class ParkingApi:
+    """The real satisfaction API with its clock a day behind the hall's, and the hall's outbox."""
+
+    url: str
+    clock: ManualClock  # the API's: set it to the hall's time to fix the cause
+    outbox: RatingOutbox
+    devices: HallDevices
+
+
+@contextmanager
+def parking_api(runtime: HallRuntime, data: Path) -> Iterator[ParkingApi]:
+    """Every record the hall pushes is "in the future" to this API: refused for good, parked."""
+    api_clock = ManualClock(runtime.clock.now() - dt.timedelta(days=1))
+    with satisfaction_api(runtime.config, data, free_port(), api_clock) as url:
+        outbox = RatingOutbox(runtime.journal, runtime.config, http_sender(url, OUTBOX_TOKEN))
+        devices = HallDevices(runtime)
+        devices.attach_outbox(outbox)
+        yield ParkingApi(url, api_clock, outbox, devices)
 
 
 def stored(url: str) -> list[dict[str, Any]]:

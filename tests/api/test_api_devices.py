@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from controller import commands as cmd
-from controller.clock import ManualClock
 from controller.hall_devices import HallDevices
 from controller.outbox import RatingOutbox, http_sender
 from devices.mosquitto import free_port
 from tests.api.conftest import Hall, auth
-from tests.outbox_helpers import OUTBOX_TOKEN, satisfaction_api, stored
+from tests.outbox_helpers import parking_api, stored
 
 
 def _rate_one(hall: Hall, window: int = 1) -> None:
@@ -76,14 +74,9 @@ def test_a_floor_manager_resends_parked_records_once_the_cause_is_fixed(
 ) -> None:
     # The satisfaction server's clock is a day behind: every record is "rated in the future",
     # refused for good (422) and parked. Its clock is put right; the floor manager resends.
-    api_clock = ManualClock(hall.clock.now() - dt.timedelta(days=1))
-    with satisfaction_api(hall.runtime.config, tmp_path, free_port(), api_clock) as url:
-        outbox = RatingOutbox(
-            hall.runtime.journal, hall.runtime.config, http_sender(url, OUTBOX_TOKEN)
-        )
-        devices = HallDevices(hall.runtime)
-        devices.attach_outbox(outbox)
-        hall.client.app.state.devices = devices  # type: ignore[attr-defined]
+    with parking_api(hall.runtime, tmp_path) as api:
+        outbox, url = api.outbox, api.url
+        hall.client.app.state.devices = api.devices  # type: ignore[attr-defined]
         _rate_one(hall)
         assert outbox.flush() is True  # nothing left to send: both records parked
         assert outbox.status()["parked"] == 2 and stored(url) == []
@@ -92,7 +85,7 @@ def test_a_floor_manager_resends_parked_records_once_the_cause_is_fixed(
         # Still wrong: they stay parked with the API's new answer.
         response = hall.client.post("/api/outbox/retry", headers=auth("floor"))
         assert response.status_code == 200 and response.json() == {"resent": 0, "parked": 2}
-        api_clock.set(hall.clock.now())
+        api.clock.set(hall.clock.now())
         response = hall.client.post("/api/outbox/retry", headers=auth("floor"))
         assert response.json() == {"resent": 2, "parked": 0}
         [rating] = stored(url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +10,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.hall_devices import HallDevices
-from controller.outbox import RatingOutbox, http_sender
 from tests.browser.dashboard_helpers import (
     KIOSK_TOKEN,
     DashboardHall,
     serve_dashboard_hall,
     staff_token,
 )
-from tests.outbox_helpers import OUTBOX_TOKEN, READER, satisfaction_api
-from tests.servers import free_port
+from tests.outbox_helpers import READER, parking_api
 
 
 @pytest.fixture
@@ -202,14 +197,9 @@ def test_parked_ratings_are_resent_from_the_device_panel(
     hall: DashboardHall, page: Page, tmp_path: Path
 ) -> None:
     # The satisfaction server's clock is a day behind: the records are refused and parked.
-    api_clock = ManualClock(hall.clock.now() - dt.timedelta(days=1))
-    with satisfaction_api(hall.runtime.config, tmp_path, free_port(), api_clock) as url:
-        outbox = RatingOutbox(
-            hall.runtime.journal, hall.runtime.config, http_sender(url, OUTBOX_TOKEN)
-        )
-        devices = HallDevices(hall.runtime)
-        devices.attach_outbox(outbox)
-        hall.app.state.devices = devices
+    with parking_api(hall.runtime, tmp_path) as api:
+        outbox, url = api.outbox, api.url
+        hall.app.state.devices = api.devices
         hall.run(cmd.SignIn(1, "S0101", "A"))
         hall.run(cmd.IssueTicket("SB"))
         hall.clock.advance(60)
@@ -219,7 +209,7 @@ def test_parked_ratings_are_resent_from_the_device_panel(
         assert outbox.flush() is True and outbox.status()["parked"] == 1
         hall.dashboard(page)
         expect(page.locator("#outbox-backlog")).to_contain_text("1 条被拒收待处理")
-        api_clock.set(hall.clock.now())  # the server's clock is put right
+        api.clock.set(hall.clock.now())  # the server's clock is put right
         page.locator("#outbox-retry").click()
         expect(page.locator("#message")).to_have_text("已重新上报 1 条，仍有 0 条被拒收")
         expect(page.locator("#outbox-retry")).to_have_count(0)
