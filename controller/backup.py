@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.errors import BackupError, HallError, StoreError
-from controller.events import event_from_json
+from controller.event_codec import event_from_json
 from controller.journal import SCHEMA_VERSION
 
 DB_NAME = "hall.db"

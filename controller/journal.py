@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, SQLModel, create_engine
 
+from controller import event_codec
 from controller import events as ev
 from controller.errors import StoreError
 
@@ -133,7 +134,12 @@ class Journal:
     ) -> None:
         """Write events (and an idempotent response) durably in one transaction."""
         rows = [
-            (_day_of(event, day), event.at.isoformat(), event.kind, ev.event_to_json(event))
+            (
+                _day_of(event, day),
+                event.at.isoformat(),
+                event.kind,
+                event_codec.event_to_json(event),
+            )
             for event in events
         ]
         answer = None
@@ -247,7 +253,7 @@ class Journal:
                 .all()
             )
         for payload in (*lasting, *today):
-            yield ev.event_from_json(payload)
+            yield event_codec.event_from_json(payload)
 
     def events_of_day(self, day: dt.date) -> list[ev.Event]:
         """Every event journaled for one hall day, in order."""
@@ -261,7 +267,7 @@ class Journal:
                 .scalars()
                 .all()
             )
-        return [ev.event_from_json(p) for p in payloads]
+        return [event_codec.event_from_json(p) for p in payloads]
 
     def events_after(
         self, after_seq: int, kinds: Sequence[str], limit: int
@@ -274,7 +280,7 @@ class Journal:
                 .order_by(EVENTS.c.seq)
                 .limit(limit)
             ).all()
-        return [(int(seq), ev.event_from_json(payload)) for seq, payload in rows]
+        return [(int(seq), event_codec.event_from_json(payload)) for seq, payload in rows]
 
     def count_after(self, after_seq: int, kinds: Sequence[str]) -> int:
         """How many events of these kinds have seq > `after_seq`."""

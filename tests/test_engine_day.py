@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from controller import commands as cmd
+from controller import event_codec
 from controller import events as ev
 from controller.engine import Decision, Engine
 from controller.hall_config import HallConfig
@@ -240,7 +241,7 @@ def test_replay_through_json_matches_too(hall_config: HallConfig, at: At) -> Non
         run(engine, journal, cmd.IssueTicket(code), at("09:00"))
     run(engine, journal, cmd.CallNext(2), at("09:05"))
     run(engine, journal, cmd.IssueTicket("SB"), at("09:00", day=TUESDAY))
-    lines = [ev.event_to_json(event) for event in journal]
+    lines = [event_codec.event_to_json(event) for event in journal]
     fresh = Engine(hall_config)
-    fresh.replay(ev.event_from_json(line) for line in lines)
+    fresh.replay(event_codec.event_from_json(line) for line in lines)
     assert_same_state(engine.state, fresh.state)

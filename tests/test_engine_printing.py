@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from controller import commands as cmd
 from controller.engine import Engine
-from controller.events import Event, event_from_json, event_to_json
+from controller.event_codec import event_from_json, event_to_json
+from controller.events import Event
 from controller.hall_config import HallConfig
 from controller.kpis import compute_kpis
 from controller.snapshot import build_snapshot

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from controller import commands as cmd
+from controller import event_codec
 from controller import events as ev
 from controller.engine import Engine
 from controller.errors import InvalidRequest, NotFound
@@ -277,7 +278,7 @@ def test_a_journaled_finish_without_a_case_number_still_reads() -> None:
         "outcome": "承诺件",
         "service_seconds": 60,
     }
-    event = ev.event_from_dict(old)
+    event = event_codec.event_from_dict(old)
     assert isinstance(event, ev.TicketFinished) and event.case_number is None
 
 

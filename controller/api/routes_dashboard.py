@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from controller import events as ev
+from controller import event_codec
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.shared_reads import SharedReads
@@ -147,7 +147,7 @@ class DayFiguresTracker:
             with self._journal.sql_engine.connect() as conn:
                 rows = conn.execute(query.where(EVENTS.c.seq > self._seq)).all()
             for seq, payload in rows:
-                self._figures.fold(ev.event_from_json(payload))
+                self._figures.fold(event_codec.event_from_json(payload))
                 self._seq = int(seq)
             if len(rows) < _BATCH:
                 return

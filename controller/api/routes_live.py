@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.shared_reads import SharedReads
-from controller.events import event_to_dict
+from controller.event_codec import event_to_dict
 
 router = APIRouter(prefix="/api", tags=["live"])
 KEEPALIVE_SECONDS = 15.0
