@@ -251,9 +251,10 @@ class RatingOutbox:
 
     def status(self) -> dict[str, Any]:
         """Backlog (total and per stream), parked, delivered, failures and the last error."""
+        backlog = self.backlog_of()
         return {
-            "backlog": self.backlog(),
-            "backlog_by_stream": self.backlog_of(),
+            "backlog": sum(backlog.values()),
+            "backlog_by_stream": backlog,
             "parked": len(self.parked()),
             "delivered": self.delivered,
             "failures": self.failures,
