@@ -199,7 +199,16 @@ class RatingRules(_Strict):
     """好差评 rules at the keypad: anomaly flags against self-rating, and the optional default."""
 
     fast_rating_seconds: float = Field(
-        default=2.0, ge=0, le=60, description="flag a rating pressed sooner than this after finish"
+        default=2.0,
+        ge=0,
+        le=60,
+        description="flag a rating pressed sooner than this after finish (or a later invitation)",
+    )
+    late_invitation_seconds: float = Field(
+        default=60.0,
+        ge=10,
+        le=3600,
+        description="flag a rating whose invitation was opened this long after finish",
     )
     top_run_min: int = Field(
         default=8, ge=2, le=1000, description="shortest run of 非常满意 at one window to flag"

@@ -18,9 +18,10 @@ from controller import commands as cmd
 from controller import events as ev
 from controller import window_desk
 from controller.errors import CommandRejected, InvalidRequest
+from controller.invitations import open_invitation, rateable_ticket
 from controller.rating_flags import flag_refused_rating, rating_flags
 from controller.ratings import CHANNEL_HALL_TERMINAL, RatingLevel
-from controller.state import Ticket, TicketStatus, WindowState
+from controller.state import WindowState
 from firmware_protocols.keypad_codes import REASON_TABLE_VERSION, REASON_TABLES
 
 if TYPE_CHECKING:
@@ -32,15 +33,22 @@ MAX_RAW = 512  # characters of the wire message kept in the press log
 # the staff of the window the message named.
 UNCONFIRMED_WINDOW = frozenset({"wrong_window", "unknown_device", "bad_payload"})
 MAX_REASONS = 5
+# Refusals that answer a citizen who was invited (too late, twice, before finish): never held
+# against the staff. Any other refused rating press at a window whose staff is away, with no
+# invitation open, is flagged: nobody was asked to rate there.
+INVITED_CITIZEN = frozenset({"already_rated", "invitation_expired", "not_finished"})
 
 
 def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     """Log the press, then run it; a refused press is logged with its reason and re-raised."""
     window = engine.state.windows.get(press.window)
+    invited = None
     if window is None or engine.config.window(press.window) is None:
         seen = _Seen(now, None, "unknown_window", None)
     else:
-        seen = _Seen(now, window.staff_id, window.status, window.current or window.last_finished)
+        invited = open_invitation(engine.state, window, now) if press.key == "rate" else None
+        concerned = invited.id if invited else window.current or window.last_finished
+        seen = _Seen(now, window.staff_id, window.status, concerned)
     try:
         if press.refused is not None:
             # The keypad was answered by its driver; this only puts the press in the log.
@@ -48,7 +56,13 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
         result = _run(engine, engine.window_state(press.window), press, now)
     except CommandRejected as err:
         _log(engine, press, seen, err.reason)
-        if window is not None and press.key == "rate" and press.refused not in UNCONFIRMED_WINDOW:
+        if (
+            window is not None
+            and press.key == "rate"
+            and press.refused not in UNCONFIRMED_WINDOW
+            and invited is None
+            and err.reason not in INVITED_CITIZEN
+        ):
             flag_refused_rating(
                 engine,
                 window,
@@ -144,7 +158,7 @@ def _rate(
     except ValueError as err:
         raise InvalidRequest("bad_rating", f"无法识别的评价等级 {press.rating!r}") from err
     reasons, table = _reasons(level, press)
-    ticket = _rateable_ticket(engine, window, now)
+    ticket = rateable_ticket(engine.state, window, now)
     config, service = engine.config, engine.service_config(ticket.service)
     rating_id = f"{ticket.id}-R1"
     finished_at = ticket.ended_at or now
@@ -208,25 +222,3 @@ def _reasons(level: RatingLevel, press: cmd.PressKey) -> tuple[tuple[str, ...], 
     if unknown:
         raise InvalidRequest("unknown_reason", f"无法识别的差评原因代码：{'、'.join(unknown)}")
     return tuple(dict.fromkeys(codes)), str(version)  # a record names its table as text
-
-
-def _rateable_ticket(engine: Engine, window: WindowState, now: dt.datetime) -> Ticket:
-    if window.current is not None:
-        current = engine.state.tickets[window.current]
-        if current.rating_invited_until is not None and current.rating is None:
-            raise CommandRejected("not_finished", f"{current.number} 尚未办结，办结后再评价")
-        raise CommandRejected("window_serving", "窗口正在办理其他群众的业务，本次评价无效")
-    ticket = engine.state.tickets.get(window.last_finished or "")
-    if (
-        ticket is None
-        or ticket.status is not TicketStatus.FINISHED
-        or ticket.window != window.number
-    ):
-        raise CommandRejected("nothing_to_rate", "当前没有待评价的办件")
-    if ticket.rating is not None:
-        raise CommandRejected("already_rated", f"{ticket.number} 已评价，每次服务只能评价一次")
-    if ticket.rating_invited_until is None:
-        raise CommandRejected("not_invited", "工作人员尚未邀请评价，本次按键无效")
-    if now > ticket.rating_invited_until:
-        raise CommandRejected("invitation_expired", "评价邀请已超时，本次按键无效")
-    return ticket

@@ -1,8 +1,15 @@
-"""Self-rating (擅自按键) flags for the floor manager: too fast, staff away, unlikely top runs.
+"""Self-rating (擅自按键) flags for the floor manager: too fast, invited late, unlikely top runs.
 
+A flag accuses a named staff member, so it judges the citizen's opportunity to rate, never the
+window's state at the moment of the press: a rating inside an open invitation is not flagged
+because the staff member has since paused or signed out (docs/ratings.md "Flags").
+- fast_after_finish / fast_after_invite: pressed sooner after the finish or the invitation than
+  a citizen can read the prompt (the staff member's own hand);
+- invited_late: the invitation was opened long after the finish, when the citizen had left;
+- top_run: a run of 非常满意 the window's own baseline makes unlikely;
+- staff_absent: a refused rating press at a window whose staff is away with no invitation
+  open (no rating id): someone at an unstaffed window pressing the citizen's keys.
 A flag never changes or refuses a rating; it is a `RatingFlagged` event the floor alerts show.
-A refused rating press made while the staff is away is flagged too (no rating id): someone at
-an unstaffed window pressing the citizen's keys is what the regulations name.
 """
 
 from __future__ import annotations
@@ -28,12 +35,19 @@ def rating_flags(
 ) -> list[tuple[str, str]]:
     """(flag, Chinese detail) for an accepted rating; its RatingRecorded is already applied."""
     rules, flags = engine.config.ratings, []
-    if ticket.ended_at is not None:
-        seconds = (now - ticket.ended_at).total_seconds()
+    finished, invited = ticket.ended_at, ticket.rating_invited_at
+    if finished is not None and invited is not None and invited > finished:
+        seconds = (now - invited).total_seconds()
+        if seconds < rules.fast_rating_seconds:
+            flags.append(("fast_after_invite", f"邀请评价后 {seconds:.1f} 秒即评价"))
+    elif finished is not None:
+        seconds = (now - finished).total_seconds()
         if seconds < rules.fast_rating_seconds:
             flags.append(("fast_after_finish", f"办结后 {seconds:.1f} 秒即评价"))
-    if (absent := staff_away(window)) is not None:
-        flags.append(("staff_absent", f"{absent}时按下评价键"))
+    if finished is not None and invited is not None:
+        late = (invited - finished).total_seconds()
+        if late > rules.late_invitation_seconds:
+            flags.append(("invited_late", f"办结 {late:.0f} 秒后才邀请评价，群众可能已离开"))
     if level is RatingLevel.VERY_SATISFIED:
         run = engine.state.ratings.top_run[window.number]  # already counts this rating
         if run >= rules.top_run_min:
@@ -54,7 +68,7 @@ def flag_refused_rating(
     device_id: str,
     reason: str,
 ) -> None:
-    """Flag a refused rating-key press made while the window's staff is signed out or paused."""
+    """Flag a refused rating-key press, with no invitation open, at a window whose staff is away."""
     absent = staff_away(window)
     if absent is None:
         return
@@ -96,16 +110,13 @@ def baseline_share(engine: Engine, window: int, run: int, rules: RatingRules) ->
 
 
 def window_ratings_today(engine: Engine, window: int) -> list[str]:
-    """The levels of the tickets the window finished and had rated today, in finishing order.
-
-    Only the ticket a window finished last can be rated, so finishing order is rating order.
-    """
+    """The levels of the tickets the window finished and had rated today, in rating order."""
     rated = [
-        (ticket.ended_at, ticket.id, ticket.rating)
+        (ticket.rated_at, ticket.id, ticket.rating)
         for ticket in engine.state.tickets.values()
         if ticket.window == window
         and ticket.status is TicketStatus.FINISHED
         and ticket.rating is not None
-        and ticket.ended_at is not None
+        and ticket.rated_at is not None
     ]
     return [level for _, _, level in sorted(rated)]

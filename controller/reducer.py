@@ -25,6 +25,9 @@ from controller.state import (
 
 TOP_LEVEL = RatingLevel.VERY_SATISFIED.value
 BAD_LEVELS = frozenset(level.value for level in RatingLevel if level.is_bad)
+# Invitations a window remembers (open, rated or expired): more than a few citizens invited in
+# one invitation time (120 s by default) is not a real counter; the oldest is forgotten first.
+MAX_INVITATIONS_KEPT = 4
 
 
 def apply(state: HallState, event: ev.Event) -> None:
@@ -46,6 +49,7 @@ def _day_opened(state: HallState, e: ev.DayOpened) -> None:
     for window in state.windows.values():
         window.current = None
         window.last_finished = None
+        window.invitations.clear()
         window.calls_by_service.clear()
 
 
@@ -195,7 +199,13 @@ def _ticket_finished(state: HallState, e: ev.TicketFinished) -> None:
 
 
 def _rating_invited(state: HallState, e: ev.RatingInvited) -> None:
-    state.tickets[e.ticket_id].rating_invited_until = e.until
+    ticket = state.tickets[e.ticket_id]
+    ticket.rating_invited_at, ticket.rating_invited_until = e.at, e.until
+    invitations = _window(state, e.window).invitations
+    if e.ticket_id in invitations:
+        invitations.remove(e.ticket_id)
+    invitations.append(e.ticket_id)
+    del invitations[:-MAX_INVITATIONS_KEPT]
 
 
 def _key_pressed(state: HallState, e: ev.KeyPressed) -> None:
@@ -207,7 +217,7 @@ def _rating_recorded(state: HallState, e: ev.RatingRecorded) -> None:
         return
     ticket = state.tickets.get(e.ticket_id)
     if ticket is not None:
-        ticket.rating = e.level
+        ticket.rating, ticket.rated_at = e.level, e.at
     tally = state.ratings
     tally.by_level[e.level] += 1
     tally.top_run[e.window] = tally.top_run[e.window] + 1 if e.level == TOP_LEVEL else 0

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from controller.calling import position_of
+from controller.invitations import open_invitation
 from controller.kpis import wait_of
 from controller.ratings import RatingLevel
 from controller.state import UNPRINTED, Lane, Ticket, TicketStatus, WindowState
@@ -57,7 +58,7 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
         },
         "services": services,
         "windows": [
-            _window_view(engine, w)
+            _window_view(engine, w, now)
             for w in sorted(state.windows.values(), key=lambda w: w.number)
             if config.window(w.number) is not None
         ],
@@ -209,9 +210,10 @@ def rating_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
     return alerts
 
 
-def _window_view(engine: Engine, window: WindowState) -> dict[str, Any]:
+def _window_view(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
     current = engine.state.tickets.get(window.current) if window.current else None
     config = engine.config.window(window.number)
+    invited = open_invitation(engine.state, window, now)
     return {
         "number": window.number,
         "name": window.name,
@@ -244,6 +246,18 @@ def _window_view(engine: Engine, window: WindowState) -> dict[str, Any]:
         ],
         "pause_reason": window.pause_reason,
         "waiting": _waiting_for(engine, window),
+        # The ticket a rating press at this window counts for now (controller/invitations.py).
+        "rating_open": _invitation_view(invited, now) if invited else None,
+    }
+
+
+def _invitation_view(ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
+    until = ticket.rating_invited_until or now
+    return {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "until": until.isoformat(),
+        "seconds_left": max(0, int((until - now).total_seconds())),
     }
 
 

@@ -68,8 +68,10 @@ class Ticket:
     transfer_count: int = 0
     staff_id: str | None = None
     outcome: str | None = None
+    rating_invited_at: dt.datetime | None = None
     rating_invited_until: dt.datetime | None = None
     rating: str | None = None
+    rated_at: dt.datetime | None = None
     priority_reason: str | None = None
     appointment_code: str | None = None
     slot_start: dt.datetime | None = None
@@ -103,6 +105,10 @@ class WindowState:
     pause_reason: str | None = None
     current: str | None = None
     last_finished: str | None = None
+    # Tickets invited to rate at this window, oldest first (controller/invitations.py): an
+    # invitation outlives the next call, a pause and a sign-out; it ends when it expires or
+    # its citizen has rated.
+    invitations: list[str] = field(default_factory=list)
     calls_by_service: Counter[str] = field(default_factory=Counter)
 
     @property

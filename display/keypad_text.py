@@ -45,6 +45,18 @@ def keypad_display(window: dict[str, Any], event: ev.Event | None = None) -> Key
             ticket=event.number,
             message=f"感谢您的评价（{label}）",
         )
+    invited = window.get("rating_open")
+    if invited:
+        # An open invitation outlives the next call, a pause or a sign-out: the citizen's side
+        # keeps the rating keys for the ticket a press will rate (controller/invitations.py).
+        serving = f"（正在办理 {_number(current)}）" if current else ""
+        return replace(
+            base,
+            state="rating_invited",
+            ticket=str(invited["number"]),
+            message=f"请 {invited['number']} 号对本次服务进行评价{serving}",
+            rating_seconds=int(invited["seconds_left"]),
+        )
     state = str(window.get("state", "closed"))
     if state == "serving" and current:
         return replace(

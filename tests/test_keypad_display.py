@@ -37,3 +37,20 @@ def test_the_keypad_follows_the_window_through_a_service_and_a_rating(
     assert (thanks.state, thanks.message) == ("thanks", "感谢您的评价（非常满意）")
     ok(engine.handle(cmd.Pause(1, "取资料"), at("09:06")))
     assert keypad_display(view(engine, at, 1, "09:06")).message == "暂停服务（取资料）"
+
+
+def test_the_keypad_keeps_the_rating_keys_for_an_invitation_the_next_call_left_open(
+    engine: Engine, at: At
+) -> None:
+    sign_in(engine, 1, "S0101", at("09:00"))
+    issue(engine, "SB", at("09:01"))
+    issue(engine, "SB", at("09:01"))
+    ok(engine.handle(cmd.CallNext(1), at("09:02")))
+    ok(engine.handle(cmd.Finish(1, "即办件"), at("09:05")))
+    ok(engine.handle(cmd.InviteRating(1), at("09:05")))
+    called = ok(engine.handle(cmd.CallNext(1), at("09:05:10")))
+    shown = keypad_display(view(engine, at, 1, "09:05:10"), called.events[-1])
+    assert (shown.state, shown.ticket, shown.rating_seconds) == ("rating_invited", "A001", 110)
+    assert shown.message == "请 A001 号对本次服务进行评价（正在办理 A002）"
+    after = keypad_display(view(engine, at, 1, "09:07:01"))  # the invitation has expired
+    assert (after.state, after.message) == ("serving", "正在办理 A002")

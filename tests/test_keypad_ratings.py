@@ -99,7 +99,6 @@ def test_levels_map_to_both_national_codings() -> None:
         ("invited", "09:12:01", "invitation_expired"),
         ("rated", "09:10:40", "already_rated"),
         ("invited_while_serving", "09:05", "not_finished"),
-        ("next_called", "09:10:30", "window_serving"),
     ],
 )
 def test_a_rating_is_refused_and_logged_unless_just_finished_invited_and_unrated(
@@ -114,12 +113,10 @@ def test_a_rating_is_refused_and_logged_unless_just_finished_invited_and_unrated
         ok(press(engine, 1, "invite_rating", at("09:03")))
     elif setup != "nothing":
         ok(press(engine, 1, "finish", at("09:09"), argument="即办件"))
-    if setup in ("invited", "rated", "next_called"):
+    if setup in ("invited", "rated"):
         ok(press(engine, 1, "invite_rating", at("09:10")))
     if setup == "rated":
         ok(press(engine, 1, "rate", at("09:10:30"), rating="very_satisfied"))
-    if setup == "next_called":
-        ok(press(engine, 1, "next", at("09:10:10")))
     decision = refused(press(engine, 1, "rate", at(when), rating="satisfied"), reason)
     assert logged(decision).outcome == reason
     assert not [e for e in decision.events if isinstance(e, ev.RatingRecorded)]
@@ -170,19 +167,6 @@ def test_a_rating_right_after_finish_is_flagged(engine: Engine, at: At) -> None:
     flags = [e for e in decision.events if isinstance(e, ev.RatingFlagged)]
     assert [f.flag for f in flags] == ["fast_after_finish"]
     assert engine.state.ratings.flags[0].flag == "fast_after_finish"
-
-
-@pytest.mark.parametrize("absence", ["signed_out", "paused"])
-def test_a_rating_while_staff_is_away_is_flagged(engine: Engine, at: At, absence: str) -> None:
-    served_and_invited(engine, at)
-    key = "pause" if absence == "paused" else None
-    if key:
-        ok(press(engine, 1, key, at("09:10:10"), argument="取资料"))
-    else:
-        ok(engine.handle(cmd.SignOut(1), at("09:10:10")))
-    decision = ok(press(engine, 1, "rate", at("09:10:30"), rating="very_satisfied"))
-    assert [e.flag for e in decision.events if isinstance(e, ev.RatingFlagged)] == ["staff_absent"]
-    assert logged(decision).window_state == absence
 
 
 def test_a_run_of_top_ratings_far_above_the_hall_mix_is_flagged(engine: Engine, at: At) -> None:

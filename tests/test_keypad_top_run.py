@@ -97,7 +97,9 @@ def test_the_prior_and_the_look_back_are_settings(hall_config: HallConfig) -> No
     assert window.rate_all([TOP] * 14) == [14]
 
 
-@pytest.mark.parametrize("flag", ["top_run", "staff_absent", "fast_after_finish"])
+@pytest.mark.parametrize(
+    "flag", ["top_run", "fast_after_finish", "fast_after_invite", "invited_late"]
+)
 def test_every_flag_of_an_accepted_rating_reaches_the_floor_alerts(
     engine: Engine, at: At, flag: str
 ) -> None:
@@ -108,10 +110,10 @@ def test_every_flag_of_an_accepted_rating_reaches_the_floor_alerts(
         issue(engine, "SB", at("09:30"))
         ok(engine.handle(cmd.CallNext(1), at("09:31")))
         ok(engine.handle(cmd.Finish(1, "即办件"), at("09:35")))
-        ok(engine.handle(cmd.InviteRating(1), at("09:35:01")))
-        if flag == "staff_absent":
-            ok(engine.handle(cmd.Pause(1, "取资料"), at("09:35:05")))
-        when = at("09:35:01.500") if flag == "fast_after_finish" else at("09:35:30")
+        invited = {"fast_after_finish": "09:35", "fast_after_invite": "09:35:20"}
+        ok(engine.handle(cmd.InviteRating(1), at(invited.get(flag, "09:36:30"))))
+        pressed = {"fast_after_finish": "09:35:01.500", "fast_after_invite": "09:35:21"}
+        when = at(pressed.get(flag, "09:36:45"))
         press = cmd.PressKey("kp-1", "b", 99, 1, "rate", "satisfied", raw="rate")
         ok(engine.handle(press, when))
     alerts = build_snapshot(engine, at("09:40"))["alerts"]
