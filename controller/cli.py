@@ -20,20 +20,22 @@ from controller.cli_screen import add_screen_commands
 from controller.config_loader import load_config
 from controller.errors import ConfigError, HallError
 from controller.journal import Journal
+from controller.kpi_definitions import kpi_label
 from firmware_protocols.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")
 DEFAULT_DATA = Path("var")
 KPI_LINES = [
-    ("issued", "取号 issued"),
-    ("served", "办结 served"),
-    ("no_show", "过号 no-show"),
-    ("expired", "未办结 expired"),
-    ("average_wait_minutes", "平均等候 avg wait (min)"),
-    ("max_wait_minutes", "最长等候 max wait (min)"),
-    ("average_service_minutes", "平均办理 avg service (min)"),
-    ("overtime_rate", "超时率 over-wait rate"),
-    ("no_show_rate", "过号率 no-show rate"),
+    ("issued", "issued"),
+    ("served", "served"),
+    ("expired", "expired"),
+    ("average_wait_minutes", "avg wait (min)"),
+    ("max_wait_minutes", "max wait (min)"),
+    ("average_service_minutes", "avg service (min)"),
+    ("overtime_rate", "over-wait rate"),
+    ("no_show_events", "no-show presses"),
+    ("no_show_rate", "no-show rate (tickets)"),
+    ("no_show_dropped", "dropped as no-show"),
 ]
 
 
@@ -247,7 +249,7 @@ def _simulate_day(args: argparse.Namespace) -> int:
 
 def _print_kpis(kpis: dict[str, Any], indent: str = "  ") -> None:
     for key, label in KPI_LINES:
-        print(f"{indent}{label:<28} {_fmt(kpis.get(key))}")
+        print(f"{indent}{kpi_label(key) + ' ' + label:<28} {_fmt(kpis.get(key))}")
     print(f"{indent}按业务 / by service:")
     for code, row in kpis["by_service"].items():
         print(
@@ -322,7 +324,8 @@ def _replay(args: argparse.Namespace) -> int:
     print(f"重放 / replay of {args.date}: {len(arrivals)} recorded arrivals under {args.config}")
     print(f"  {'':<28} {'recorded':>10} {'replayed':>10}")
     for key, label in KPI_LINES:
-        print(f"  {label:<28} {_fmt(recorded.get(key)):>10} {_fmt(report.kpis.get(key)):>10}")
+        name = f"{kpi_label(key)} {label}"
+        print(f"  {name:<28} {_fmt(recorded.get(key)):>10} {_fmt(report.kpis.get(key)):>10}")
     return 0
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from controller.kpi_definitions import KPI_DEFINITIONS
 from controller.ratings import RatingLevel
 from controller.state import Attendance, Ticket, TicketStatus
 
@@ -67,6 +68,10 @@ def compute_kpis(
         },
         "by_window": {str(n): _figures(rows, now, limit) for n, rows in sorted(by_window.items())},
         "by_staff": staff_rows,
+        "definitions": {
+            key: {"label": label, "definition": text}
+            for key, (label, text) in KPI_DEFINITIONS.items()
+        },
     }
 
 
@@ -86,21 +91,26 @@ def _figures(tickets: list[Ticket], now: dt.datetime, limit: dt.timedelta) -> di
         if t.ended_at is not None and t.first_called_at is not None
     ]
     overtime = sum(1 for t in tickets if wait_of(t, now) > limit)
-    no_shows = sum(1 for t in called if t.no_show_count > 0)
+    no_show_tickets = sum(1 for t in called if t.no_show_count > 0)
+    dropped = sum(1 for t in tickets if t.status is TicketStatus.NO_SHOW)
     levels = [RatingLevel(t.rating) for t in finished if t.rating is not None]
     strict = (RatingLevel.VERY_SATISFIED, RatingLevel.SATISFIED)
     return {
         "issued": len(tickets),
         "called": len(called),
         "served": len(finished),
-        "no_show": sum(1 for t in tickets if t.status is TicketStatus.NO_SHOW),
         "expired": sum(1 for t in tickets if t.status is TicketStatus.EXPIRED),
         "waiting": sum(1 for t in tickets if t.status is TicketStatus.WAITING),
         "average_wait_minutes": _mean(waits),
         "max_wait_minutes": round(max(waits), 1) if waits else None,
         "average_service_minutes": _mean(services),
         "overtime_rate": _ratio(overtime, len(tickets)),
-        "no_show_rate": _ratio(no_shows, len(called)),
+        # 过号 counted three ways, each named for what it counts (controller/kpi_definitions.py).
+        "no_show_events": sum(t.no_show_count for t in tickets),
+        "no_show_tickets": no_show_tickets,
+        "no_show_rate": _ratio(no_show_tickets, len(called)),
+        "no_show_dropped": dropped,
+        "no_show_dropped_rate": _ratio(dropped, len(called)),
         "rated": len(levels),
         "rating_rate": _ratio(len(levels), len(finished)),
         "satisfaction_rate": _ratio(sum(1 for v in levels if v.is_satisfied), len(levels)),

@@ -57,6 +57,9 @@ def test_dashboard_follows_a_ticket_and_a_call_without_reload(
     expect(sb_waiting).to_have_text("1")
     expect(page.locator(f"{_card(page, 1)} .waiting")).to_have_text("　等候 1 人")
     expect(page.locator("#kpi-issued .value")).to_have_text("1")
+    # Each KPI tile says what it counts (过号率 of tickets, not of 过号 presses).
+    expect(page.locator("#kpi-noshow .definition")).to_have_text("过号票数 ÷ 已叫号票数")
+    expect(page.locator("#kpi-noshow-dropped .label")).to_have_text("过号作废")
 
     hall.clock.advance(6 * 60)
     hall.run(cmd.CallNext(1))
