@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="print the KPIs as JSON")
     sim.set_defaults(run=_simulate_day)
 
+    _add_flag_audit(sub)
+
     back = sub.add_parser(
         "backup", help="copy the live journal consistently, even while the hall runs"
     )
@@ -256,6 +258,30 @@ def _print_kpis(kpis: dict[str, Any], indent: str = "  ") -> None:
             f"{indent}  {code:<5} issued {row['issued']:>4}  served {row['served']:>4}  "
             f"avg wait {_fmt(row['average_wait_minutes']):>6}  max {_fmt(row['max_wait_minutes']):>6}"
         )
+
+
+def _add_flag_audit(sub: Any) -> None:
+    audit = sub.add_parser(
+        "flag-audit",
+        help="measure the 擅自按键 flags on simulated days: honest, then with planted dishonesty",
+    )
+    _config_arg(audit)
+    audit.add_argument("--seeds", type=int, default=3, help="simulated days (seeds 1..N)")
+    audit.set_defaults(run=_flag_audit)
+
+
+def _flag_audit(args: argparse.Namespace) -> int:
+    from controller.flag_audit import DISHONEST, HONEST, audit_day, summarise
+    from controller.simulate_day import next_working_day
+
+    config = load_config(args.config)
+    day = next_working_day(config, dt.date.today())
+    for name, planted in (("honest", HONEST), ("planted", DISHONEST)):
+        days = [
+            audit_day(config, day, seed=seed, planted=planted) for seed in range(1, args.seeds + 1)
+        ]
+        print(f"{name}: {json.dumps(summarise(days), ensure_ascii=False)}")
+    return 0
 
 
 def _fmt(value: object) -> str:

@@ -48,8 +48,9 @@ def rating_flags(
         late = (invited - finished).total_seconds()
         if late > rules.late_invitation_seconds:
             flags.append(("invited_late", f"办结 {late:.0f} 秒后才邀请评价，群众可能已离开"))
-    if level is RatingLevel.VERY_SATISFIED:
-        run = engine.state.ratings.top_run[window.number]  # already counts this rating
+    tally = engine.state.ratings
+    if level is RatingLevel.VERY_SATISFIED and window.number not in tally.top_run_flagged:
+        run = tally.top_run[window.number]  # already counts this rating; one flag per run
         if run >= rules.top_run_min:
             share, source = baseline_share(engine, window.number, run, rules)
             if run * math.log(share) < math.log(rules.top_run_probability):
@@ -97,16 +98,29 @@ def staff_away(window: WindowState) -> str | None:
 
 
 def baseline_share(engine: Engine, window: int, run: int, rules: RatingRules) -> tuple[float, str]:
-    """The window's own 非常满意 share before the run (Laplace-smoothed), or the hall prior.
+    """The window's own 非常满意 share before the run, else the other windows' today, else the prior.
 
-    The run itself is left out: a window that rates itself would otherwise be its own baseline.
+    Shares are Laplace-smoothed. The run itself is left out: a window that rates itself would
+    otherwise be its own baseline. With little history of its own, the hall's other windows
+    today say what honest citizens press (a fixed prior below the real mix flags honest runs).
     """
     history = window_ratings_today(engine, window)
     before = history[: max(0, len(history) - run)][-rules.top_run_lookback :]
-    if len(before) < rules.top_run_min_history:
-        return rules.top_run_prior_share, "本大厅设定的基准"
-    top = sum(level == RatingLevel.VERY_SATISFIED.value for level in before)
-    return (top + 1) / (len(before) + 2), "本窗口此前的水平"
+    if len(before) >= rules.top_run_min_history:
+        return _smoothed_top_share(before), "本窗口此前的水平"
+    others = [
+        ticket.rating
+        for ticket in engine.state.tickets.values()
+        if ticket.window != window and ticket.rating is not None and ticket.rated_at is not None
+    ]
+    if len(others) >= rules.top_run_min_history:
+        return _smoothed_top_share(others), "本大厅今日其他窗口的水平"
+    return rules.top_run_prior_share, "本大厅设定的基准"
+
+
+def _smoothed_top_share(levels: list[str]) -> float:
+    top = sum(level == RatingLevel.VERY_SATISFIED.value for level in levels)
+    return (top + 1) / (len(levels) + 2)
 
 
 def window_ratings_today(engine: Engine, window: int) -> list[str]:

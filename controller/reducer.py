@@ -221,11 +221,15 @@ def _rating_recorded(state: HallState, e: ev.RatingRecorded) -> None:
     tally = state.ratings
     tally.by_level[e.level] += 1
     tally.top_run[e.window] = tally.top_run[e.window] + 1 if e.level == TOP_LEVEL else 0
+    if not tally.top_run[e.window]:
+        tally.top_run_flagged.discard(e.window)  # a new run may be flagged again
     if e.level in BAD_LEVELS:
         tally.bad.append((e.at, e.number, e.window, e.level))
 
 
 def _rating_flagged(state: HallState, e: ev.RatingFlagged) -> None:
+    if e.flag == "top_run":
+        state.ratings.top_run_flagged.add(e.window)
     state.ratings.flags.append(RatingFlag(e.at, e.rating_id, e.number, e.window, e.flag, e.detail))
 
 

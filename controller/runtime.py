@@ -15,6 +15,7 @@ from controller import rating_defaults
 from controller.clock import Clock
 from controller.engine import Decision, Engine
 from controller.errors import InvalidRequest, StoreError
+from controller.floor_alerts import with_actions
 from controller.hall_config import HallConfig
 from controller.hub import Hub
 from controller.journal import Journal, StoredResponse
@@ -134,7 +135,7 @@ class HallRuntime:
         with self._lock:
             snapshot = build_snapshot(self.engine, self.clock.now())
         for source in self._alert_sources:
-            snapshot["alerts"].extend(source())
+            snapshot["alerts"].extend(with_actions(source()))
         return snapshot
 
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:

@@ -18,6 +18,8 @@ from controller.state import Outcome
 
 # (result, rejection reason or None) of one command.
 Execute = Callable[[cmd.Command, dt.datetime], tuple[dict[str, Any], str | None]]
+# What a window does right after a finish (invite a rating, ...); returns when to call next.
+AfterFinish = Callable[["HallSimulation", WindowConfig, str, dt.datetime], dt.datetime]
 
 # Relative arrival intensity by local hour: morning peak 9-10:30, afternoon peak 14:30-16.
 _HOURLY_INTENSITY = {
@@ -112,14 +114,16 @@ class HallSimulation:
         seed: int = 1,
         arrivals: Iterable[Arrival] | None = None,
         behaviour: Behaviour = Behaviour(),
+        after_finish: AfterFinish | None = None,
     ) -> None:
         from controller.calendar import HallCalendar
 
         self.config = config
+        self._after_finish = after_finish
         self.rng = random.Random(seed)
         self.behaviour = behaviour
         self._execute = execute
-        self._agenda: list[tuple[dt.datetime, int, Callable[[dt.datetime], None]]] = []
+        self._agenda: list[tuple[dt.datetime, int, Callable[[dt.datetime], object]]] = []
         self._counter = itertools.count()
         self.issued = 0
         self.refused: dict[str, int] = {}
@@ -163,11 +167,16 @@ class HallSimulation:
             ran += 1
         return ran
 
-    def _at(self, moment: dt.datetime, action: Callable[[dt.datetime], None]) -> None:
+    def schedule(self, moment: dt.datetime, action: Callable[[dt.datetime], object]) -> None:
+        """Run `action` when the simulated clock reaches `moment`."""
         heapq.heappush(self._agenda, (moment, next(self._counter), action))
 
-    def _run(self, command: cmd.Command, now: dt.datetime) -> tuple[dict[str, Any], str | None]:
+    def execute(self, command: cmd.Command, now: dt.datetime) -> tuple[dict[str, Any], str | None]:
+        """Run one command on the hall: (result, rejection reason or None)."""
         return self._execute(command, now)
+
+    _at = schedule
+    _run = execute
 
     def _arrive(self, arrival: Arrival, now: dt.datetime) -> None:
         _, refused = self._run(cmd.IssueTicket(arrival.service, arrival.lane), now)
@@ -235,9 +244,13 @@ class HallSimulation:
         self._at(now, lambda t: self._next(window, t))
 
     def _finish(self, window: WindowConfig, outcome: str | None, now: dt.datetime) -> None:
-        self._run(cmd.Finish(window.number, outcome), now)
-        self._run(cmd.InviteRating(window.number), now)
+        result, refused = self._run(cmd.Finish(window.number, outcome), now)
         pause = dt.timedelta(seconds=self.rng.uniform(5, 40))
+        if self._after_finish is not None and refused is None:
+            later = self._after_finish(self, window, str(result.get("id")), now)
+            self._at(max(later, now + pause), lambda t: self._next(window, t))
+            return
+        self._run(cmd.InviteRating(window.number), now)
         self._at(now + pause, lambda t: self._next(window, t))
 
     def _resume(self, window: WindowConfig, now: dt.datetime) -> None:

@@ -6,17 +6,13 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from controller.calling import position_of
+from controller.floor_alerts import floor_alerts, floor_status, waiting_for
 from controller.invitations import open_invitation
 from controller.kpis import wait_of
-from controller.ratings import RatingLevel
-from controller.state import UNPRINTED, Lane, Ticket, TicketStatus, WindowState
+from controller.state import Lane, Ticket, TicketStatus, WindowState
 
 if TYPE_CHECKING:
     from controller.engine import Engine
-
-
-BAD_RATING_ALERT = dt.timedelta(minutes=30)
-MAX_FLAG_ALERTS = 20
 
 
 def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
@@ -76,6 +72,7 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
             else None
         ),
         "alerts": floor_alerts(engine, now),
+        "floor_status": floor_status(engine, now),
     }
 
 
@@ -115,101 +112,6 @@ def ticket_view(engine: Engine, ticket: Ticket, now: dt.datetime) -> dict[str, A
     }
 
 
-def floor_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
-    """Alerts for the floor manager: long queues, long waits, paused windows with people waiting."""
-    state, config = engine.state, engine.config
-    thresholds = config.alerts
-    alerts: list[dict[str, Any]] = []
-    active = [w for w in state.windows.values() if w.status in ("idle", "serving")]
-    for service in config.services:
-        waiting = list(state.waiting.get(service.code, {}).values())
-        if not waiting:
-            continue
-        serving = [w for w in active if service.code in w.services]
-        per_window = len(waiting) / max(1, len(serving))
-        if not serving:
-            alerts.append(
-                {
-                    "kind": "no_window",
-                    "service": service.code,
-                    "message": f"{service.name}有 {len(waiting)} 人等候，但没有窗口在岗受理",
-                }
-            )
-        elif per_window > thresholds.max_waiting_per_window:
-            alerts.append(
-                {
-                    "kind": "long_queue",
-                    "service": service.code,
-                    "message": f"{service.name}每个窗口平均 {per_window:.0f} 人等候，超过 {thresholds.max_waiting_per_window} 人",
-                }
-            )
-        oldest = max(now - t.issued_at for t in waiting)
-        if oldest > dt.timedelta(minutes=thresholds.max_wait_minutes):
-            alerts.append(
-                {
-                    "kind": "long_wait",
-                    "service": service.code,
-                    "message": f"{service.name}最长已等候 {oldest.total_seconds() / 60:.0f} 分钟，超过 {thresholds.max_wait_minutes} 分钟",
-                }
-            )
-    for window in state.windows.values():
-        if window.paused:
-            waiting_for = _waiting_for(engine, window)
-            if waiting_for:
-                alerts.append(
-                    {
-                        "kind": "paused_with_waiting",
-                        "window": window.number,
-                        "message": f"{window.number}号窗口暂停服务（{window.pause_reason}），仍有 {waiting_for} 人等候",
-                    }
-                )
-    unprinted = [t for t in state.tickets.values() if t.status in UNPRINTED]
-    if unprinted:
-        numbers = "、".join(t.number for t in unprinted[:10])
-        alerts.append(
-            {
-                "kind": "print_failed",
-                "tickets": [t.id for t in unprinted],
-                "message": f"{len(unprinted)} 张票号未确认打印（{numbers}），请补打或作废",
-            }
-        )
-    waits = [
-        wait_of(t, now).total_seconds() / 60 for t in state.tickets.values() if t.first_called_at
-    ]
-    if waits and sum(waits) / len(waits) > thresholds.target_average_wait_minutes:
-        alerts.append(
-            {
-                "kind": "average_wait",
-                "message": f"今日平均等候 {sum(waits) / len(waits):.0f} 分钟，超过目标 {thresholds.target_average_wait_minutes} 分钟",
-            }
-        )
-    return alerts + rating_alerts(engine, now)
-
-
-def rating_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
-    """差评 received in the last half hour, and today's self-rating flags (latest first)."""
-    tally, alerts = engine.state.ratings, []
-    for at, number, window, level in reversed(tally.bad):
-        if now - at <= BAD_RATING_ALERT:
-            alerts.append(
-                {
-                    "kind": "bad_rating",
-                    "window": window,
-                    "message": f"{window}号窗口 {number} 收到差评（{RatingLevel(level).label}），请及时核实回访",
-                }
-            )
-    for flag in reversed(tally.flags[-MAX_FLAG_ALERTS:]):
-        alerts.append(
-            {
-                "kind": "rating_flag",
-                "window": flag.window,
-                "flag": flag.flag,
-                "message": f"{flag.window}号窗口 {flag.number} 的评价疑似非群众本人所按：{flag.detail}",
-            }
-        )
-    return alerts
-
-
 def _window_view(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
     current = engine.state.tickets.get(window.current) if window.current else None
     config = engine.config.window(window.number)
@@ -245,7 +147,7 @@ def _window_view(engine: Engine, window: WindowState, now: dt.datetime) -> dict[
             for m in (config.staff if config else [])
         ],
         "pause_reason": window.pause_reason,
-        "waiting": _waiting_for(engine, window),
+        "waiting": waiting_for(engine, window),
         # The ticket a rating press at this window counts for now (controller/invitations.py).
         "rating_open": _invitation_view(invited, now) if invited else None,
     }
@@ -259,12 +161,3 @@ def _invitation_view(ticket: Ticket, now: dt.datetime) -> dict[str, Any]:
         "until": until.isoformat(),
         "seconds_left": max(0, int((until - now).total_seconds())),
     }
-
-
-def _waiting_for(engine: Engine, window: WindowState) -> int:
-    return sum(
-        1
-        for code in window.services
-        for t in engine.state.waiting.get(code, {}).values()
-        if t.target_window in (None, window.number)
-    )

@@ -186,6 +186,7 @@ class RatingTally:
 
     by_level: Counter[str] = field(default_factory=Counter)
     top_run: Counter[int] = field(default_factory=Counter)
+    top_run_flagged: set[int] = field(default_factory=set)  # windows whose current run is flagged
     flags: list[RatingFlag] = field(default_factory=list)
     bad: deque[tuple[dt.datetime, str, int, str]] = field(default_factory=lambda: deque(maxlen=50))
 

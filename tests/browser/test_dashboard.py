@@ -75,6 +75,7 @@ def test_alert_appears_when_a_window_pauses_with_citizens_waiting(
     hall: DashboardHall, page: Page
 ) -> None:
     hall.run(cmd.SignIn(3, "S0301", "A"))
+    hall.run(cmd.SignIn(2, "S0102", "A"))  # window 2 takes YB too: the pause is its own cause
     hall.run(cmd.IssueTicket("YB"))
     hall.dashboard(page)
     expect(page.locator(f"{_card(page, 3)} .state")).to_contain_text("空闲")
@@ -83,7 +84,11 @@ def test_alert_appears_when_a_window_pauses_with_citizens_waiting(
     hall.run(cmd.Pause(3, "临时离开"))
     alert = page.locator("#alerts li[data-kind=paused_with_waiting]")
     expect(alert).to_contain_text("3号窗口暂停服务（临时离开），仍有")
+    expect(alert.locator(".action")).to_have_text(
+        "处置：请该窗口恢复服务，或把它的业务调整到其他窗口"
+    )
     expect(alert).to_have_class("urgent")
+    expect(page.locator("#floor-status")).to_be_hidden()
     expect(page.locator(f"{_card(page, 3)} .reason")).to_have_text("暂停原因：临时离开")
 
     hall.clock.advance(7 * 60)  # the card says for how long once the next event comes
