@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def test_console_signs_in_calls_a_ticket_and_the_dashboard_shows_it(
 
     page.locator("#invite-rating").click()
     expect(page.locator("#message")).to_have_text("已邀请 A001 在评价器上评价")
+    # The console says which ticket a press on the citizen's keypad rates (an invitation
+    # outlives the next call); the countdown runs on the page's own clock.
+    expect(page.locator("#rating-open")).to_have_text(
+        re.compile(r"^评价器待 A001 号评价，剩余 1[01]\d 秒$")
+    )
     page.locator("#call-next").click()
     expect(page.locator("#message")).to_have_text("当前没有等候的群众")
     expect(page.locator("#message")).to_have_class("error")
