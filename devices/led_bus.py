@@ -34,6 +34,7 @@ from firmware_protocols.hall_bus import (
     IdentifyQuery,
     Identity,
     Nak,
+    NakReason,
     wire_seconds,
 )
 from firmware_protocols.led_strip import (
@@ -329,11 +330,22 @@ class LedBus:
     def _send_all(self, strip: _Strip, commands: Sequence[LedCommand]) -> None:
         for command in commands:
             reply = self._request(strip, command)
+            busy = 0
+            # hall-bus.md section 8: BUSY is "not now"; the same frame goes again after the
+            # reply timeout (the display did not execute it, so its seq is still fresh).
+            while _is_busy(reply) and busy < self.config.retries:
+                busy += 1
+                strip.stats.counters["naks"] += 1
+                time.sleep(self.config.reply_timeout_seconds)
+                reply = self._request(strip, command, seq=strip.seq)
             if reply is None:
                 return
             if isinstance(reply, Nak):
                 strip.stats.counters["naks"] += 1
                 log.warning("LED %s refused %s: %s", strip.id, command, reply.reason.name)
+                if reply.reason is NakReason.BUSY:
+                    with self._cond:
+                        strip.stats.stale = True  # still busy: the next probe resyncs it
 
     def _broadcast(self, commands: Sequence[LedCommand]) -> None:
         for command in commands:
@@ -343,10 +355,13 @@ class LedBus:
                 self._line.exchange(data, None, 0)
 
     def _request(
-        self, strip: _Strip, request: LedRequest, *, quick: bool = False
+        self, strip: _Strip, request: LedRequest, *, quick: bool = False, seq: int | None = None
     ) -> LedReply | None:
-        """Send until answered (same seq on every resend); None and offline after the last try."""
-        seq = strip.next_seq()
+        """Send until answered (same seq on every resend); None and offline after the last try.
+
+        `seq` resends a frame the display refused BUSY; a new frame takes the next seq.
+        """
+        seq = strip.next_seq() if seq is None else seq
         data = request_frame(request, strip.config.address, seq).encode()
         attempts = 1 if quick else 1 + self.config.retries
         for attempt in range(attempts):
@@ -383,6 +398,10 @@ class LedBus:
             log.warning("LED %s: device class %#04x answers", strip.id, identity.device_class)
         elif identity.device_class != wanted:
             log.info("LED %s: a %s configured as %s", strip.id, identity.device_class, wanted)
+
+
+def _is_busy(reply: LedReply | None) -> bool:
+    return isinstance(reply, Nak) and reply.reason is NakReason.BUSY
 
 
 def open_led_buses(configs: Sequence[LedBusConfig], snapshot: SnapshotSource) -> list[LedBus]:

@@ -66,6 +66,7 @@ class StripFaults:
     delay_seconds: float = 0.0  # every reply this much later
     garbage_replies: bool = False  # noise and a corrupted copy before every reply (seeded)
     refuse: NakReason | None = None  # NAK every command with this reason
+    busy_for: int = 0  # NAK the next N commands BUSY (a redraw in progress), then take them
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,9 @@ class SimLedStrip:
             return None if broadcast else reply_to(frame, frame.function, identity.encode())
         if self.faults.refuse is not None:
             return self._nak(frame, self.faults.refuse)
+        if self.faults.busy_for > 0 and not broadcast:
+            self.faults.busy_for -= 1
+            return self._nak(frame, NakReason.BUSY)
         if isinstance(request, BoardText) and not self.board:
             return self._nak(frame, NakReason.NOT_SUPPORTED)
         with self._changed:
