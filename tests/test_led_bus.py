@@ -356,3 +356,34 @@ def test_a_command_still_busy_after_every_resend_is_repaired_by_the_next_probe(
         # The strip answers probes, so it stays online; the probe's resync shows the window.
         one.wait_until(lambda s: "暂停" not in s.text and "周文" in s.text, timeout=15)
         assert hall.alerts() == []
+
+
+def test_after_a_port_outage_every_display_is_offline_and_all_come_back_at_once(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    # While the port cannot be opened no display can hear anything: all are offline, not only
+    # those the controller happened to address. When the port is back every display is probed
+    # at the fast rate and resynced, so strips that rebooted in the outage are not left blank
+    # until their rationed probe (24 s or more).
+    # Twelve strips and the board on one 9600-baud line, as in the example hall: rationed
+    # probes reach each answering strip only every minute or so.
+    layout = {"a": [*(strip_config(n, brightness=40) for n in range(1, 13)), strip_config("board")]}
+    with led_hall(hall_config, tmp_path, layout) as hall:
+        strips = [hall.sim("a", n) for n in range(1, 13)]
+        _sign_in(hall, 1, 2, 3)
+        for strip, name in zip(strips, ("周文", "郑海", "冯晨"), strict=False):
+            strip.wait_for_text(name)
+        wait_until(lambda: all(s.brightness == 40 for s in strips), what="brightness set")
+        hall.lines["a"].unplug()
+        hall.run(cmd.IssueTicket("SB"))
+        hall.run(cmd.CallNext(1))  # addresses strip 1 (and the board) only
+        wait_until(lambda: len(hall.alerts()) == 13, timeout=5, what="every display offline")
+        for strip in strips[1:]:
+            strip.power_cycle()  # rebooted during the outage: blank
+        hall.lines["a"].replug()
+        strips[0].wait_for_text(CALL_1, timeout=8)
+        strips[1].wait_for_text("郑海", timeout=8)
+        strips[2].wait_for_text("冯晨", timeout=8)
+        # A rebooted strip is back at its power-up brightness (100) until it is resynced.
+        wait_until(lambda: all(s.brightness == 40 for s in strips), timeout=8, what="resynced")
+        wait_until(lambda: hall.alerts() == [] and hall.alerts("led_bus_offline") == [])
