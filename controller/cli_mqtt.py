@@ -12,13 +12,14 @@ import dataclasses
 import getpass
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from controller.config_loader import load_config
 from controller.errors import HallError
 from devices.keypad_config import KeypadMqttConfig
-from devices.mosquitto import BrokerAccounts, device_username, write_broker_files
+from devices.mosquitto import BrokerAccounts, TlsListener, device_username, write_broker_files
 from devices.mosquitto_files import write_private
 
 CONTROLLER_PASSWORD_FILE = "controller-password"
@@ -54,7 +55,31 @@ def add_mqtt_broker_commands(
         "--port", type=int, default=None, help="listener port (default: the config's)"
     )
     write.add_argument(
-        "--bind", default="0.0.0.0", help="listener address (default 0.0.0.0: the keypads' LAN)"
+        "--bind",
+        default="127.0.0.1",
+        help="plain listener address (default 127.0.0.1: the controller on this host)",
+    )
+    write.add_argument(
+        "--tls-port", type=int, default=8883, help="TLS listener port for the keypads (8883)"
+    )
+    write.add_argument(
+        "--tls-bind",
+        default="0.0.0.0",
+        help="TLS listener address (default 0.0.0.0: the keypads' Wi-Fi)",
+    )
+    write.add_argument(
+        "--tls-name",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="host name or address keypads connect to, for the broker certificate (repeat; "
+        "default: this host's name, localhost, 127.0.0.1)",
+    )
+    write.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="no TLS listener: keypads use the plain one (give --bind the LAN address); "
+        "their passwords then cross the network in clear",
     )
     write.add_argument(
         "--run-as",
@@ -92,7 +117,10 @@ def write_config(args: argparse.Namespace) -> int:
     written_password = None if configured else directory / CONTROLLER_PASSWORD_FILE
     if configured:
         accounts = dataclasses.replace(accounts, controller_password=configured)
-    conf = write_broker_files(accounts, directory, port=port, bind=args.bind, user=_run_as(args))
+    tls = None if args.no_tls else _tls_listener(args)
+    conf = write_broker_files(
+        accounts, directory, port=port, bind=args.bind, user=_run_as(args), tls=tls
+    )
     if written_password is not None:
         write_private(written_password, accounts.controller_password + "\n")
     result = _result(
@@ -103,11 +131,21 @@ def write_config(args: argparse.Namespace) -> int:
         bind=args.bind,
         written_password=written_password,
     )
+    if tls is not None:
+        result["tls_listener"] = {"bind": tls.bind, "port": tls.port, "names": list(tls.names)}
+        result["ca_certificate"] = str(directory / "tls" / "ca.crt")
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         _print(result)
     return 0
+
+
+def _tls_listener(args: argparse.Namespace) -> TlsListener:
+    if not 1 <= args.tls_port <= 65535:
+        raise HallError(f"--tls-port {args.tls_port} is not a TCP port")
+    names = tuple(args.tls_name or (socket.gethostname(), "localhost", "127.0.0.1"))
+    return TlsListener(port=args.tls_port, bind=args.tls_bind, names=names)
 
 
 def _run_as(args: argparse.Namespace) -> str:
@@ -168,6 +206,15 @@ def _print(result: dict[str, Any]) -> None:
     print(
         f"监听 / listener: {listener['bind']}:{listener['port']}  前缀 / topics: hall/{result['hall_id']}/"
     )
+    if "tls_listener" in result:
+        tls = result["tls_listener"]
+        print(
+            f"评价器 TLS / keypads over TLS: {tls['bind']}:{tls['port']}  "
+            f"证书名 / names: {', '.join(tls['names'])}"
+        )
+        print(f"大厅根证书（装入每台评价器）/ hall CA for every keypad: {result['ca_certificate']}")
+    else:
+        print("警告 / warning: no TLS listener; keypad passwords cross the network in clear")
     print(f"启动 / run: mosquitto -c {result['config']}")
     controller = result["controller"]
     if controller["password_written_to"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ from devices.mosquitto_files import (
     MAX_PACKET_BYTES,
     BrokerAccounts,
     BrokerError,
+    TlsListener,
     acl_text,
     config_text,
     device_username,
@@ -41,6 +43,7 @@ __all__ = [
     "BrokerAccounts",
     "BrokerError",
     "MosquittoBroker",
+    "TlsListener",
     "acl_text",
     "config_text",
     "device_username",
@@ -89,8 +92,10 @@ class MosquittoBroker:
         bind: str = "127.0.0.1",
         autosave_seconds: int = 60,
         binary: str | None = None,
+        tls: TlsListener | None = None,
     ) -> None:
         self.accounts = accounts
+        self.tls = tls
         self.data_dir = Path(data_dir).resolve()
         self.bind = bind
         self.port = port
@@ -102,6 +107,11 @@ class MosquittoBroker:
     def host(self) -> str:
         """The address clients connect to."""
         return "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
+
+    @property
+    def ca_path(self) -> Path:
+        """The hall CA certificate keypads are given (with a TLS listener)."""
+        return self.data_dir / "tls" / "ca.crt"
 
     @property
     def log_path(self) -> Path:
@@ -117,12 +127,15 @@ class MosquittoBroker:
         """Write mosquitto.conf, the hashed password file and the ACL; returns the config path."""
         if self.port == 0:
             self.port = free_port(self.bind)
+        if self.tls is not None and self.tls.port == 0:
+            self.tls = dataclasses.replace(self.tls, port=free_port(self.tls.bind))
         return write_broker_files(
             self.accounts,
             self.data_dir,
             port=self.port,
             bind=self.bind,
             autosave_seconds=self.autosave_seconds,
+            tls=self.tls,
         )
 
     def start(self, timeout: float = 10.0) -> MosquittoBroker:

@@ -107,6 +107,15 @@ def acl_text(accounts: BrokerAccounts) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """A TLS listener for keypads on the hall's Wi-Fi: address, port and the names in its cert."""
+
+    port: int = 8883
+    bind: str = "0.0.0.0"
+    names: tuple[str, ...] = ("localhost", "127.0.0.1")
+
+
 def config_text(
     data_dir: Path,
     *,
@@ -114,8 +123,13 @@ def config_text(
     bind: str = "127.0.0.1",
     autosave_seconds: int = 60,
     user: str | None = None,
+    tls: TlsListener | None = None,
 ) -> str:
-    """mosquitto.conf for a broker whose files all live in `data_dir`, run as `user`."""
+    """mosquitto.conf for a broker whose files all live in `data_dir`, run as `user`.
+
+    The plain listener is for the controller on its own host (127.0.0.1 by default); keypads
+    on the hall network use the TLS listener, so their passwords never cross Wi-Fi in clear.
+    """
     # Run as root (tests, CI), mosquitto would drop to user `mosquitto`, which cannot read a
     # private temp dir: stay the user we are (the option is ignored when not root).
     user = user or pwd.getpwuid(os.geteuid()).pw_name
@@ -126,6 +140,10 @@ def config_text(
             "per_listener_settings false",
             f"listener {port} {bind}",
             "allow_anonymous false",
+            # The broker takes each client's id from its user name: a keypad's password can
+            # neither kick another keypad off (its will would fire) nor take the controller's
+            # persistent session, the queue of presses made while it restarts.
+            "use_username_as_clientid true",
             f"password_file {data_dir / 'passwd'}",
             f"acl_file {data_dir / 'acl'}",
             "persistence true",
@@ -135,6 +153,7 @@ def config_text(
             f"max_packet_size {MAX_PACKET_BYTES}",
             "max_queued_messages 1000",
             "set_tcp_nodelay true",  # Nagle + delayed ACK cost ~40 ms per small QoS 1 message
+            *_tls_lines(data_dir, tls),
             f"log_dest file {data_dir / 'mosquitto.log'}",
             "log_type error",
             "log_type warning",
@@ -146,6 +165,19 @@ def config_text(
     )
 
 
+def _tls_lines(data_dir: Path, tls: TlsListener | None) -> list[str]:
+    if tls is None:
+        return []
+    folder = data_dir / "tls"
+    return [
+        f"listener {tls.port} {tls.bind}",
+        f"cafile {folder / 'ca.crt'}",
+        f"certfile {folder / 'server.crt'}",
+        f"keyfile {folder / 'server.key'}",
+        "tls_version tlsv1.2",
+    ]
+
+
 def write_broker_files(
     accounts: BrokerAccounts,
     directory: Path,
@@ -154,6 +186,7 @@ def write_broker_files(
     bind: str = "127.0.0.1",
     autosave_seconds: int = 60,
     user: str | None = None,
+    tls: TlsListener | None = None,
 ) -> Path:
     """Write mosquitto.conf, the hashed password file and the ACL into `directory`; the conf path.
 
@@ -184,15 +217,21 @@ def write_broker_files(
         passwd.unlink(missing_ok=True)
         raise BrokerError(str(passwd), done.stderr.decode(errors="replace").strip())
     write_private(directory / "acl", acl_text(accounts))
+    owned = [directory, directory / "db", passwd, directory / "acl"]
+    if tls is not None:
+        from devices.mosquitto_tls import ensure_broker_tls
+
+        files = ensure_broker_tls(directory / "tls", accounts.hall_id, tls.names)
+        owned += [directory / "tls", files.server_cert, files.server_key]
     conf = directory / "mosquitto.conf"
-    write_private(
-        conf,
-        config_text(directory, port=port, bind=bind, autosave_seconds=autosave_seconds, user=user),
+    text = config_text(
+        directory, port=port, bind=bind, autosave_seconds=autosave_seconds, user=user, tls=tls
     )
+    write_private(conf, text)
     if user is not None and os.geteuid() == 0:
-        # mosquitto 2 reads the password file and ACL after dropping to `user`, and writes its
-        # persistence there: that user must own them.
-        _give_to(user, [directory, directory / "db", passwd, directory / "acl", conf])
+        # mosquitto 2 reads the password file, ACL and TLS key after dropping to `user`, and
+        # writes its persistence there: that user must own them.
+        _give_to(user, [*owned, conf])
     return conf
 
 

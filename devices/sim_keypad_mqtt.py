@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -62,8 +63,10 @@ class SimulatedMqttKeypad:
         resend_seconds: float = 2.0,
         keepalive_seconds: int = 10,
         seed: int = 0,
+        tls_ca: Path | None = None,
     ) -> None:
         self.hall_id, self.device_id, self.window = hall_id, device_id, window
+        self.tls_ca = tls_ca  # the hall CA: connect over TLS, as a keypad on Wi-Fi does
         self.username = device_username(device_id)
         self.password = password
         self.host, self.port = host, port
@@ -210,6 +213,8 @@ class SimulatedMqttKeypad:
             protocol=MQTTProtocolVersion.MQTTv311,
         )
         client.username_pw_set(self.username, self.password)
+        if self.tls_ca is not None:
+            client.tls_set(ca_certs=str(self.tls_ca))
         client.will_set(str(self._topic(TopicKind.STATE)), self._state("offline"), QOS, retain=True)
         client.reconnect_delay_set(1, 2)
         client.on_socket_open = no_delay

@@ -80,10 +80,10 @@ def written_broker() -> Iterator[WrittenBroker]:
     require_mosquitto()
     base = Path(tempfile.mkdtemp(prefix="hall-mqtt-"))
     base.chmod(0o755)
-    port, directory = free_port(), base / "mqtt"
+    port, tls_port, directory = free_port(), free_port(), base / "mqtt"
     done = hallctl(
         *("mqtt-broker", "write-config", str(directory), "--config", str(EXAMPLE_CONFIG)),
-        *("--port", str(port), "--bind", "127.0.0.1", "--json"),
+        *("--port", str(port), "--json", "--tls-port", str(tls_port), "--tls-bind", "127.0.0.1"),
     )
     assert done.returncode == 0, done.stderr
     binary = mosquitto_binary()
@@ -133,6 +133,31 @@ def test_write_config_writes_private_files_and_prints_every_keypad_once(
     acl = (directory / "acl").read_text(encoding="utf-8")
     assert "user kp-kp-07\ntopic write hall/qingshan/window/7/keypad/kp-07/event\n" in acl
     assert printed["controller"]["password_expected_at"] == "/etc/hall-controller/mqtt-password"
+    # The plain listener is the controller's, on this host (operations.md); keypads get TLS.
+    conf = (directory / "mosquitto.conf").read_text(encoding="utf-8")
+    assert f"listener {written_broker.port} 127.0.0.1\n" in conf
+    assert printed["listener"] == {"bind": "127.0.0.1", "port": written_broker.port}
+    assert "use_username_as_clientid true" in conf
+    assert stat.S_IMODE((directory / "tls" / "server.key").stat().st_mode) == 0o600
+
+
+def test_a_keypad_connects_over_tls_with_the_printed_hall_ca(written_broker: WrittenBroker) -> None:
+    printed = written_broker.printed
+    tls = printed["tls_listener"]
+    assert tls["names"][1:] == ["localhost", "127.0.0.1"]
+    sim = SimulatedMqttKeypad(
+        HALL,
+        "kp-07",
+        7,
+        written_broker.password("kp-07"),
+        host="127.0.0.1",
+        port=tls["port"],
+        tls_ca=Path(printed["ca_certificate"]),
+    ).start()
+    try:
+        assert sim.connected
+    finally:
+        sim.stop()
 
 
 def test_a_keypads_printed_credentials_work_and_the_acl_holds(
