@@ -32,7 +32,6 @@ from devices.keypad import (
     RatingKey,
     RefusedPress,
     log_refusal,
-    refusal_code,
 )
 from devices.keypad_config import KeypadLinkError, KeypadMqttConfig
 from devices.keypad_mqtt_seen import KeypadSeen, excerpt, payload_text
@@ -248,7 +247,7 @@ class MqttKeypadPort:
         except KeypadMqttError as err:
             refusal = RefusedPress(
                 topic.device_id,
-                refusal_code(err.field),
+                err.code,
                 err.boot_id,
                 err.seq,
                 topic.window,

@@ -123,6 +123,11 @@ class KeypadEvent:
         check_id("device_id", self.device_id)
         check_id("boot_id", self.boot_id)
         check_int("seq", self.seq, 1, MAX_SEQ)
+        if isinstance(self.key, str) and self.key not in KEYS:
+            shown = ", ".join(KEYS)
+            raise KeypadMqttError(
+                f"{self.key!r} is not one of {shown}", field="key", code="unknown_key"
+            )
         check_choice("key", self.key, KEYS)
         if self.key == "rate":
             check_choice("rating", self.rating, RATINGS)
@@ -145,9 +150,10 @@ class KeypadEvent:
     @classmethod
     def decode(cls, data: bytes) -> KeypadEvent:
         """Parse an event payload; KeypadMqttError naming the field, with the ids it could read."""
-        obj = _load(data)
-        ids = _readable_ids(obj)
+        obj, duplicated = _parse(data)
+        ids = _readable_ids(obj, duplicated)
         try:
+            _check_envelope(obj, duplicated)
             if "reasons" in obj and (not isinstance(obj["reasons"], list) or not obj["reasons"]):
                 raise KeypadMqttError("expected a non-empty list of codes", field="reasons")
             return _decode(cls, obj)
@@ -309,27 +315,32 @@ def _dump(obj: dict[str, Any]) -> bytes:
     return data
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise KeypadMqttError("appears twice", field=key)
-        obj[key] = value
-    return obj
+def _parse(data: bytes) -> tuple[dict[str, Any], list[str]]:
+    """A JSON object and its duplicated top-level names; refusals that leave no ids readable.
 
-
-def _no_constant(name: str) -> None:
-    raise KeypadMqttError(f"{name} is not JSON", field="payload")
-
-
-def _load(data: bytes) -> dict[str, Any]:
+    A wrong version or a duplicated field is refused only after the ids are read, so that the
+    keypad is answered `bad_payload` instead of resending for ever.
+    """
     if not isinstance(data, bytes | bytearray):
         raise KeypadMqttError("expected bytes", field="payload")
     if len(data) > MAX_PAYLOAD_BYTES:
         raise KeypadMqttError(f"{len(data)} bytes, more than {MAX_PAYLOAD_BYTES}", field="payload")
+    top: list[list[str]] = []
+
+    def keep_first(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        twice: list[str] = []
+        for key, value in pairs:
+            if key in obj:
+                twice.append(key)
+            else:
+                obj[key] = value
+        top.append(twice)  # the outermost object is decoded last
+        return obj
+
     try:
         text = bytes(data).decode("utf-8")
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        obj = json.loads(text, object_pairs_hook=keep_first, parse_constant=_no_constant)
     except UnicodeDecodeError as err:
         raise KeypadMqttError(f"not UTF-8 at byte {err.start}", field="payload") from err
     except json.JSONDecodeError as err:
@@ -338,21 +349,44 @@ def _load(data: bytes) -> dict[str, Any]:
         raise KeypadMqttError("nested too deeply", field="payload") from err
     if not isinstance(obj, dict):
         raise KeypadMqttError("expected a JSON object", field="payload")
+    nested = [name for twice in top[:-1] for name in twice]
+    if nested:
+        raise KeypadMqttError("appears twice", field=nested[0])
+    return obj, top[-1] if top else []
+
+
+def _check_envelope(obj: dict[str, Any], duplicated: list[str]) -> None:
+    """Refuse a duplicated field, then a missing or wrong `v`; removes `v` from `obj`."""
+    if duplicated:
+        raise KeypadMqttError("appears twice", field=duplicated[0])
     if "v" not in obj:
         raise KeypadMqttError("missing", field="v")
     if type(obj["v"]) is not int or obj["v"] != PROTOCOL_VERSION:
         raise KeypadMqttError(f"version {obj['v']!r}, expected {PROTOCOL_VERSION}", field="v")
     del obj["v"]
+
+
+def _no_constant(name: str) -> None:
+    raise KeypadMqttError(f"{name} is not JSON", field="payload")
+
+
+def _load(data: bytes) -> dict[str, Any]:
+    obj, duplicated = _parse(data)
+    _check_envelope(obj, duplicated)
     return obj
 
 
-def _readable_ids(obj: dict[str, Any]) -> tuple[str | None, str | None, int | None]:
+def _readable_ids(
+    obj: dict[str, Any], duplicated: list[str]
+) -> tuple[str | None, str | None, int | None]:
     def ident(name: str) -> str | None:
         value = obj.get(name)
+        if name in duplicated:
+            return None  # two values: neither can be trusted
         return value if isinstance(value, str) and ID_PATTERN.fullmatch(value) else None
 
     seq = obj.get("seq")
-    ok = type(seq) is int and 1 <= seq <= MAX_SEQ
+    ok = type(seq) is int and 1 <= seq <= MAX_SEQ and "seq" not in duplicated
     return ident("device_id"), ident("boot_id"), seq if ok else None
 
 
@@ -365,7 +399,11 @@ def _check_reasons(event: KeypadEvent) -> None:
             raise KeypadMqttError("only sent with reasons", field="reasons_table")
         return
     if event.rating not in BAD_RATINGS:
-        raise KeypadMqttError(f"reasons only with {' or '.join(BAD_RATINGS)}", field="reasons")
+        raise KeypadMqttError(
+            f"reasons only with {' or '.join(BAD_RATINGS)}",
+            field="reasons",
+            code="reasons_for_good_rating",
+        )
     check_choice("reasons_table", event.reasons_table, tuple(REASON_TABLES))
     assert event.reasons_table is not None
     table = REASON_TABLES[event.reasons_table]

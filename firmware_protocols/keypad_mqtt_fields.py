@@ -21,9 +21,12 @@ class KeypadMqttError(ValueError):
         device_id: str | None = None,
         boot_id: str | None = None,
         seq: int | None = None,
+        code: str = "",
     ) -> None:
         self.detail = detail
         self.field = field
+        # The ack's answer code (keypad-mqtt.md "Answer codes"); bad_payload unless named.
+        self.code = code or ("unknown_reason_table" if field == "reasons_table" else "bad_payload")
         self.device_id = device_id
         self.boot_id = boot_id
         self.seq = seq

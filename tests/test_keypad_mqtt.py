@@ -342,3 +342,42 @@ def test_a_local_keypad_hall_for_simulate_mode(tmp_path: Path) -> None:
             port.close()
     assert not hall.broker.running
     assert sorted(p.window for p in handler.applied) == [3, 5]
+
+
+@pytest.mark.parametrize(
+    ("template", "code"),
+    [
+        ('{{"v":2,"device_id":"K03","boot_id":"{boot}","seq":{seq},"key":"next"}}', "bad_payload"),
+        (
+            '{{"v":"1","device_id":"K03","boot_id":"{boot}","seq":{seq},"key":"next"}}',
+            "bad_payload",
+        ),
+        (
+            '{{"v":1,"device_id":"K03","boot_id":"{boot}","seq":{seq},"key":"next","key":"finish"}}',
+            "bad_payload",
+        ),
+        (
+            '{{"v":1,"device_id":"K03","boot_id":"{boot}","seq":{seq},"key":"launch"}}',
+            "unknown_key",
+        ),
+        (
+            '{{"v":1,"device_id":"K03","boot_id":"{boot}","seq":{seq},"key":"rate",'
+            '"rating":"satisfied","reasons":["R01"],"reasons_table":1}}',
+            "reasons_for_good_rating",
+        ),
+    ],
+)
+def test_a_refused_event_whose_ids_are_readable_is_answered_with_the_documented_code(
+    tmp_path: Path, template: str, code: str
+) -> None:
+    # A newer keypad ("v":2) must hear "not spoken here", not silence it reads as a dead
+    # controller; an unknown key or reasons on a good rating get the codes the spec lists.
+    with (
+        running_broker(tmp_path, KEYPADS) as broker,
+        controller_port(broker, DedupeHandler()),
+        keypad(broker, "K03") as k03,
+    ):
+        k03.send_garbage(template.format(boot=k03.boot_id, seq=91).encode())
+        assert k03.wait_for(lambda: any(a.seq == 91 for a in k03.stray_acks))
+    answer = next(a for a in k03.stray_acks if a.seq == 91)
+    assert (answer.accepted, answer.code) == (False, code)

@@ -513,3 +513,54 @@ def test_every_example_in_the_spec_is_a_valid_payload_as_written() -> None:
         payload = text.encode()
         assert KINDS[kind].decode(payload).encode() == payload, text
         assert schema_errors(kind, payload) == [], text
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (json.dumps({**EVENT, "v": 2}).encode(), "v"),  # a newer keypad: not "controller down"
+        (json.dumps({**EVENT, "v": "1"}).encode(), "v"),
+        (b'{"v":1,"device_id":"K03","boot_id":"b2","seq":9,"key":"next","key":"finish"}', "key"),
+        (b'{"v":1,"v":1,"device_id":"K03","boot_id":"b2","seq":9,"key":"next"}', "v"),
+    ],
+)
+def test_a_wrong_version_or_a_duplicated_field_still_names_the_ids_so_the_keypad_is_answered(
+    payload: bytes, field: str
+) -> None:
+    # keypad-mqtt.md "What the controller does with a bad message": boot_id and seq readable
+    # means an ack with bad_payload; before, these were refused with no ids and so no ack, and
+    # the keypad resent for ever.
+    with pytest.raises(KeypadMqttError) as caught:
+        KeypadEvent.decode(payload)
+    assert caught.value.field == field
+    assert (caught.value.device_id, caught.value.boot_id, caught.value.seq) == ("K03", "b2", 9)
+    assert caught.value.code == "bad_payload"
+
+
+def test_a_duplicated_id_field_is_not_read_as_an_id() -> None:
+    payload = b'{"v":1,"device_id":"K03","boot_id":"b2","seq":9,"seq":10,"key":"next"}'
+    with pytest.raises(KeypadMqttError) as caught:
+        KeypadEvent.decode(payload)
+    assert (caught.value.field, caught.value.seq) == ("seq", None)
+
+
+@pytest.mark.parametrize(
+    ("obj", "code"),
+    [
+        ({**EVENT, "key": "launch"}, "unknown_key"),
+        (
+            {**RATE, "rating": "satisfied", "reasons": ["R01"], "reasons_table": 1},
+            "reasons_for_good_rating",
+        ),
+        ({**RATE, "reasons": ["R01"], "reasons_table": 9}, "unknown_reason_table"),
+        ({**EVENT, "colour": "red"}, "bad_payload"),
+    ],
+)
+def test_a_refused_event_carries_the_answer_code_the_spec_lists(
+    obj: dict[str, object], code: str
+) -> None:
+    # The same refusal answers the same code on both transports: unknown_key and
+    # reasons_for_good_rating came back as bad_payload over MQTT.
+    with pytest.raises(KeypadMqttError) as caught:
+        KeypadEvent.decode(json.dumps(obj).encode())
+    assert caught.value.code == code
