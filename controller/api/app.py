@@ -21,10 +21,13 @@ from controller.api import (
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
+from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
 from controller.api.schemas import ErrorBody
+from controller.api.security_headers import SecurityHeaders
 from controller.api.shared_reads import SharedReads
+from controller.api.stream_slots import StreamSlots
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
@@ -37,8 +40,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "no or an unknown bearer token"),
         (403, "the token's role may not do this"),
         (404, "no such ticket, window, notice or appointment"),
+        (408, "the body did not arrive within [server] body_timeout_seconds"),
         (409, "refused in the hall's current state (e.g. queue_empty)"),
+        (413, "the body is larger than [server] max_body_bytes"),
         (422, "invalid body or path value; `problems` names each field"),
+        (429, "the token holds [server] streams_per_token live streams already"),
         (503, "the journal could not be written; nothing happened"),
     )
 }
@@ -62,6 +68,9 @@ def create_app(
     app.state.machines = {machine.id: machine for machine in machines}
     app.state.devices = devices
     app.state.shared_reads = SharedReads(runtime)
+    app.state.stream_slots = StreamSlots(runtime.config.server.streams_per_token)
+    # Apps mounted under this one (the embedded satisfaction API) add their token checks here.
+    app.state.token_checks = [_knows(tokens)]
     for router in (
         routes_tickets.router,
         routes_windows.router,
@@ -77,7 +86,22 @@ def create_app(
     install_metrics(app, runtime)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(
+        RequestGuard, limits=runtime.config.server, token_checks=app.state.token_checks
+    )
+    app.add_middleware(SecurityHeaders)  # outermost: the guard's refusals get the headers too
     return app
+
+
+def _knows(tokens: TokenRegistry) -> TokenCheck:
+    def check(authorization: str | None) -> bool:
+        try:
+            tokens.caller_for(authorization)
+        except AuthError:
+            return False
+        return True
+
+    return check
 
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,11 +10,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from controller.api.request_guard import RequestGuard
+from controller.api.security_headers import SecurityHeaders
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.satisfaction import routes_records, routes_reports, routes_work_orders, store
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
+from controller.server_limits import ServerLimits
+
+# A batch may hold 500 records with free text: more room than the hall's own API needs.
+BODY_LIMITS = ServerLimits(max_body_bytes=4 * 1_048_576)
 
 
 def create_satisfaction_app(
@@ -52,7 +58,21 @@ def create_satisfaction_app(
         app.include_router(module.router)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.state.token_checks = [_knows(tokens)]
+    app.add_middleware(RequestGuard, limits=BODY_LIMITS, token_checks=app.state.token_checks)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _knows(tokens: SatisfactionTokens) -> Callable[[str | None], bool]:
+    def check(authorization: str | None) -> bool:
+        try:
+            tokens.caller_for(authorization)
+        except AuthError:
+            return False
+        return True
+
+    return check
 
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
