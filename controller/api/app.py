@@ -21,6 +21,7 @@ from controller.api import (
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
+from controller.api.docs_pages import self_hosted_docs
 from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
@@ -62,7 +63,10 @@ def create_app(
         title=f"{runtime.config.hall.name} 大厅接口",
         version="1",
         description="Hall controller API: tickets, windows, floor management, live state.",
+        docs_url=None,
+        redoc_url=None,
     )
+    self_hosted_docs(app)
     app.state.runtime = runtime
     app.state.tokens = tokens
     app.state.machines = {machine.id: machine for machine in machines}

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from controller.api.docs_pages import self_hosted_docs
 from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecurityHeaders
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
@@ -46,7 +47,10 @@ def create_satisfaction_app(
         version="1",
         description="Satisfaction API: rating records, KPIs, 差评 work orders, exports.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    self_hosted_docs(app)
     app.state.satisfaction = SatisfactionContext(
         engine=engine,
         tokens=tokens,
