@@ -97,7 +97,9 @@ def test_the_satisfaction_docs_under_the_hall_load_from_their_mount(
     page = client.get("/satisfaction/docs")
     assert page.status_code == 200
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    assert '"/satisfaction/openapi.json"' in page.text or "'/satisfaction/openapi.json'" in page.text
+    assert (
+        '"/satisfaction/openapi.json"' in page.text or "'/satisfaction/openapi.json'" in page.text
+    )
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources and all(s.startswith("/satisfaction/docs-assets/") for s in sources), sources
     assert all(client.get(s).status_code == 200 for s in sources)

@@ -10,6 +10,13 @@ from playwright.sync_api import Browser, ConsoleMessage
 from tests.browser.conftest import KIOSK_TOKEN, ServedHall
 
 
+def _keeper(messages: list[ConsoleMessage]) -> Callable[[ConsoleMessage], None]:
+    def keep(message: ConsoleMessage) -> None:  # Playwright cannot take a bound builtin
+        messages.append(message)
+
+    return keep
+
+
 def _violations(messages: list[ConsoleMessage]) -> list[str]:
     return [m.text for m in messages if "Content Security Policy" in m.text]
 
@@ -30,13 +37,13 @@ def test_pages_run_under_the_policy_without_a_refusal(
     hall = serve_hall()
     page = browser.new_page()
     messages: list[ConsoleMessage] = []
-    page.on("console", lambda message: messages.append(message))
+    page.on("console", _keeper(messages))
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: None
-        if request.url.startswith((hall.base, "data:"))
-        else outside.append(request.url),
+        lambda request: (
+            None if request.url.startswith((hall.base, "data:")) else outside.append(request.url)
+        ),
     )
     page.goto(f"{hall.base}{path}")
     page.locator(ready).first.wait_for()
@@ -52,7 +59,7 @@ def test_an_injected_inline_script_is_refused(
     hall = serve_hall()
     page = browser.new_page()
     messages: list[ConsoleMessage] = []
-    page.on("console", lambda message: messages.append(message))
+    page.on("console", _keeper(messages))
     page.goto(f"{hall.base}/t/20261123-A001")
     page.locator("body").wait_for()
     ran = page.evaluate(
