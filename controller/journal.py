@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel, create_engine
 
 from controller import event_codec
 from controller import events as ev
+from controller.data_files import secure_file
 from controller.errors import StoreError
 
 # Event kinds whose effect outlives the day; restart replays them from all of history.
@@ -116,9 +117,11 @@ class Journal:
 
     @classmethod
     def at_path(cls, path: str | Path, *, durable: bool = True) -> Journal:
-        """A journal in a SQLite file (created, with its directory, if missing)."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{Path(path)}", durable=durable)
+        """A journal in a SQLite file (created, with its directory, if missing), owner-only (0600)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        journal = cls(f"sqlite:///{Path(path)}", durable=durable)
+        secure_file(Path(path))
+        return journal
 
     @property
     def sql_engine(self) -> SqlEngine:
