@@ -15,7 +15,9 @@ from tests.test_cli import _journal_with_a_morning, hallctl
 
 def _satisfaction_with_a_bad_rating(data: Path) -> None:
     api = make_api(f"sqlite:///{data / 'satisfaction.db'}")
-    api.ingest(record("20261123-A001"), record("20261123-A002", level="dissatisfied", reasons=["R05"]))
+    api.ingest(
+        record("20261123-A001"), record("20261123-A002", level="dissatisfied", reasons=["R05"])
+    )
     api.app.state.satisfaction.engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 
+log = logging.getLogger(__name__)
 # Every JSON route may refuse with these; all share one body (see `_hall_error`).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
@@ -118,8 +120,14 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
         )
     if isinstance(exc, StoreError):
+        # The detail names the database file: it goes to the log, never to a client.
+        log.error("answered 503: %s", exc)
+        cause = "磁盘已满，" if exc.disk_full else ""
         return JSONResponse(
-            {"error": "store_unavailable", "message": f"数据保存失败，请稍后重试：{exc}"},
+            {
+                "error": "store_unavailable",
+                "message": f"数据保存失败（{cause}已提示现场管理人员），请稍后重试",
+            },
             status_code=503,
         )
     return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)
