@@ -1,0 +1,326 @@
+"""A kiosk issuing tickets while a hostile client holds half-open connections and streams.
+
+A real `hallctl up --simulate` (example hall, simulated printers, durable journal) runs on
+127.0.0.1 with its open-file soft limit set to 1,024 as systemd gives a service by default.
+The kiosk (its own keep-alive connection from 127.0.0.1, the kiosk token the hall printed)
+taps `POST /api/tickets {"service", "machine"}`: first on a quiet hall (the in-run baseline),
+then while, from other loopback addresses,
+
+* 1,100 half-open requests (headers never finished; each slot re-opens when the hall closes
+  it) come from 127.0.0.2, and
+* 1,000 `/api/events` streams are attempted with one token from 127.0.0.3 (those accepted
+  are held open and read).
+
+Target: the kiosk's issue p99 under attack <= 2x the quiet p99 of the same run. Also printed:
+how the hall answered the attack (408s, connections closed at accept, 429s, streams held)
+and the hall process's open files at their peak.
+
+    .venv/bin/python -m benchmarks.bench_hostile_load [--tickets 200] [--half-open 1100]
+        [--streams 1000] [--server-nofile 1024] [--retry-seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import ROOT, ms, percentile
+from tests.servers import free_port
+
+TARGET_RATIO = 2.0
+ADMIN_TOKEN = "bench-hostile-admin-token-00001"
+SERVICES = ("SB", "YB", "GJJ", "SW", "ZH")
+ATTACKER, STREAMER = "127.0.0.2", "127.0.0.3"
+
+
+@dataclass
+class Attack:
+    """What the hostile client saw; `stop` ends it."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    half_open: Counter[str] = field(default_factory=Counter)
+    streams: Counter[str] = field(default_factory=Counter)
+    retry_seconds: float = 5.0
+    held_now: int = 0
+    held_peak: int = 0
+    streams_done: int = 0
+
+
+def start_hall(data: Path, port: int, nofile: int) -> tuple[subprocess.Popen[str], str]:
+    """`hallctl up --simulate` at 09:00 on a Monday; the process and its kiosk token."""
+
+    def limit_files() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
+    command = [sys.executable, "-m", "controller.cli", "up", "--simulate", "--data", str(data)]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--clock", "2026-11-23T09:00"],
+        cwd=ROOT,
+        env=os.environ | {"HALLCTL_ADMIN_TOKEN": ADMIN_TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=limit_files,  # noqa: PLW1509  (no other thread runs yet)
+    )
+    assert process.stdout is not None
+    kiosk = ""
+    deadline = time.monotonic() + 60
+    while not kiosk and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit("hallctl up ended before printing its kiosk URL")
+        if found := re.search(r"/kiosk\?machine=\S+#token=(\S+)", line):
+            kiosk = found.group(1)
+    base = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/state", headers=_bearer(kiosk), timeout=2).is_success:
+                return process, kiosk
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("the hall did not answer within 60 s")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def kiosk_taps(base: str, token: str, tickets: int) -> list[float]:
+    """Issue `tickets` tickets one after the other on one connection; seconds per tap."""
+    took: list[float] = []
+    with httpx.Client(base_url=base, headers=_bearer(token), timeout=30) as client:
+        client.get("/api/state")
+        for index in range(tickets):
+            body = {"service": SERVICES[index % len(SERVICES)], "machine": "entrance"}
+            started = time.perf_counter()
+            reply = client.post("/api/tickets", json=body)
+            took.append(time.perf_counter() - started)
+            if reply.status_code != 201:
+                raise SystemExit(f"tap {index}: {reply.status_code} {reply.text}")
+    return took
+
+
+async def half_open_slot(port: int, attack: Attack) -> None:
+    """Keep one half-sent request open; re-open it whenever the hall closes it."""
+    while not attack.stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=(ATTACKER, 0)
+            )
+        except OSError:
+            attack.half_open["connect failed"] += 1
+            await asyncio.sleep(0.5)
+            continue
+        writer.write(b"GET /api/state HTTP/1.1\r\nHost: hall\r\nX-Slow: ")
+        attack.held_now += 1
+        attack.held_peak = max(attack.held_peak, attack.held_now)
+        opened = time.monotonic()
+        try:
+            data = await _read_until_closed(reader, attack.stop)
+        finally:
+            attack.held_now -= 1
+            writer.close()
+        if data is None:
+            return  # the attack ended while this one was still open
+        if data.startswith(b"HTTP/1.1 408"):
+            attack.half_open["408 after the header timeout"] += 1
+        elif not data and time.monotonic() - opened < 1.0:
+            attack.half_open["closed at accept (over the cap)"] += 1
+            await asyncio.sleep(attack.retry_seconds)  # as slowloris: re-open dead sockets later
+        else:
+            attack.half_open["closed otherwise"] += 1
+
+
+async def _read_until_closed(reader: asyncio.StreamReader, stop: asyncio.Event) -> bytes | None:
+    read = asyncio.ensure_future(reader.read())
+    stopped = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if read in done:
+        stopped.cancel()
+        try:
+            return read.result()
+        except OSError:
+            return b""
+    read.cancel()
+    return None
+
+
+async def stream_attempt(port: int, token: str, attack: Attack) -> None:
+    """One /api/events attempt with the shared token; held and read while accepted."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(STREAMER, 0))
+    except OSError:
+        attack.streams["connect failed"] += 1
+        attack.streams_done += 1
+        return
+    writer.write(
+        f"GET /api/events HTTP/1.1\r\nHost: hall\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
+    try:
+        status = await asyncio.wait_for(reader.readline(), 30)
+    except (TimeoutError, OSError):
+        status = b""
+    code = status.split(b" ")[1].decode() if status.count(b" ") >= 2 else "closed"
+    attack.streams[code] += 1
+    attack.streams_done += 1
+    if code == "200":
+        while not attack.stop.is_set():
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), 1.0)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+    writer.close()
+
+
+async def run_attack(port: int, half_open: int, streams: int, attack: Attack) -> None:
+    """The whole attack until `attack.stop` is set."""
+    tasks = [asyncio.ensure_future(half_open_slot(port, attack)) for _ in range(half_open)]
+    for _ in range(streams):
+        tasks.append(asyncio.ensure_future(stream_attempt(port, ADMIN_TOKEN, attack)))
+        await asyncio.sleep(0)  # attempts as fast as the loop goes, not all in one tick
+    await attack.stop.wait()
+    await asyncio.wait(tasks, timeout=10)
+
+
+def open_files(pid: int) -> int:
+    """How many files the process holds now."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+def measure(
+    tickets: int, half_open: int, streams: int, nofile: int, retry: float
+) -> dict[str, object]:
+    """Quiet taps, then taps under attack; every figure of the run."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = half_open + streams + 256
+    if soft < need:  # the attacker's own sockets
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        process, kiosk = start_hall(Path(tmp) / "var", port, nofile)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            quiet = kiosk_taps(base, kiosk, tickets)
+            files_quiet = open_files(process.pid)
+            loop = asyncio.new_event_loop()
+            attack = Attack(retry_seconds=retry)
+            attacker = threading.Thread(
+                target=loop.run_until_complete,
+                args=(run_attack(port, half_open, streams, attack),),
+                daemon=True,
+            )
+            attacker.start()
+            deadline = time.monotonic() + 60
+            while attack.streams_done < streams and time.monotonic() < deadline:
+                time.sleep(0.1)  # every stream attempt answered: the attack is at full strength
+            peak = [open_files(process.pid)]
+            sampling = threading.Event()
+
+            def sample() -> None:
+                while not sampling.wait(0.2):
+                    peak.append(open_files(process.pid))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            loaded = kiosk_taps(base, kiosk, tickets)
+            sampling.set()
+            sampler.join()
+            loop.call_soon_threadsafe(attack.stop.set)
+            attacker.join(timeout=20)
+            with httpx.Client(base_url=base, timeout=10) as client:  # the hall after the attack
+                after = client.get("/api/state", headers=_bearer(kiosk)).status_code
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return {
+        "quiet": quiet,
+        "loaded": loaded,
+        "attack": attack,
+        "files_quiet": files_quiet,
+        "files_peak": max(peak),
+        "after": after,
+    }
+
+
+def report(found: dict[str, object], nofile: int) -> None:
+    """Print the percentiles, the attack's outcome and the verdict."""
+    quiet = sorted(found["quiet"])  # type: ignore[call-overload]
+    loaded = sorted(found["loaded"])  # type: ignore[call-overload]
+    attack = found["attack"]
+    assert isinstance(attack, Attack)
+    q50, q99 = percentile(quiet, 0.5), percentile(quiet, 0.99)
+    l50, l99 = percentile(loaded, 0.5), percentile(loaded, 0.99)
+    print(
+        f"kiosk issue (POST /api/tickets, printed on a simulated printer), {len(quiet)} taps each"
+    )
+    print(f"  quiet hall        p50 {ms(q50)}  p99 {ms(q99)}")
+    print(f"  under the attack  p50 {ms(l50)}  p99 {ms(l99)}")
+    print(
+        f"  half-open requests from {ATTACKER}: peak held {attack.held_peak}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(attack.half_open.items()))
+    )
+    print(
+        f"  /api/events attempts with one token from {STREAMER}: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(attack.streams.items()))
+    )
+    print(
+        f"  hall process open files (soft limit {nofile} at start): quiet {found['files_quiet']}, "
+        f"peak under attack {found['files_peak']}; /api/state after the attack: {found['after']}"
+    )
+    ratio = l99 / q99 if q99 else float("inf")
+    verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+    print(
+        f"  issue p99 under attack = {ratio:.2f}x the quiet p99 (target <= {TARGET_RATIO:.0f}x: {verdict})"
+    )
+
+
+def main() -> None:
+    """Command line: --tickets, --half-open, --streams, --server-nofile."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=200, help="kiosk taps per phase")
+    parser.add_argument("--half-open", type=int, default=1100, help="half-open request slots")
+    parser.add_argument("--streams", type=int, default=1000, help="/api/events attempts")
+    parser.add_argument(
+        "--server-nofile", type=int, default=1024, help="the hall's open-file soft limit at start"
+    )
+    parser.add_argument(
+        "--retry-seconds",
+        type=float,
+        default=5.0,
+        help="a half-open slot closed at accept re-opens after this (slowloris re-opens its dead "
+        "sockets every few seconds; 0 makes it a connection flood)",
+    )
+    args = parser.parse_args()
+    found = measure(
+        args.tickets, args.half_open, args.streams, args.server_nofile, args.retry_seconds
+    )
+    report(found, args.server_nofile)
+
+
+if __name__ == "__main__":
+    main()
