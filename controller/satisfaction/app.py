@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,7 @@ from controller.satisfaction.deps import SatisfactionContext
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
 from controller.server_limits import ServerLimits
 
+log = logging.getLogger(__name__)
 # A batch may hold 500 records with free text: more room than the hall's own API needs.
 BODY_LIMITS = ServerLimits(max_body_bytes=4 * 1_048_576)
 
@@ -89,11 +91,10 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
         )
     if isinstance(exc, StoreError):
+        # The driver's text (SQL, parameters, file names) goes to the log, not to the client.
+        log.error("answered 503: %s", exc)
         return JSONResponse(
-            {
-                "error": "store_unavailable",
-                "message": f"评价数据库暂不可用，请稍后重试：{exc.detail}",
-            },
+            {"error": "store_unavailable", "message": "评价数据库暂不可用，请稍后重试"},
             status_code=503,
         )
     return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)
