@@ -201,6 +201,12 @@ async def run_attack(port: int, half_open: int, streams: int, attack: Attack) ->
     await asyncio.wait(tasks, timeout=10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_files(pid: int) -> int:
     """How many files the process holds now."""
     try:
@@ -222,7 +228,9 @@ def measure(
         process, kiosk = start_hall(Path(tmp) / "var", port, nofile)
         base = f"http://127.0.0.1:{port}"
         try:
+            cpu = cpu_seconds(process.pid)
             quiet = kiosk_taps(base, kiosk, tickets)
+            cpu_quiet = cpu_seconds(process.pid) - cpu
             files_quiet = open_files(process.pid)
             loop = asyncio.new_event_loop()
             attack = Attack(retry_seconds=retry)
@@ -244,7 +252,9 @@ def measure(
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
+            cpu = cpu_seconds(process.pid)
             loaded = kiosk_taps(base, kiosk, tickets)
+            cpu_loaded = cpu_seconds(process.pid) - cpu
             sampling.set()
             sampler.join()
             loop.call_soon_threadsafe(attack.stop.set)
@@ -262,6 +272,7 @@ def measure(
         "loaded": loaded,
         "attack": attack,
         "files_quiet": files_quiet,
+        "cpu": (cpu_quiet, cpu_loaded),
         "files_peak": max(peak),
         "after": after,
     }
@@ -291,6 +302,13 @@ def report(found: dict[str, object], nofile: int) -> None:
     print(
         f"  hall process open files (soft limit {nofile} at start): quiet {found['files_quiet']}, "
         f"peak under attack {found['files_peak']}; /api/state after the attack: {found['after']}"
+    )
+    cpu = found["cpu"]
+    assert isinstance(cpu, tuple)
+    cpu_quiet, cpu_loaded = float(cpu[0]), float(cpu[1])
+    print(
+        f"  hall CPU per tap: quiet {cpu_quiet / len(quiet) * 1000:.1f} ms, "
+        f"under the attack {cpu_loaded / len(loaded) * 1000:.1f} ms"
     )
     ratio = l99 / q99 if q99 else float("inf")
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"

@@ -38,7 +38,7 @@ class ServerLimits(BaseModel):
         description="open connections from one address; 0: no per-address cap (behind nginx)",
     )
     streams_per_token: int = Field(
-        default=32,
+        default=16,
         ge=1,
         le=10_000,
         description="live /api/events streams one token may hold; more get 429",

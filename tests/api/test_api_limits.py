@@ -212,7 +212,7 @@ def test_a_body_that_stalls_gets_408(tmp_path: Path) -> None:
 def test_server_limits_are_validated_with_file_line_and_key() -> None:
     text = (ROOT / "config" / "hall.example.toml").read_text(encoding="utf-8")
     text = text.replace("max_body_bytes = 1048576", "max_body_bytes = 10")
-    text = text.replace("streams_per_token = 32", "streams_per_token = 0")
+    text = text.replace("streams_per_token = 16", "streams_per_token = 0")
     text = text.replace("header_timeout_seconds = 10", "header_timeout = 5")
     with pytest.raises(ConfigError) as caught:
         parse_config(text, file="hall.toml")
