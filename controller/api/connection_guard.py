@@ -68,19 +68,22 @@ def guarded_protocol(limits: ServerLimits, book: ConnectionBook) -> type[HttpToo
         _header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            client = self.client[0] if self.client else ""
+            # Refused before uvicorn sets the connection up: a flood of them costs the loop little.
+            peer = transport.get_extra_info("peername")
+            client = str(peer[0]) if isinstance(peer, tuple) and peer else ""
             if not book.admit(client):
-                transport.close()
+                transport.abort()
                 return
             self._client_key = client
+            super().connection_made(transport)
             self._arm_header_timer()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_header_timer()
-            if self._client_key is not None:
-                book.release(self._client_key)
-                self._client_key = None
+            if self._client_key is None:
+                return  # refused at accept: uvicorn never knew it
+            book.release(self._client_key)
+            self._client_key = None
             super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
@@ -148,6 +151,7 @@ def uvicorn_config(
         host=host,
         port=port,
         http=guarded_protocol(limits, book),
+        ws="none",  # no WebSocket routes; an upgrade would move the connection out of the book
         timeout_keep_alive=limits.keep_alive_seconds,
         log_level="warning",
         access_log=False,

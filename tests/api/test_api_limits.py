@@ -223,3 +223,22 @@ def test_server_limits_are_validated_with_file_line_and_key() -> None:
         "server.header_timeout",
     }
     assert all(p.line is not None and p.file == "hall.toml" for p in problems.values())
+
+
+def test_upgrade_requests_do_not_leak_connection_slots(tmp_path: Path) -> None:
+    upgrade = (
+        b"GET /api/events HTTP/1.1\r\nHost: hall\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    with guarded_hall(tmp_path, max_connections=16, max_connections_per_client=0) as (base, book):
+        for _ in range(40):  # more than the cap, one after the other
+            sock = _connect(base)
+            sock.sendall(upgrade)
+            sock.recv(1024)
+            sock.close()
+        deadline = time.monotonic() + REPLY_WAIT
+        while book.total and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert book.total == 0
+        with httpx.Client(base_url=base, timeout=REPLY_WAIT) as client:
+            assert client.get("/api/state", headers=auth("display")).status_code == 200
