@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import re
 import resource
@@ -35,6 +36,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -47,13 +49,26 @@ SERVICES = ("SB", "YB", "GJJ", "SW", "ZH")
 ATTACKER, STREAMER = "127.0.0.2", "127.0.0.3"
 
 
+class EventLike(Protocol):
+    """A multiprocessing Event."""
+
+    def set(self) -> None: ...
+    def is_set(self) -> bool: ...
+
+
+class QueueLike(Protocol):
+    """A multiprocessing Queue."""
+
+    def put(self, item: object) -> None: ...
+
+
 @dataclass
 class Attack:
     """What the hostile client saw; `stop` ends it."""
 
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
     half_open: Counter[str] = field(default_factory=Counter)
     streams: Counter[str] = field(default_factory=Counter)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
     retry_seconds: float = 5.0
     held_now: int = 0
     held_peak: int = 0
@@ -203,6 +218,37 @@ async def stream_attempt(port: int, token: str, attack: Attack) -> None:
     writer.close()
 
 
+def attacker_main(  # noqa: PLR0917  (a process target's arguments)
+    port: int,
+    half_open: int,
+    streams: int,
+    retry: float,
+    ready: EventLike,
+    stop: EventLike,
+    results: QueueLike,
+) -> None:
+    """The attacker process: attack until `stop`, set `ready` at full strength, report."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = half_open + streams + 256
+    if soft < need:  # the attacker's own sockets
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+
+    async def main() -> Attack:
+        attack = Attack(retry_seconds=retry)
+        running = asyncio.ensure_future(run_attack(port, half_open, streams, attack))
+        while attack.streams_done < streams:
+            await asyncio.sleep(0.1)
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        attack.stop.set()
+        await running
+        return attack
+
+    attack = asyncio.run(main())
+    results.put((dict(attack.half_open), dict(attack.streams), attack.held_peak))
+
+
 async def run_attack(port: int, half_open: int, streams: int, attack: Attack) -> None:
     """The whole attack until `attack.stop` is set."""
     tasks = [asyncio.ensure_future(half_open_slot(port, attack)) for _ in range(half_open)]
@@ -231,10 +277,6 @@ def measure(  # noqa: PLR0917  (the command line's six figures)
     tickets: int, seconds: float, half_open: int, streams: int, nofile: int, retry: float
 ) -> dict[str, object]:
     """Quiet taps, then taps under attack; every figure of the run."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = half_open + streams + 256
-    if soft < need:  # the attacker's own sockets
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         process, kiosk = start_hall(Path(tmp) / "var", port, nofile)
@@ -245,17 +287,17 @@ def measure(  # noqa: PLR0917  (the command line's six figures)
             quiet = kiosk_taps(base, kiosk, tickets, seconds, failed_quiet)
             cpu_quiet = cpu_seconds(process.pid) - cpu
             files_quiet = open_files(process.pid)
-            loop = asyncio.new_event_loop()
-            attack = Attack(retry_seconds=retry)
-            attacker = threading.Thread(
-                target=loop.run_until_complete,
-                args=(run_attack(port, half_open, streams, attack),),
+            # The attacker is a process of its own: in a thread, its bursts would hold this
+            # process's GIL and the kiosk's timings would measure the bench, not the hall.
+            context = multiprocessing.get_context("spawn")
+            ready, stop, results = context.Event(), context.Event(), context.Queue()
+            attacker = context.Process(
+                target=attacker_main,
+                args=(port, half_open, streams, retry, ready, stop, results),
                 daemon=True,
             )
             attacker.start()
-            deadline = time.monotonic() + 60
-            while attack.streams_done < streams and time.monotonic() < deadline:
-                time.sleep(0.1)  # every stream attempt answered: the attack is at full strength
+            ready.wait(60)  # every stream attempt answered: the attack is at full strength
             peak = [open_files(process.pid)]
             sampling = threading.Event()
 
@@ -271,7 +313,9 @@ def measure(  # noqa: PLR0917  (the command line's six figures)
             cpu_loaded = cpu_seconds(process.pid) - cpu
             sampling.set()
             sampler.join()
-            loop.call_soon_threadsafe(attack.stop.set)
+            stop.set()
+            half_seen, streams_seen, held_peak = results.get(timeout=60)
+            attack = Attack(Counter(half_seen), Counter(streams_seen), held_peak=held_peak)
             attacker.join(timeout=20)
             try:  # the hall after the attack
                 after = str(httpx.get(f"{base}/api/state", headers=_bearer(kiosk)).status_code)
