@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from controller.backup import check_backup
+from controller.backup import check_journal
 from tests.satisfaction.conftest import make_api, record
 from tests.test_cli import _journal_with_a_morning, hallctl
 
@@ -50,7 +50,7 @@ def test_backup_and_restore_cover_the_satisfaction_database(tmp_path: Path) -> N
     restored = hallctl("restore", str(dest), "--data", str(data))
     assert restored.returncode == 0, restored.stderr
     assert _counts(data / "satisfaction.db") == (2, 1)
-    assert check_backup(dest).journal.events == events
+    assert check_journal(data / "hall.db").events == events
 
 
 def test_check_only_finds_a_damaged_satisfaction_copy(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_a_journal_only_backup_file_still_restores_the_journal(tmp_path: Path) -
     restored = hallctl("restore", str(old_style), "--data", str(data))
     assert restored.returncode == 0, restored.stderr
     assert "no satisfaction.db in it" in restored.stdout
-    assert check_backup(old_style).journal.events == events
+    assert check_journal(data / "hall.db").events == events
     assert _counts(data / "satisfaction.db") == (2, 1)  # left as it was
 
 
