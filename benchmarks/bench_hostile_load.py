@@ -22,7 +22,6 @@ and the hall process's open files at their peak.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import os
 import re
@@ -34,45 +33,17 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import httpx
 
 from benchmarks.common import ROOT, ms, percentile
+from benchmarks.hostile_clients import ATTACKER, STREAMER, Attack, attacker_main
 from tests.servers import free_port
 
 TARGET_RATIO = 2.0
 ADMIN_TOKEN = "bench-hostile-admin-token-00001"
 SERVICES = ("SB", "YB", "GJJ", "SW", "ZH")
-ATTACKER, STREAMER = "127.0.0.2", "127.0.0.3"
-
-
-class EventLike(Protocol):
-    """A multiprocessing Event."""
-
-    def set(self) -> None: ...
-    def is_set(self) -> bool: ...
-
-
-class QueueLike(Protocol):
-    """A multiprocessing Queue."""
-
-    def put(self, item: object) -> None: ...
-
-
-@dataclass
-class Attack:
-    """What the hostile client saw; `stop` ends it."""
-
-    half_open: Counter[str] = field(default_factory=Counter)
-    streams: Counter[str] = field(default_factory=Counter)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    retry_seconds: float = 5.0
-    held_now: int = 0
-    held_peak: int = 0
-    streams_done: int = 0
 
 
 def start_hall(data: Path, port: int, nofile: int) -> tuple[subprocess.Popen[str], str]:
@@ -142,123 +113,6 @@ def kiosk_taps(
     return took
 
 
-async def half_open_slot(port: int, attack: Attack) -> None:
-    """Keep one half-sent request open; re-open it whenever the hall closes it."""
-    while not attack.stop.is_set():
-        try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(ATTACKER, 0)
-            )
-        except OSError:
-            attack.half_open["connect failed"] += 1
-            await asyncio.sleep(0.5)
-            continue
-        writer.write(b"GET /api/state HTTP/1.1\r\nHost: hall\r\nX-Slow: ")
-        attack.held_now += 1
-        attack.held_peak = max(attack.held_peak, attack.held_now)
-        opened = time.monotonic()
-        try:
-            data = await _read_until_closed(reader, attack.stop)
-        finally:
-            attack.held_now -= 1
-            writer.close()
-        if data is None:
-            return  # the attack ended while this one was still open
-        if data.startswith(b"HTTP/1.1 408"):
-            attack.half_open["408 after the header timeout"] += 1
-        elif not data and time.monotonic() - opened < 1.0:
-            attack.half_open["closed at once, no answer"] += 1
-            await asyncio.sleep(attack.retry_seconds)  # as slowloris: re-open dead sockets later
-        else:
-            attack.half_open["closed otherwise"] += 1
-
-
-async def _read_until_closed(reader: asyncio.StreamReader, stop: asyncio.Event) -> bytes | None:
-    read = asyncio.ensure_future(reader.read())
-    stopped = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    if read in done:
-        stopped.cancel()
-        try:
-            return read.result()
-        except OSError:
-            return b""
-    read.cancel()
-    return None
-
-
-async def stream_attempt(port: int, token: str, attack: Attack) -> None:
-    """One /api/events attempt with the shared token; held and read while accepted."""
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(STREAMER, 0))
-    except OSError:
-        attack.streams["connect failed"] += 1
-        attack.streams_done += 1
-        return
-    writer.write(
-        f"GET /api/events HTTP/1.1\r\nHost: hall\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-    )
-    try:
-        status = await asyncio.wait_for(reader.readline(), 30)
-    except (TimeoutError, OSError):
-        status = b""
-    code = status.split(b" ")[1].decode() if status.count(b" ") >= 2 else "closed"
-    attack.streams[code] += 1
-    attack.streams_done += 1
-    if code == "200":
-        while not attack.stop.is_set():
-            try:
-                chunk = await asyncio.wait_for(reader.read(65536), 1.0)
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            if not chunk:
-                break
-    writer.close()
-
-
-def attacker_main(  # noqa: PLR0917  (a process target's arguments)
-    port: int,
-    half_open: int,
-    streams: int,
-    retry: float,
-    ready: EventLike,
-    stop: EventLike,
-    results: QueueLike,
-) -> None:
-    """The attacker process: attack until `stop`, set `ready` at full strength, report."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = half_open + streams + 256
-    if soft < need:  # the attacker's own sockets
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
-
-    async def main() -> Attack:
-        attack = Attack(retry_seconds=retry)
-        running = asyncio.ensure_future(run_attack(port, half_open, streams, attack))
-        while attack.streams_done < streams:
-            await asyncio.sleep(0.1)
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.1)
-        attack.stop.set()
-        await running
-        return attack
-
-    attack = asyncio.run(main())
-    results.put((dict(attack.half_open), dict(attack.streams), attack.held_peak))
-
-
-async def run_attack(port: int, half_open: int, streams: int, attack: Attack) -> None:
-    """The whole attack until `attack.stop` is set."""
-    tasks = [asyncio.ensure_future(half_open_slot(port, attack)) for _ in range(half_open)]
-    for _ in range(streams):
-        tasks.append(asyncio.ensure_future(stream_attempt(port, ADMIN_TOKEN, attack)))
-        await asyncio.sleep(0)  # attempts as fast as the loop goes, not all in one tick
-    await attack.stop.wait()
-    await asyncio.wait(tasks, timeout=10)
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -293,7 +147,7 @@ def measure(  # noqa: PLR0917  (the command line's six figures)
             ready, stop, results = context.Event(), context.Event(), context.Queue()
             attacker = context.Process(
                 target=attacker_main,
-                args=(port, half_open, streams, retry, ready, stop, results),
+                args=(port, ADMIN_TOKEN, half_open, streams, retry, ready, stop, results),
                 daemon=True,
             )
             attacker.start()
