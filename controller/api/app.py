@@ -27,7 +27,7 @@ from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
 from controller.api.schemas import ErrorBody
-from controller.api.security_headers import SecurityHeaders
+from controller.api.security_headers import SecureFastAPI
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import StreamSlots
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
@@ -61,7 +61,7 @@ def create_app(
     devices: DeviceStatus | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `runtime`, authenticating with `tokens`, printing on `machines`."""
-    app = FastAPI(
+    app = SecureFastAPI(
         title=f"{runtime.config.hall.name} 大厅接口",
         version="1",
         description="Hall controller API: tickets, windows, floor management, live state.",
@@ -95,7 +95,6 @@ def create_app(
     app.add_middleware(
         RequestGuard, limits=runtime.config.server, token_checks=app.state.token_checks
     )
-    app.add_middleware(SecurityHeaders)  # outermost: the guard's refusals get the headers too
     return app
 
 

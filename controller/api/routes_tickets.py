@@ -77,8 +77,9 @@ def void_ticket(
 
 @router.get("/printers")
 def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
-    """Every ticket machine's printers and their last known health."""
+    """Every ticket machine's printers and their last known health (detail: the floor only)."""
     require(caller, Role.FLOOR_MANAGER, Role.KIOSK, Role.DISPLAY)
+    floor = caller.role in (Role.ADMIN, Role.FLOOR_MANAGER)
     return {
         "machines": [
             {
@@ -88,7 +89,7 @@ def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
                         "id": pid,
                         "ready": h.ready,
                         "paper_near_end": h.paper_near_end,
-                        "detail": h.detail,
+                        "detail": h.detail if floor else None,
                     }
                     for pid, h in m.health.items()
                 ],

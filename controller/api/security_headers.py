@@ -12,6 +12,7 @@ import base64
 import hashlib
 import re
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COMMON = (
@@ -29,6 +30,14 @@ _SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.S 
 _STYLE = re.compile(rb"<style[^>]*>(.*?)</style\s*>", re.S | re.I)
 _MAX_PAGE = 4 * 1_048_576  # larger HTML is sent with no inline code allowed
 _CACHE_SIZE = 64
+
+
+class SecureFastAPI(FastAPI):
+    """A FastAPI app whose every answer, its 500 pages too, carries the security headers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack (error pages outermost) wrapped in SecurityHeaders."""
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 class SecurityHeaders:

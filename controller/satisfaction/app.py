@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from controller.api.docs_pages import self_hosted_docs
 from controller.api.request_guard import RequestGuard
-from controller.api.security_headers import SecurityHeaders
+from controller.api.security_headers import SecureFastAPI
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.satisfaction import routes_records, routes_reports, routes_work_orders, store
 from controller.satisfaction.auth import SatisfactionTokens
@@ -44,7 +44,7 @@ def create_satisfaction_app(
         yield
         engine.dispose()
 
-    app = FastAPI(
+    app = SecureFastAPI(
         title="好差评 评价数据接口",
         version="1",
         description="Satisfaction API: rating records, KPIs, 差评 work orders, exports.",
@@ -66,7 +66,6 @@ def create_satisfaction_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.state.token_checks = [_knows(tokens)]
     app.add_middleware(RequestGuard, limits=BODY_LIMITS, token_checks=app.state.token_checks)
-    app.add_middleware(SecurityHeaders)
     return app
 
 

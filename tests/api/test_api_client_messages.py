@@ -31,3 +31,20 @@ def test_a_kiosk_told_no_printer_can_print_sees_no_device_path(hall: Hall, tmp_p
     floor = client.post("/api/tickets", headers=auth("floor"), json=body)
     assert floor.status_code == 503 and ABSENT in floor.json()["detail"]  # for the technician
     printer.close()
+
+
+def test_printer_health_details_are_for_the_floor_only(hall: Hall) -> None:
+    printer = open_printer(PrinterConfig(id="entrance-1", url=ABSENT, timeout_seconds=0.2))
+    machine = TicketMachine("entrance", hall.runtime, [printer], lambda _t, _p: b"ticket")
+    machine.poll()
+    registry = TokenRegistry([])
+    for token, caller in TOKENS.values():
+        registry.add(token, caller)
+    client = TestClient(create_app(hall.runtime, registry, [machine]))
+    for role in ("kiosk", "display"):
+        seen = client.get("/api/printers", headers=auth(role))
+        assert seen.status_code == 200 and "/dev/" not in seen.text
+        assert seen.json()["machines"][0]["printers"][0]["ready"] is not True
+    floor = client.get("/api/printers", headers=auth("floor")).json()
+    assert ABSENT in floor["machines"][0]["printers"][0]["detail"]
+    printer.close()

@@ -103,3 +103,16 @@ def test_the_satisfaction_docs_under_the_hall_load_from_their_mount(
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert sources and all(s.startswith("/satisfaction/docs-assets/") for s in sources), sources
     assert all(client.get(s).status_code == 200 for s in sources)
+
+
+def test_an_unexpected_error_page_carries_them_too(hall: Hall) -> None:
+    app = create_app(hall.runtime, TokenRegistry([]))
+
+    @app.get("/broken-for-the-test")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/broken-for-the-test")
+    assert response.status_code == 500
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
