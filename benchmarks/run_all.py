@@ -27,6 +27,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_keypad_serial", ["--presses", "60"]),
     ("bench_satisfaction_ingest", ["--ratings", "5000"]),
     ("bench_dashboard_latency", ["--events", "20", "--browsers", "0"]),
+    ("bench_hostile_load", ["--tickets", "100"]),
 ]
 
 

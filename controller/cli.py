@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.api.auth import token_digest
-from controller.backup import DB_NAME, backup, check_journal, restore
+from controller.backup import DB_NAME, BackupCheck, backup, check_backup, restore
 from controller.cli_keypads import add_keypad_commands
 from controller.cli_mqtt import add_mqtt_broker_commands
 from controller.cli_printer import add_printer_commands
@@ -140,22 +140,23 @@ def _parser() -> argparse.ArgumentParser:
     _add_flag_audit(sub)
 
     back = sub.add_parser(
-        "backup", help="copy the live journal consistently, even while the hall runs"
+        "backup",
+        help="copy the journal and the satisfaction database consistently, even while the hall runs",
     )
-    back.add_argument("dest", type=Path, help="backup file to create")
+    back.add_argument("dest", type=Path, help="backup directory to create")
     back.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="data directory (default ./var)"
     )
     back.set_defaults(run=_backup)
 
     rest = sub.add_parser(
-        "restore", help="check a backup and make it the hall's journal (hall stopped)"
+        "restore", help="check a backup and make its stores the hall's (hall stopped)"
     )
-    rest.add_argument("source", type=Path, help="backup file made by `hallctl backup`")
+    rest.add_argument("source", type=Path, help="backup directory made by `hallctl backup`")
     rest.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="data directory (default ./var)"
     )
-    rest.add_argument("--check-only", action="store_true", help="only check the file")
+    rest.add_argument("--check-only", action="store_true", help="only check every file")
     rest.set_defaults(run=_restore)
 
     replay = sub.add_parser("replay", help="re-run a recorded day's arrivals under another config")
@@ -294,23 +295,38 @@ def _fmt(value: object) -> str:
 
 def _backup(args: argparse.Namespace) -> int:
     checked = backup(args.data, args.dest)
-    print(
-        f"备份完成 / backup written: {checked.path} ({checked.events} events, {checked.days} days, "
-        f"{checked.first_day} … {checked.last_day})"
-    )
+    print(f"备份完成 / backup written: {checked.path}")
+    _print_backup(checked)
     return 0
 
 
 def _restore(args: argparse.Namespace) -> int:
     if args.check_only:
-        checked = check_journal(args.source)
-        print(f"{checked.path}: OK ({checked.events} events, {checked.days} days)")
+        checked = check_backup(args.source)
+        print(f"{checked.path}: OK")
+        _print_backup(checked)
         return 0
     checked, kept = restore(args.source, args.data)
-    print(f"已恢复 / restored {checked.path} into {args.data / DB_NAME} ({checked.events} events)")
-    if kept:
-        print(f"  原数据已保留 / previous journal kept at {kept}")
+    print(f"已恢复 / restored {checked.path} into {args.data}")
+    _print_backup(checked)
+    if checked.satisfaction is None:
+        print(
+            "  此备份不含评价数据库，现有的保持不变 / no satisfaction.db in it: the current one is kept"
+        )
+    for aside in kept:
+        print(f"  原数据已保留 / previous file kept at {aside}")
     return 0
+
+
+def _print_backup(checked: BackupCheck) -> None:
+    journal = checked.journal
+    print(
+        f"  {DB_NAME}: {journal.events} events, {journal.days} days, "
+        f"{journal.first_day} … {journal.last_day}"
+    )
+    if checked.satisfaction is not None:
+        found = checked.satisfaction
+        print(f"  satisfaction.db: {found.ratings} ratings, {found.work_orders} work orders")
 
 
 def _replay(args: argparse.Namespace) -> int:

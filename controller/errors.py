@@ -62,6 +62,7 @@ class StoreError(HallError):
 
     detail: str
     path: str = field(default="")
+    disk_full: bool = field(default=False)  # SQLITE_FULL / ENOSPC: the disk has no room left
 
     def __str__(self) -> str:
         return f"journal {self.path}: {self.detail}" if self.path else f"journal: {self.detail}"

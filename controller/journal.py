@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from sqlmodel import Field, SQLModel, create_engine
 
 from controller import event_codec
 from controller import events as ev
+from controller.data_files import secure_file
 from controller.errors import StoreError
 
 # Event kinds whose effect outlives the day; restart replays them from all of history.
@@ -34,6 +37,7 @@ PERSISTENT_KINDS = (
     "RatingDefaultsApplied",
 )
 SCHEMA_VERSION = "1"
+SQLITE_FULL = 13  # "database or disk is full": SQLite's answer to ENOSPC on a write
 
 
 class JournalEvent(SQLModel, table=True):
@@ -116,9 +120,11 @@ class Journal:
 
     @classmethod
     def at_path(cls, path: str | Path, *, durable: bool = True) -> Journal:
-        """A journal in a SQLite file (created, with its directory, if missing)."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{Path(path)}", durable=durable)
+        """A journal in a SQLite file (created, with its directory, if missing), owner-only (0600)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        journal = cls(f"sqlite:///{Path(path)}", durable=durable)
+        secure_file(Path(path))
+        return journal
 
     @property
     def sql_engine(self) -> SqlEngine:
@@ -178,11 +184,17 @@ class Journal:
                             answer,
                         )
                 except BaseException:
-                    self._writer.execute("ROLLBACK")
+                    # On SQLITE_FULL (a full disk) SQLite has rolled back already: a second
+                    # ROLLBACK would fail and hide the cause.
+                    if self._writer.in_transaction:
+                        self._writer.execute("ROLLBACK")
                     raise
                 self._writer.execute("COMMIT")
             except sqlite3.Error as err:
-                raise StoreError(f"cannot write {len(rows)} events: {err}", self.url) from err
+                if self._writer.in_transaction:  # a COMMIT that failed: leave no open transaction
+                    with contextlib.suppress(sqlite3.Error):
+                        self._writer.execute("ROLLBACK")
+                raise _write_error(f"cannot write {len(rows)} events", err, self.url) from err
 
     def _append_sqlalchemy(
         self, rows: list[tuple[str, str, str, str]], answer: tuple[str, str, int, str, str] | None
@@ -209,7 +221,7 @@ class Journal:
                         ],
                     )
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write {len(rows)} events: {err}", self.url) from err
+            raise _write_error(f"cannot write {len(rows)} events", err, self.url) from err
 
     def stored_response(self, key: str) -> StoredResponse | None:
         """The response stored under an Idempotency-Key, or None."""
@@ -305,7 +317,7 @@ class Journal:
                 conn.execute(delete(META).where(META.c.key == key))
                 conn.execute(insert(META), [{"key": key, "value": value}])
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write {key}: {err}", self.url) from err
+            raise _write_error(f"cannot write {key}", err, self.url) from err
 
     def days(self) -> list[dt.date]:
         """The hall days present in the journal, oldest first."""
@@ -328,6 +340,14 @@ class Journal:
                 self._writer.close()
                 self._writer = None
         self._engine.dispose()
+
+
+def _write_error(what: str, err: Exception, url: str) -> StoreError:
+    """A StoreError for a failed write, marked disk_full when SQLite or the OS said so."""
+    cause = getattr(err, "orig", None) or err  # SQLAlchemy wraps the driver's error
+    full = getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL
+    full = full or (isinstance(cause, OSError) and cause.errno == errno.ENOSPC)
+    return StoreError(f"{what}: {err}", url, disk_full=full)
 
 
 def _day_of(event: ev.Event, current: dt.date) -> str:

@@ -53,6 +53,21 @@ def default_render(decision: Decision) -> tuple[int, dict[str, Any]]:
     return 200, decision.result
 
 
+def store_alert(error: StoreError, since: dt.datetime) -> dict[str, Any]:
+    """The floor alert for a journal that cannot be written (a full disk named as such)."""
+    if error.disk_full:
+        return {
+            "kind": "disk_full",
+            "since": since.isoformat(),
+            "message": "数据盘已满：取号、叫号等操作无法保存，请立即清理磁盘空间或联系技术人员",
+        }
+    return {
+        "kind": "journal_unwritable",
+        "since": since.isoformat(),
+        "message": "数据无法写入：取号、叫号等操作暂时无法保存，请联系技术人员",
+    }
+
+
 class HallRuntime:
     """Serialises commands, journals their events before answering, then publishes them."""
 
@@ -70,6 +85,7 @@ class HallRuntime:
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
         self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
+        self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
 
     def execute(
@@ -134,6 +150,9 @@ class HallRuntime:
         """The public state snapshot, consistent with the journal, plus device alerts."""
         with self._lock:
             snapshot = build_snapshot(self.engine, self.clock.now())
+            trouble = self._store_trouble
+        if trouble is not None:
+            snapshot["alerts"].append(store_alert(*trouble))
         for source in self._alert_sources:
             snapshot["alerts"].extend(with_actions(source()))
         return snapshot
@@ -187,11 +206,16 @@ class HallRuntime:
         assert self.engine.state.day is not None
         try:
             self.journal.append(decision.events, day=self.engine.state.day, response=response)
-        except StoreError:
+        except StoreError as err:
             # Memory ran ahead of the disk: rebuild from what is durable, then report.
             log.exception("journal write failed; rebuilding state from the journal")
+            self._store_trouble = (err, self.clock.now())
+            self.version += 1  # the floor alert shows at once, not after the cache's max age
             self.engine = Engine(self.config)
             self.engine.replay(self.journal.restart_events())
             raise
+        if self._store_trouble is not None:
+            log.warning("journal writable again")
+            self._store_trouble = None
         self.version += 1
         self.hub.publish(decision.events)

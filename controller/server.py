@@ -17,6 +17,7 @@ import uvicorn
 
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
+from controller.api.connection_guard import uvicorn_config
 from controller.backup import DB_NAME, hall_lock
 from controller.calendar import HallCalendar
 from controller.clock import Clock, ScaledClock, SystemClock, parse_clock_start
@@ -92,16 +93,15 @@ def run_hall(options: UpOptions) -> None:
                 threading.Thread(target=driver.run, args=(stop,), name="demo", daemon=True)
             )
         app = create_app(runtime, tokens, machines, devices=devices)
-        app.mount(
-            "/satisfaction",
-            embedded_satisfaction_app(
-                config,
-                options.data,
-                outbox_token=outbox_token,
-                admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
-                clock=clock.now,
-            ),
+        satisfaction = embedded_satisfaction_app(
+            config,
+            options.data,
+            outbox_token=outbox_token,
+            admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
+            clock=clock.now,
         )
+        app.state.token_checks.extend(satisfaction.state.token_checks)
+        app.mount("/satisfaction", satisfaction)
         screen = _local_screen(runtime)
         _banner(runtime, base, machines, admin_token, kiosk_token)
         for sim in simulated:
@@ -115,11 +115,8 @@ def run_hall(options: UpOptions) -> None:
         if screen is not None:
             screen.start()
             stack.callback(screen.stop)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host=options.host, port=options.port, log_level="warning", access_log=False
-            )
-        )
+        server_config, _book = uvicorn_config(app, options.host, options.port, config.server)
+        server = uvicorn.Server(server_config)
         # uvicorn re-raises the SIGTERM it caught after shutting down; without a handler of
         # ours that would end the process before the devices (the broker process) are stopped.
         signal.signal(signal.SIGTERM, _terminate)

@@ -44,13 +44,26 @@ class TicketMachine:
         priority_reason: str | None = None,
         idempotency: IdempotencyKey | None = None,
     ) -> Reply:
-        """201 with the ticket once a printer confirmed its paper; 503 (ticket flagged) if none could."""
+        """201 with the ticket once a printer confirmed its paper; 503 (ticket flagged) if none could.
+
+        A retry with the same Idempotency-Key gets the number reserved by the first try (printed
+        now if a printer can), never a new one: the reservation is journaled under the key.
+        """
         with self._lock:
             replayed = self.runtime.stored_reply(idempotency)
             if replayed is not None:
                 return replayed
+            reservation = _reservation_key(idempotency)
+            held = self.runtime.stored_reply(reservation)
+            if held is not None and held.status == 200:
+                view = self.runtime.ticket(str(held.body["id"]))
+                if view is not None and view["status"] in ("printing", "print_failed"):
+                    return self._print(view, idempotency)
+                if view is not None and view["status"] != "void":
+                    return Reply(201, view)  # printed meanwhile by a reprint at the desk
             reserved = self.runtime.execute(
-                cmd.IssueTicket(service, lane, priority_reason, needs_print=True)
+                cmd.IssueTicket(service, lane, priority_reason, needs_print=True),
+                idempotency=None if held is not None else reservation,
             )
             if reserved.status != 200:
                 return reserved
@@ -206,3 +219,10 @@ class TicketMachine:
     def _in_order(self) -> list[TicketPrinter]:
         # Printers last seen ready first; the configured order breaks ties.
         return sorted(self.printers, key=lambda p: self.health[p.id].ready is not True)
+
+
+def _reservation_key(idempotency: IdempotencyKey | None) -> IdempotencyKey | None:
+    """The key under which the number reserved for a request is kept until it is printed."""
+    if idempotency is None:
+        return None
+    return IdempotencyKey(f"{idempotency.key}|reserved", idempotency.fingerprint)

@@ -123,7 +123,7 @@ def _journal_with_a_morning(data: Path) -> int:
 def test_backup_then_restore_round_trip(tmp_path: Path) -> None:
     data = tmp_path / "var"
     events = _journal_with_a_morning(data)
-    backup_file = tmp_path / "backups" / "hall-20261123.db"
+    backup_file = tmp_path / "backups" / "hall-20261123"
     result = hallctl("backup", str(backup_file), "--data", str(data))
     assert result.returncode == 0, result.stderr
     assert f"{events} events" in result.stdout
@@ -147,7 +147,7 @@ def test_restore_refuses_bad_files_and_a_running_hall(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE something (x)")
     result = hallctl("restore", str(other), "--data", str(data))
     assert result.returncode == 1 and "not a hall journal" in result.stderr
-    good = tmp_path / "good.db"
+    good = tmp_path / "good"
     assert hallctl("backup", str(good), "--data", str(data)).returncode == 0
     with hall_lock(data):  # as `hallctl up` holds it
         result = hallctl("restore", str(good), "--data", str(data))
@@ -200,7 +200,7 @@ def test_backup_while_the_hall_is_writing_is_consistent(tmp_path: Path) -> None:
             stop.wait(0.01)
         copies = []
         for index in range(3):
-            copies.append(backup(data, tmp_path / f"copy-{index}.db"))
+            copies.append(backup(data, tmp_path / f"copy-{index}").journal)
             stop.wait(0.05)
     finally:
         stop.set()

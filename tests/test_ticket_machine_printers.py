@@ -19,10 +19,11 @@ import pytest
 from controller import commands as cmd
 from controller.clock import ManualClock
 from controller.config_loader import load_config
+from controller.errors import InvalidRequest
 from controller.events import Event, TicketPrinted, TicketPrintFailed
 from controller.hall_config import HallConfig, PrinterConfig
 from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.runtime import HallRuntime, IdempotencyKey
 from controller.ticket_machine import RenderTicket, TicketMachine
 from devices.escpos_printer import open_printer
 from devices.printer import TicketPrinter
@@ -262,3 +263,47 @@ def test_a_check_in_whose_paper_failed_is_flagged_and_printed_on_the_next_check_
     assert (retried.status, retried.body["printer"]) == (201, "entrance-2")
     assert [t.number for t in hall.sims[1].tickets] == [failed.body["number"]]
     assert_no_phantoms(hall)
+
+
+def test_an_idempotency_key_retry_while_no_printer_can_print_keeps_its_number(
+    hall: Hall, tmp_path: Path
+) -> None:
+    hall.sims[0].faults.paper_out = True
+    hall.sims[1].faults.cover_open = True
+    key = IdempotencyKey("kiosk|POST|/api/tickets|tap-0001", "fingerprint-sb")
+    first = hall.machine.issue("SB", idempotency=key)
+    assert first.status == 503 and first.body["error"] == "printer_unavailable"
+    ticket_id, number = first.body["ticket"], first.body["number"]
+    for _ in range(3):  # the citizen taps again, the kiosk retries with the same key
+        again = hall.machine.issue("SB", idempotency=key)
+        assert (again.status, again.body["ticket"], again.body["number"]) == (
+            503,
+            ticket_id,
+            number,
+        )
+    assert list(hall.runtime.engine.state.tickets) == [ticket_id]  # one number reserved, not four
+    view = hall.runtime.ticket(ticket_id)
+    assert view is not None and view["status"] == "print_failed"  # still flagged for reprint
+    other = IdempotencyKey("kiosk|POST|/api/tickets|tap-0001", "fingerprint-yb")
+    with pytest.raises(InvalidRequest, match="Idempotency-Key"):
+        hall.machine.issue("YB", idempotency=other)
+
+    hall.journal.close()  # a restart: the reservation under the key is durable
+    journal = Journal.at_path(tmp_path / "hall.db", durable=False)
+    runtime = HallRuntime(hall.runtime.config, journal, ManualClock(hall_time("09:05")))
+    machine = TicketMachine(
+        "entrance", runtime, hall.printers, render_with_codec(runtime, runtime.config)
+    )
+    assert machine.issue("SB", idempotency=key).body["number"] == number
+    hall.sims[1].faults.cover_open = False  # staff closed the cover
+    printed = machine.issue("SB", idempotency=key)
+    assert (printed.status, printed.body["id"], printed.body["printer"]) == (
+        201,
+        ticket_id,
+        "entrance-2",
+    )
+    assert machine.issue("SB", idempotency=key).body == printed.body  # answered, not printed
+    assert [t.number for t in hall.sims[1].tickets] == [number]
+    assert list(runtime.engine.state.tickets) == [ticket_id]
+    runtime.hub.stop()
+    journal.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -159,6 +160,10 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
         keypads = devices["keypads"]
         assert isinstance(keypads, list) and len(keypads) == 12, keypads
         assert all(k["online"] for k in keypads), keypads
+        # The journal and the ratings (差评 work orders, appeals) are the owner's alone.
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        for name in ("hall.db", "satisfaction.db"):
+            assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)

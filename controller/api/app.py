@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,14 +22,19 @@ from controller.api import (
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
+from controller.api.docs_pages import self_hosted_docs
+from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
 from controller.api.schemas import ErrorBody
+from controller.api.security_headers import SecureFastAPI
 from controller.api.shared_reads import SharedReads
+from controller.api.stream_slots import StreamSlots
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 
+log = logging.getLogger(__name__)
 # Every JSON route may refuse with these; all share one body (see `_hall_error`).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
@@ -37,8 +43,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "no or an unknown bearer token"),
         (403, "the token's role may not do this"),
         (404, "no such ticket, window, notice or appointment"),
+        (408, "the body did not arrive within [server] body_timeout_seconds"),
         (409, "refused in the hall's current state (e.g. queue_empty)"),
+        (413, "the body is larger than [server] max_body_bytes"),
         (422, "invalid body or path value; `problems` names each field"),
+        (429, "the token holds [server] streams_per_token live streams already"),
         (503, "the journal could not be written; nothing happened"),
     )
 }
@@ -52,16 +61,22 @@ def create_app(
     devices: DeviceStatus | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `runtime`, authenticating with `tokens`, printing on `machines`."""
-    app = FastAPI(
+    app = SecureFastAPI(
         title=f"{runtime.config.hall.name} 大厅接口",
         version="1",
         description="Hall controller API: tickets, windows, floor management, live state.",
+        docs_url=None,
+        redoc_url=None,
     )
+    self_hosted_docs(app)
     app.state.runtime = runtime
     app.state.tokens = tokens
     app.state.machines = {machine.id: machine for machine in machines}
     app.state.devices = devices
     app.state.shared_reads = SharedReads(runtime)
+    app.state.stream_slots = StreamSlots(runtime.config.server.streams_per_token)
+    # Apps mounted under this one (the embedded satisfaction API) add their token checks here.
+    app.state.token_checks = [_knows(tokens)]
     for router in (
         routes_tickets.router,
         routes_windows.router,
@@ -77,7 +92,21 @@ def create_app(
     install_metrics(app, runtime)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(
+        RequestGuard, limits=runtime.config.server, token_checks=app.state.token_checks
+    )
     return app
+
+
+def _knows(tokens: TokenRegistry) -> TokenCheck:
+    def check(authorization: str | None) -> bool:
+        try:
+            tokens.caller_for(authorization)
+        except AuthError:
+            return False
+        return True
+
+    return check
 
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -90,8 +119,14 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
         )
     if isinstance(exc, StoreError):
+        # The detail names the database file: it goes to the log, never to a client.
+        log.error("answered 503: %s", exc)
+        cause = "磁盘已满，" if exc.disk_full else ""
         return JSONResponse(
-            {"error": "store_unavailable", "message": f"数据保存失败，请稍后重试：{exc}"},
+            {
+                "error": "store_unavailable",
+                "message": f"数据保存失败（{cause}已提示现场管理人员），请稍后重试",
+            },
             status_code=503,
         )
     return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)

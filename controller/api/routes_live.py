@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.shared_reads import SharedReads
+from controller.api.stream_slots import SlotStreamingResponse, StreamSlots
 from controller.event_codec import event_to_dict
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -36,16 +37,28 @@ async def events(
         bool,
         Query(description="after each burst of events, also send a `state` event: the snapshot"),
     ] = False,
-) -> StreamingResponse:
+) -> SlotStreamingResponse:
     """Server-sent events: first a `snapshot`, then every event; `resync` after an overflow.
 
     With `with_state`, every burst of events (all those queued when the stream wakes) is
     followed by one `state` event carrying the same body as GET /api/state, so a page need
-    not read it back after each event.
+    not read it back after each event. A token holds at most [server] streams_per_token
+    streams at once: 429 past that.
     """
+    slots: StreamSlots = request.app.state.stream_slots
+    release = slots.take(caller)
     loop = asyncio.get_running_loop()
     stream = runtime.hub.open_stream(loop)
-    first = await asyncio.to_thread(runtime.snapshot)
+
+    def close() -> None:
+        runtime.hub.close_stream(stream)  # also when the body never started
+        release()
+
+    try:
+        first = await asyncio.to_thread(runtime.snapshot)
+    except BaseException:
+        close()
+        raise
     reads: SharedReads = request.app.state.shared_reads
 
     async def body() -> AsyncIterator[str]:
@@ -77,10 +90,11 @@ async def events(
         finally:
             runtime.hub.close_stream(stream)
 
-    return StreamingResponse(
+    return SlotStreamingResponse(
         body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        release=close,
     )
 
 

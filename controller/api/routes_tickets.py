@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from controller import commands as cmd
-from controller.api.auth import Role, require
+from controller.api.auth import Caller, Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
 from controller.api.schemas import (
     AppointmentRequest,
@@ -36,7 +36,7 @@ def issue_ticket(
     if body.machine is not None:
         machine = _machine(machines, body.machine)
         reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
-        return JSONResponse(reply.body, status_code=reply.status)
+        return JSONResponse(_for_caller(reply.body, caller), status_code=reply.status)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
     reply = runtime.execute(command, idempotency=idempotency, render=created_render)
     return JSONResponse(reply.body, status_code=reply.status)
@@ -77,8 +77,9 @@ def void_ticket(
 
 @router.get("/printers")
 def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
-    """Every ticket machine's printers and their last known health."""
+    """Every ticket machine's printers and their last known health (detail: the floor only)."""
     require(caller, Role.FLOOR_MANAGER, Role.KIOSK, Role.DISPLAY)
+    floor = caller.role in (Role.ADMIN, Role.FLOOR_MANAGER)
     return {
         "machines": [
             {
@@ -88,7 +89,7 @@ def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
                         "id": pid,
                         "ready": h.ready,
                         "paper_near_end": h.paper_near_end,
-                        "detail": h.detail,
+                        "detail": h.detail if floor else None,
                     }
                     for pid, h in m.health.items()
                 ],
@@ -96,6 +97,13 @@ def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
             for m in machines.values()
         ]
     }
+
+
+def _for_caller(body: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A printer failure's detail (device paths, driver errors) only for the floor, not a kiosk."""
+    if "detail" in body and caller.role not in (Role.ADMIN, Role.FLOOR_MANAGER):
+        return {key: value for key, value in body.items() if key != "detail"}
+    return body
 
 
 def _machine(machines: dict[str, TicketMachine], machine_id: str) -> TicketMachine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -10,11 +11,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from controller.api.docs_pages import self_hosted_docs
+from controller.api.request_guard import RequestGuard
+from controller.api.security_headers import SecureFastAPI
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.satisfaction import routes_records, routes_reports, routes_work_orders, store
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
+from controller.server_limits import ServerLimits
+
+log = logging.getLogger(__name__)
+# A batch may hold 500 records with free text: more room than the hall's own API needs.
+BODY_LIMITS = ServerLimits(max_body_bytes=4 * 1_048_576)
 
 
 def create_satisfaction_app(
@@ -35,12 +44,15 @@ def create_satisfaction_app(
         yield
         engine.dispose()
 
-    app = FastAPI(
+    app = SecureFastAPI(
         title="好差评 评价数据接口",
         version="1",
         description="Satisfaction API: rating records, KPIs, 差评 work orders, exports.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    self_hosted_docs(app)
     app.state.satisfaction = SatisfactionContext(
         engine=engine,
         tokens=tokens,
@@ -52,7 +64,20 @@ def create_satisfaction_app(
         app.include_router(module.router)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.state.token_checks = [_knows(tokens)]
+    app.add_middleware(RequestGuard, limits=BODY_LIMITS, token_checks=app.state.token_checks)
     return app
+
+
+def _knows(tokens: SatisfactionTokens) -> Callable[[str | None], bool]:
+    def check(authorization: str | None) -> bool:
+        try:
+            tokens.caller_for(authorization)
+        except AuthError:
+            return False
+        return True
+
+    return check
 
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -65,11 +90,10 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
         )
     if isinstance(exc, StoreError):
+        # The driver's text (SQL, parameters, file names) goes to the log, not to the client.
+        log.error("answered 503: %s", exc)
         return JSONResponse(
-            {
-                "error": "store_unavailable",
-                "message": f"评价数据库暂不可用，请稍后重试：{exc.detail}",
-            },
+            {"error": "store_unavailable", "message": "评价数据库暂不可用，请稍后重试"},
             status_code=503,
         )
     return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)

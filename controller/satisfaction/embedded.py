@@ -8,12 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from controller.backup import SATISFACTION_DB_NAME
+from controller.data_files import secure_file
 from controller.hall_config import HallConfig
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import SatisfactionSettings, hall_id_of, profile_from_config
 
-DB_NAME = "satisfaction.db"
+DB_NAME = SATISFACTION_DB_NAME
 
 
 def embedded_satisfaction_app(
@@ -45,4 +47,6 @@ def embedded_satisfaction_app(
         )
     days = config.satisfaction.rectify_working_days or chosen.rectify_working_days
     profile = profile_from_config(config, rectify_working_days=days)
-    return create_satisfaction_app(url, tokens, {hall_id: profile}, settings=chosen, clock=clock)
+    app = create_satisfaction_app(url, tokens, {hall_id: profile}, settings=chosen, clock=clock)
+    secure_file(data_dir / DB_NAME)  # ratings, 差评 work orders and appeals: owner-only
+    return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
@@ -59,7 +59,7 @@ def test_ticket_status_page_shows_the_number_and_place(
     second = hall.runtime.execute(cmd.IssueTicket("YB")).body["id"]
     page = browser.new_page()
     page.goto(f"{hall.base}/t/{second}")
-    page.wait_for_function("document.getElementById('number').textContent === 'B002'")
+    expect(page.locator("#number")).to_have_text("B002", timeout=30_000)
     assert "排队等候中" in page.locator("#status").inner_text()
     assert "前面还有 1 人" in page.locator("#detail").inner_text()
     page.close()
@@ -94,7 +94,7 @@ def test_tap_a_service_and_the_ticket_comes_out_of_the_simulated_printer(
         simulated[0].faults.paper_out = True  # entrance-1 runs dry: the machine fails over
         page.locator("button", has_text="完成").click()
         page.locator("button.service[data-service=YB]").click()
-        page.wait_for_function("document.getElementById('ticket-number')?.textContent === 'B002'")
+        expect(page.locator("#ticket-number")).to_have_text("B002", timeout=30_000)
         assert [t.number for t in simulated[1].tickets] == ["B002"]
 
         simulated[1].faults.cover_open = True  # both down: a plain message, nothing callable

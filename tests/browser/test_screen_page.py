@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from controller import commands as cmd
 from tests.screen_helpers import DISPLAY_TOKEN, CuttableLink, ScreenHall, served_hall
@@ -43,7 +43,7 @@ def test_the_page_shows_windows_calls_counts_and_the_leader(
 
     first = hall.call(1, "S0101", "SB")
     second = hall.call(3, "S0301", "YB")  # arrives through the live stream, no reload
-    page.wait_for_function(f"document.getElementById('latest-number').textContent === '{second}'")
+    expect(page.locator("#latest-number")).to_have_text(second, timeout=30_000)
     assert page.locator("#latest-window").inner_text() == "请到 3 号窗口"
     assert page.locator("#recent li").first.inner_text() == f"请 {first} 号到 1 号窗口"
     tile = page.locator("#windows .tile[data-window='1']")
@@ -95,9 +95,7 @@ def test_the_page_recovers_after_its_connection_drops(hall: ScreenHall, browser:
         page.goto(f"{link.url}/screen#token={DISPLAY_TOKEN}")
         page.wait_for_selector("#windows .tile")
         first = hall.call(1, "S0101", "SB")
-        page.wait_for_function(
-            f"document.getElementById('latest-number').textContent === '{first}'"
-        )
+        expect(page.locator("#latest-number")).to_have_text(first, timeout=30_000)
         assert page.locator("#offline").is_hidden()
 
         link.cut()  # the live stream drops, and new connections are refused
@@ -107,9 +105,7 @@ def test_the_page_recovers_after_its_connection_drops(hall: ScreenHall, browser:
         link.mend()
         page.wait_for_selector("#offline", state="hidden", timeout=20_000)
         after = hall.call(2, "S0201", "SB")  # made after the reconnect
-        page.wait_for_function(
-            f"document.getElementById('latest-number').textContent === '{after}'"
-        )
+        expect(page.locator("#latest-number")).to_have_text(after, timeout=30_000)
         assert page.locator("#latest-window").inner_text() == "请到 2 号窗口"
         assert page.locator("#windows .tile[data-window='3'] .ticket").inner_text() == missed
         assert page.locator("#windows .tile[data-window='1'] .ticket").inner_text() == first
