@@ -46,6 +46,8 @@ ALERT_ACTIONS = {
     "led_strip_fault": DEVICE_ACTION,
     "voice_unavailable": "检查功放和音箱，叫号期间请人工引导",
     "voice_clips_invalid": "检查自定义语音素材目录，或恢复默认素材",
+    "disk_full": "立即清理数据盘空间或联系技术人员；恢复前取号、叫号无法保存",
+    "journal_unwritable": "联系技术人员检查数据盘和数据库文件；恢复前取号、叫号无法保存",
 }
 
 
