@@ -41,6 +41,24 @@ PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the ticket status page (public, behind the QR code) shows of a ticket: no id, printer,
+# outcome or rating invitation.
+PUBLIC_TICKET_FIELDS = (
+    "number",
+    "service",
+    "service_name",
+    "lane",
+    "status",
+    "window",
+    "issued_at",
+    "called_at",
+    "ended_at",
+    "ahead",
+    "estimated_wait_minutes",
+    "waited_minutes",
+)
+
+
 def is_public(caller: Caller) -> bool:
     """True for a token on a public screen (display, kiosk)."""
     return caller.role in PUBLIC_ROLES
@@ -77,3 +95,8 @@ def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 def snapshot_for(caller: Caller, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The snapshot as `caller` may see it."""
     return public_snapshot(snapshot) if is_public(caller) else snapshot
+
+
+def public_ticket(view: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's status view as the public status page gets it."""
+    return {name: view[name] for name in PUBLIC_TICKET_FIELDS}

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from controller import commands as cmd
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
+from controller.api.exposure import public_ticket
 from controller.api.schemas import (
     AppointmentRequest,
     CheckInRequest,
@@ -21,6 +22,7 @@ from controller.errors import CommandRejected, NotFound
 from controller.ticket_machine import TicketMachine
 
 router = APIRouter(prefix="/api", tags=["tickets"])
+UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票），请扫描号票上的二维码查询"
 
 
 @router.post("/tickets", status_code=201)
@@ -106,12 +108,22 @@ def _machine(machines: dict[str, TicketMachine], machine_id: str) -> TicketMachi
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_status(ticket_id: str, runtime: RuntimeDep) -> dict[str, Any]:
-    """A ticket's state for its status page; public, no personal data."""
+def ticket_status(ticket_id: str, runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
+    """A ticket's full state by id, for hall staff; `status_path` is its QR code's page."""
+    require(caller, Role.FLOOR_MANAGER, Role.WINDOW_STAFF)
     view = runtime.ticket(ticket_id)
     if view is None:
         raise NotFound("unknown_ticket", f"没有找到票号 {ticket_id}（仅可查询当天的票号）")
-    return view
+    return {**view, "status_path": f"/t/{runtime.ticket_links.token(ticket_id)}"}
+
+
+@router.get("/t/{token}")
+def ticket_by_token(token: str, runtime: RuntimeDep) -> dict[str, Any]:
+    """A ticket's progress for its status page, by the token in its QR code; public."""
+    view = runtime.ticket_by_token(token)
+    if view is None:
+        raise NotFound("unknown_ticket", UNKNOWN_TICKET_TOKEN)
+    return public_ticket(view)
 
 
 @router.post("/appointments", status_code=201)

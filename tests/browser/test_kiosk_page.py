@@ -58,7 +58,7 @@ def test_ticket_status_page_shows_the_number_and_place(
     hall.runtime.execute(cmd.IssueTicket("YB"))
     second = hall.runtime.execute(cmd.IssueTicket("YB")).body["id"]
     page = browser.new_page()
-    page.goto(f"{hall.base}/t/{second}")
+    page.goto(f"{hall.base}/t/{hall.runtime.ticket_links.token(second)}")
     page.wait_for_function("document.getElementById('number').textContent === 'B002'")
     assert "排队等候中" in page.locator("#status").inner_text()
     assert "前面还有 1 人" in page.locator("#detail").inner_text()
