@@ -21,11 +21,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PressLimitConfig(_Strict):
+    """Per-keypad press rate: more than `max_presses` within `per_seconds` is a stuck key."""
+
+    max_presses: int = Field(
+        default=20, ge=2, le=1000, description="presses one keypad may send within per_seconds"
+    )
+    per_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="the window of the limit; a stuck keypad is calm again this long after it stops",
+    )
+
+
 class KeypadsConfig(_Strict):
     """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None
     serial: SerialKeypadsConfig = SerialKeypadsConfig()
+    press_limit: PressLimitConfig = PressLimitConfig()
 
 
 class ScreenConfig(_Strict):
