@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,11 +22,12 @@ from controller.api import (
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
+from controller.api.kiosk_guard import KioskGuard
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
 from controller.api.schemas import ErrorBody
 from controller.api.shared_reads import SharedReads
-from controller.errors import AuthError, CommandRejected, HallError, StoreError
+from controller.errors import AuthError, CommandRejected, HallError, RateLimited, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 
@@ -39,6 +41,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "no such ticket, window, notice or appointment"),
         (409, "refused in the hall's current state (e.g. queue_empty)"),
         (422, "invalid body or path value; `problems` names each field"),
+        (429, "past a rate limit (a kiosk's issuing rate); see Retry-After"),
         (503, "the journal could not be written; nothing happened"),
     )
 }
@@ -62,6 +65,8 @@ def create_app(
     app.state.machines = {machine.id: machine for machine in machines}
     app.state.devices = devices
     app.state.shared_reads = SharedReads(runtime)
+    app.state.kiosk_guard = KioskGuard(runtime.config.kiosk, tokens)
+    runtime.add_alert_source(app.state.kiosk_guard.alerts)
     for router in (
         routes_tickets.router,
         routes_windows.router,
@@ -82,7 +87,14 @@ def create_app(
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, CommandRejected):
-        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
+        headers = (
+            {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+            if isinstance(exc, RateLimited)
+            else None
+        )
+        return JSONResponse(
+            {"error": exc.reason, "message": exc.message}, status_code=exc.status, headers=headers
+        )
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         code = "unauthorized" if exc.status == 401 else "forbidden"

@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 
 from controller import commands as cmd
 from controller.api.auth import Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
+from controller.api.deps import (
+    CallerDep,
+    IdempotencyDep,
+    KioskGuardDep,
+    MachinesDep,
+    RuntimeDep,
+    created_render,
+)
 from controller.api.exposure import public_ticket
 from controller.api.schemas import (
     AppointmentRequest,
@@ -28,13 +35,23 @@ UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票）�
 @router.post("/tickets", status_code=201)
 def issue_ticket(
     body: TicketRequest,
+    *,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
     machines: MachinesDep,
+    guard: KioskGuardDep,
 ) -> JSONResponse:
-    """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe."""
+    """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe.
+
+    A kiosk token is held to its issuing rate (429 past it), and takes a 绿色通道 ticket only
+    with `staff_confirmation` (the hall's staff PIN or a floor manager's token).
+    """
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if runtime.stored_reply(idempotency) is None:  # a retry was counted the first time
+        guard.admit_ticket(caller)
+        if body.lane == "priority":
+            guard.confirm_priority(caller, body.staff_confirmation)
     if body.machine is not None:
         machine = _machine(machines, body.machine)
         reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
@@ -145,10 +162,13 @@ def check_in(
     caller: CallerDep,
     idempotency: IdempotencyDep,
     machines: MachinesDep,
+    guard: KioskGuardDep,
     body: Annotated[CheckInRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Check an appointment in; it joins the queue at its slot (printed when a machine is named)."""
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if runtime.stored_reply(idempotency) is None:
+        guard.admit_ticket(caller)  # a ticket like any other: the kiosk's issuing rate
     if body is not None and body.machine is not None:
         reply = _machine(machines, body.machine).check_in(code, idempotency)
         return JSONResponse(reply.body, status_code=reply.status)

@@ -79,7 +79,7 @@ def test_malformed_requests_get_422_naming_the_field(hall: Hall) -> None:
 def test_priority_ticket_jumps_the_queue_and_says_so(hall: Hall) -> None:
     hall.post("/api/tickets", "kiosk", {"service": "SB"})
     status, body = hall.post(
-        "/api/tickets", "kiosk", {"service": "SB", "lane": "priority", "priority_reason": "老年人"}
+        "/api/tickets", "floor", {"service": "SB", "lane": "priority", "priority_reason": "老年人"}
     )
     assert status == 201 and body["ahead"] == 0 and body["lane"] == "priority"
     hall.post("/api/windows/1/sign-in", "staff1", {"staff": "S0101", "role": "A"})
