@@ -118,9 +118,11 @@ def test_public_screens_get_no_ratings_presses_flags_or_staff_ids(
         assert window_1["staff"] == {"name": "周文", "role": "A", "post": "社保经办"}
 
 
-def test_the_floor_and_staff_streams_keep_the_full_events(served: tuple[Hall, str]) -> None:
+def test_the_floor_staff_and_admin_streams_keep_the_full_events(
+    served: tuple[Hall, str],
+) -> None:
     hall, base = served
-    streams = _streams(hall, base, ("floor", "staff1"))
+    streams = _streams(hall, base, ("floor", "staff1", "admin"))
     for role, messages in streams.items():
         kinds = {kind for kind, _ in messages}
         assert kinds >= PRIVATE_KINDS, (role, kinds)
