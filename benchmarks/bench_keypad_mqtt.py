@@ -35,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from benchmarks.common import MONDAY, at, example_config, ms, percentile
 from controller import commands as cmd
 from controller.clock import ManualClock
+from controller.device_settings import PressLimitConfig
 from controller.journal import Journal
 from controller.keypad_dispatch import KeypadDispatcher
 from controller.runtime import HallRuntime
@@ -156,6 +157,10 @@ class _BareCommit:
 def measure_with_hall(presses: int, tmp: Path) -> dict[str, list[float]]:
     """As `measure`, with the real hall answering: engine, rules, durable journal."""
     config = example_config()
+    # One keypad pressing back to back is a stuck key to the hall: lift the press limit.
+    unlimited = PressLimitConfig(max_presses=1000, per_seconds=0.001)
+    keypads = config.keypads.model_copy(update={"press_limit": unlimited})
+    config = config.model_copy(update={"keypads": keypads})
     clock = ManualClock(at(MONDAY, "09:00", config))
     runtime = HallRuntime(config, Journal.at_path(tmp / "hall.db", durable=True), clock)
     runtime.execute(cmd.SignIn(3, "S0301", "A"))

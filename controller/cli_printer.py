@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import secrets
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import httpx
 from controller.config_loader import load_config
 from controller.errors import HallError
 from controller.hall_config import HallConfig, PrinterConfig
+from controller.ticket_links import TicketLinks
 from controller.ticket_print import DOTS_PER_MM, ticket_layout
 from devices.escpos_printer import open_printer
 from devices.text_raster import rasterize_line
@@ -79,7 +81,9 @@ def sample_bytes(config: HallConfig, service: str, printer: PrinterConfig) -> by
         "estimated_wait_minutes": 12,
         "issued_at": now.isoformat(),
     }
-    layout = ticket_layout(config, view, printer)
+    # A throwaway secret: the sample's QR code has the length and shape of a real one.
+    token = TicketLinks(secrets.token_bytes(32)).token(str(view["id"]))
+    layout = ticket_layout(config, view, printer, status_token=token)
     if not printer.chinese_font:
         width = printer.paper_mm * DOTS_PER_MM - 64
         images = {text: rasterize_line(text, width) for text in raster_texts(layout)}

@@ -21,11 +21,50 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PressLimitConfig(_Strict):
+    """Per-keypad press rate: more than `max_presses` within `per_seconds` is a stuck key."""
+
+    max_presses: int = Field(
+        default=20, ge=2, le=1000, description="presses one keypad may send within per_seconds"
+    )
+    per_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="the window of the limit; a stuck keypad is calm again this long after it stops",
+    )
+
+
+class KioskConfig(_Strict):
+    """Kiosk tokens (ticket machines): their issuing rate, and the staff step for 绿色通道."""
+
+    max_tickets: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="tickets and check-ins one kiosk token may ask for within per_seconds",
+    )
+    per_seconds: float = Field(default=60.0, gt=0, le=3600)
+    priority_pin_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the staff PIN that confirms a 绿色通道 ticket at a kiosk "
+        "(hallctl token-hash PIN); a floor manager's token confirms too",
+    )
+    confirmation_failures: int = Field(
+        default=5, ge=1, le=100, description="wrong confirmations before the lane locks"
+    )
+    confirmation_lock_seconds: float = Field(
+        default=300.0, gt=0, le=86_400, description="the window of those failures and the lock"
+    )
+
+
 class KeypadsConfig(_Strict):
     """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None
     serial: SerialKeypadsConfig = SerialKeypadsConfig()
+    press_limit: PressLimitConfig = PressLimitConfig()
 
 
 class ScreenConfig(_Strict):

@@ -56,6 +56,14 @@ class InvalidRequest(CommandRejected):
         super().__init__(reason, message, status=422)
 
 
+class RateLimited(CommandRejected):
+    """A caller is past a rate limit (429); `retry_after` seconds until it may try again."""
+
+    def __init__(self, reason: str, message: str, *, retry_after: float) -> None:
+        super().__init__(reason, message, status=429)
+        self.retry_after = retry_after
+
+
 @dataclass
 class StoreError(HallError):
     """The journal could not be read or written; the command was not applied."""

@@ -46,6 +46,9 @@ ALERT_ACTIONS = {
     "led_strip_fault": DEVICE_ACTION,
     "voice_unavailable": "检查功放和音箱，叫号期间请人工引导",
     "voice_clips_invalid": "检查自定义语音素材目录，或恢复默认素材",
+    "keypad_stuck": "查看该窗口评价器是否按键卡住或被人连续按压；按键恢复后告警自动消失",
+    "kiosk_rate_limited": "查看该取号机是否被人连续取号，必要时暂停该取号机并收回多取的号",
+    "kiosk_confirmation_failed": "查看该取号机前是否有人试探绿色通道确认码，必要时更换确认码",
     "disk_full": "立即清理数据盘空间或联系技术人员；恢复前取号、叫号无法保存",
     "journal_unwritable": "联系技术人员检查数据盘和数据库文件；恢复前取号、叫号无法保存",
 }

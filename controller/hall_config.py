@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from controller.device_settings import KeypadsConfig, SatisfactionPushConfig, ScreenConfig
+from controller.device_settings import (
+    KeypadsConfig,
+    KioskConfig,
+    SatisfactionPushConfig,
+    ScreenConfig,
+)
 from controller.server_limits import ServerLimits
 from devices.led_config import LedDisplaysConfig
 from devices.voice_config import VoiceConfig
@@ -328,6 +333,7 @@ class HallConfig(_Strict):
     auth: AuthConfig = AuthConfig()
     printers: list[PrinterConfig] = []
     tickets: TicketText = TicketText()
+    kiosk: KioskConfig = KioskConfig()
     led: LedDisplaysConfig = LedDisplaysConfig()
     voice: VoiceConfig = VoiceConfig()
     keypads: KeypadsConfig = KeypadsConfig()

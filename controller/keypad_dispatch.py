@@ -2,31 +2,51 @@
 
 Every press reaches the journaled press log (KeyPressed): the ones the rules refuse, the ones a
 driver refused before the rules (`refused`), and a sequence number reused for a different press.
+Except a stuck key's: past the per-device press rate ([keypads.press_limit]) presses are
+answered `press_rate_limited` before the journal; only the first of each burst is journaled,
+the floor sees a `keypad_stuck` alert until the keypad calms, and the log says so once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import time
+from collections.abc import Callable
 
 from controller import commands as cmd
 from controller.errors import HallError, InvalidRequest
+from controller.press_limiter import PressLimiter
 from controller.runtime import HallRuntime, IdempotencyKey, Reply
 from devices.keypad import REFUSAL_MESSAGES, KeypadAnswer, KeypadPress, RefusedPress
 
 log = logging.getLogger(__name__)
 SEQ_REUSED = "seq_reused"
+PRESS_RATE_LIMITED = "press_rate_limited"
 
 
 class KeypadDispatcher:
-    """The controller's KeypadHandler: a resent press gets the first answer, never a second effect."""
+    """The controller's KeypadHandler: a resent press gets the first answer, never a second effect.
 
-    def __init__(self, runtime: HallRuntime) -> None:
+    It reports its stuck keypads on the floor (the runtime's alerts) from its creation.
+    """
+
+    def __init__(
+        self, runtime: HallRuntime, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.runtime = runtime
+        self.limiter = PressLimiter(runtime.config.keypads.press_limit, clock)
+        runtime.add_alert_source(self.limiter.alerts)
 
     def __call__(self, press: KeypadPress) -> KeypadAnswer:
         """Run the press once (journaled with its answer) and answer the keypad."""
+        admitted, first_dropped = self.limiter.admit(press.device_id, press.window)
+        if not admitted:
+            if first_dropped:
+                self._log_refused(as_refused(press, PRESS_RATE_LIMITED))
+            return KeypadAnswer(False, PRESS_RATE_LIMITED, REFUSAL_MESSAGES[PRESS_RATE_LIMITED])
         command = cmd.PressKey(
             device_id=press.device_id,
             boot_id=press.boot_id,
@@ -43,13 +63,22 @@ class KeypadDispatcher:
             reply = self.runtime.execute(command, idempotency=press_key(press))
         except InvalidRequest as err:  # the same triple reused for a different press
             log.warning("keypad %s press %s refused: %s", press.device_id, press.seq, err)
-            refusal = as_refused(press, SEQ_REUSED)
-            self.refused(refusal)
+            self._log_refused(as_refused(press, SEQ_REUSED))
             return KeypadAnswer(False, SEQ_REUSED, REFUSAL_MESSAGES[SEQ_REUSED])
         return _answer(reply)
 
     def refused(self, press: RefusedPress) -> None:
-        """Journal a press refused before the rules, once per (device, boot, seq) and reason."""
+        """Journal a press refused before the rules, once per (device, boot, seq) and reason.
+
+        Within the device's press rate: a flood of broken messages is dropped like a stuck key.
+        """
+        admitted, first_dropped = self.limiter.admit(press.device_id, press.window)
+        if admitted:
+            self._log_refused(press)
+        elif first_dropped:
+            self._log_refused(dataclasses.replace(press, reason=PRESS_RATE_LIMITED))
+
+    def _log_refused(self, press: RefusedPress) -> None:
         command = cmd.PressKey(
             device_id=press.device_id,
             boot_id=press.boot_id or "",

@@ -21,6 +21,7 @@ from controller.hub import Hub
 from controller.journal import Journal, StoredResponse
 from controller.kpis import compute_kpis
 from controller.snapshot import build_snapshot, ticket_view
+from controller.ticket_links import TicketLinks
 
 log = logging.getLogger(__name__)
 Render = Callable[[Decision], tuple[int, dict[str, Any]]]
@@ -84,6 +85,7 @@ class HallRuntime:
         self.engine = Engine(config)
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
+        self.ticket_links = TicketLinks.of_journal(journal)
         self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
         self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
@@ -161,6 +163,13 @@ class HallRuntime:
         """One of today's tickets as the status page shows it, or None."""
         with self._lock:
             ticket = self.engine.state.tickets.get(ticket_id)
+            return ticket_view(self.engine, ticket, self.clock.now()) if ticket else None
+
+    def ticket_by_token(self, token: str) -> dict[str, Any] | None:
+        """One of today's tickets by its status token (the QR code's), or None."""
+        with self._lock:
+            found = self.ticket_links.find(token, self.engine.state.tickets)
+            ticket = self.engine.state.tickets.get(found) if found else None
             return ticket_view(self.engine, ticket, self.clock.now()) if ticket else None
 
     def kpis(self, day: dt.date | None = None) -> dict[str, Any]:

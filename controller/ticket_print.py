@@ -18,8 +18,14 @@ LANE_TEXT = {"priority": "绿色通道", "appointment": "预约"}
 DOTS_PER_MM = 8
 
 
-def ticket_layout(config: HallConfig, view: dict[str, Any], printer: PrinterConfig) -> TicketLayout:
-    """The layout of one ticket from its status view (runtime.ticket) and the hall config."""
+def ticket_layout(
+    config: HallConfig, view: dict[str, Any], printer: PrinterConfig, *, status_token: str
+) -> TicketLayout:
+    """The layout of one ticket from its status view (runtime.ticket) and the hall config.
+
+    The QR code opens the status page by `status_token` (controller/ticket_links.py), never by
+    the ticket's sequential id.
+    """
     service = config.service(str(view["service"]))
     windows = [
         w.number for w in config.windows if service and service.code in w.services and w.open
@@ -35,7 +41,7 @@ def ticket_layout(config: HallConfig, view: dict[str, Any], printer: PrinterConf
         issued_at_text=f"{issued:%Y-%m-%d %H:%M}",
         windows_text="、".join(str(n) for n in windows) + "号窗口" if windows else "服务台",
         materials=tuple(service.materials) if service and config.tickets.print_materials else (),
-        qr_url=f"{url.rstrip('/')}/{view['id']}" if url else None,
+        qr_url=f"{url.rstrip('/')}/{status_token}" if url else None,
         footer=config.tickets.footer,
         paper_mm=printer.paper_mm,
         lane_text=LANE_TEXT.get(str(view.get("lane"))),
@@ -51,7 +57,8 @@ def ticket_renderer(runtime: HallRuntime, rasterize: Rasterize | None = None) ->
         if view is None:
             raise KeyError(ticket_id)
         printer = printers.get(printer_id) or PrinterConfig(id=printer_id, url="file:/dev/null")
-        layout = ticket_layout(runtime.config, view, printer)
+        token = runtime.ticket_links.token(ticket_id)
+        layout = ticket_layout(runtime.config, view, printer, status_token=token)
         if not printer.chinese_font:
             if rasterize is None:
                 raise ValueError(f"printer {printer_id} has no Chinese font and no rasterizer")

@@ -69,6 +69,7 @@ REFUSAL_MESSAGES = {
     "wrong_window": "评价器窗口号不符",
     "unknown_reason_table": "评价器的差评原因表版本未知，请升级评价器",
     "seq_reused": "按键序号已用于另一次按键，本次按键无效",
+    "press_rate_limited": "按键过于频繁，暂不受理，请检查按键是否卡住",
 }
 
 

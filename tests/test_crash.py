@@ -157,12 +157,12 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             ids = [ticket["id"] for ticket in ledger.tickets.values()]
             assert len(ids) == len(set(ids)), "a ticket number was handed out twice"
             for ticket in ledger.tickets.values():
-                view = client.get(f"/api/tickets/{ticket['id']}")
+                view = client.get(f"/api/tickets/{ticket['id']}", headers=HEADERS)
                 assert view.status_code == 200, f"acknowledged ticket {ticket['number']} is gone"
                 assert view.json()["number"] == ticket["number"]
             called = {ticket_id for _, ticket_id, _ in ledger.calls}
             for ticket_id in called:
-                status = client.get(f"/api/tickets/{ticket_id}").json()["status"]
+                status = client.get(f"/api/tickets/{ticket_id}", headers=HEADERS).json()["status"]
                 assert status in ("called", "finished"), f"{ticket_id} was called, now {status}"
     finally:
         process.send_signal(signal.SIGINT)

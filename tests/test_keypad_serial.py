@@ -291,9 +291,11 @@ def test_a_flood_of_presses_is_answered_in_order_and_the_others_still_get_polled
         assert two.wait_acked(two.press("next")).ticket == "A001"  # not after all 32
         assert one.wait_all_acked(timeout=10)
         assert [a.seq for a in one.answers] == [p.seq for p in flood]
-        assert {a.code for a in one.answers} == {"no_current_ticket"}
+        # 20 presses within 10 s is the default press limit: the rest are a stuck key.
+        codes = [a.code for a in one.answers]
+        assert codes == ["no_current_ticket"] * 20 + ["press_rate_limited"] * 12
         presses = [e for e in runtime.journal.restart_events() if isinstance(e, ev.KeyPressed)]
-        assert sum(p.device_id == "kp-1" for p in presses) == 32
+        assert sum(p.device_id == "kp-1" for p in presses) == 21  # the burst's first drop too
 
 
 @pytest.mark.parametrize("silent_first", [True, False])

@@ -66,7 +66,7 @@ def render_with_codec(runtime: HallRuntime, config: HallConfig) -> RenderTicket:
             ahead=view["ahead"] or 0,
             issued_at_text=f"{issued:%Y-%m-%d %H:%M}",
             windows_text="1 号窗口",
-            qr_url=f"https://hall.example.gov.cn/t/{ticket_id}",
+            qr_url=f"https://hall.example.gov.cn/t/{runtime.ticket_links.token(ticket_id)}",
             footer=config.tickets.footer,
             paper_mm=paper[printer_id],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from controller.api import (
 )
 from controller.api.auth import TokenRegistry
 from controller.api.docs_pages import self_hosted_docs
+from controller.api.kiosk_guard import KioskGuard
 from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
 from controller.api.routes_metrics import install_metrics
@@ -30,7 +32,7 @@ from controller.api.schemas import ErrorBody
 from controller.api.security_headers import SecureFastAPI
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import StreamSlots
-from controller.errors import AuthError, CommandRejected, HallError, StoreError
+from controller.errors import AuthError, CommandRejected, HallError, RateLimited, StoreError
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 
@@ -47,7 +49,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "refused in the hall's current state (e.g. queue_empty)"),
         (413, "the body is larger than [server] max_body_bytes"),
         (422, "invalid body or path value; `problems` names each field"),
-        (429, "the token holds [server] streams_per_token live streams already"),
+        (
+            429,
+            "past a rate limit: a kiosk's issuing rate (see Retry-After), or [server] streams_per_token live streams",
+        ),
         (503, "the journal could not be written; nothing happened"),
     )
 }
@@ -77,6 +82,8 @@ def create_app(
     app.state.stream_slots = StreamSlots(runtime.config.server.streams_per_token)
     # Apps mounted under this one (the embedded satisfaction API) add their token checks here.
     app.state.token_checks = [_knows(tokens)]
+    app.state.kiosk_guard = KioskGuard(runtime.config.kiosk, tokens)
+    runtime.add_alert_source(app.state.kiosk_guard.alerts)
     for router in (
         routes_tickets.router,
         routes_windows.router,
@@ -111,7 +118,14 @@ def _knows(tokens: TokenRegistry) -> TokenCheck:
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, CommandRejected):
-        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
+        headers = (
+            {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+            if isinstance(exc, RateLimited)
+            else None
+        )
+        return JSONResponse(
+            {"error": exc.reason, "message": exc.message}, status_code=exc.status, headers=headers
+        )
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         code = "unauthorized" if exc.status == 401 else "forbidden"

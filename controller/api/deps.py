@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from controller.api.auth import Caller, TokenRegistry
+from controller.api.kiosk_guard import KioskGuard
 from controller.engine import Decision
 from controller.errors import InvalidRequest
 from controller.runtime import HallRuntime, IdempotencyKey, default_render
@@ -53,7 +54,14 @@ async def get_machines(request: Request) -> dict[str, TicketMachine]:
     return machines
 
 
+async def get_kiosk_guard(request: Request) -> KioskGuard:
+    """The kiosk tokens' issuing rate and 绿色通道 confirmation."""
+    guard: KioskGuard = request.app.state.kiosk_guard
+    return guard
+
+
 RuntimeDep = Annotated[HallRuntime, Depends(get_runtime)]
+KioskGuardDep = Annotated[KioskGuard, Depends(get_kiosk_guard)]
 MachinesDep = Annotated[dict[str, TicketMachine], Depends(get_machines)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 IdempotencyDep = Annotated[IdempotencyKey | None, Depends(get_idempotency)]

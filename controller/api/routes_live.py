@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from controller.api.auth import Caller
 from controller.api.deps import CallerDep, RuntimeDep
+from controller.api.exposure import is_public, public_snapshot, snapshot_for, stream_event
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import SlotStreamingResponse, StreamSlots
-from controller.event_codec import event_to_dict
+from controller.runtime import HallRuntime
 
 router = APIRouter(prefix="/api", tags=["live"])
 KEEPALIVE_SECONDS = 15.0
-# Events with personal data (even masked) stay off the public stream.
-PRIVATE_KINDS = frozenset({"AppointmentBooked"})
 
 
 @router.get("/state", response_model=dict[str, Any])
 async def state(request: Request, runtime: RuntimeDep, caller: CallerDep) -> Response:
-    """Snapshot: services, windows, recent calls, notices, duty leader, alerts; no personal data."""
+    """Snapshot: services, windows, recent calls, notices, duty leader, alerts; no personal data.
+
+    A display or kiosk token (a public screen) gets it without the floor alerts, staff ids,
+    pause reasons and ticket ids.
+    """
     reads: SharedReads = request.app.state.shared_reads
-    return await reads.answer_async("state", runtime.snapshot)
+    key, build = _state_read(runtime, caller)
+    return await reads.answer_async(key, build)
 
 
 @router.get("/events")
@@ -39,6 +44,10 @@ async def events(
     ] = False,
 ) -> SlotStreamingResponse:
     """Server-sent events: first a `snapshot`, then every event; `resync` after an overflow.
+
+    A display or kiosk token gets only what its screen shows: calls, windows, tickets issued,
+    notices, in their public form (number, window, service; no staff ids, no ratings, no key
+    presses, no rating flags), and snapshots without floor alerts (docs/operations.md).
 
     With `with_state`, every burst of events (all those queued when the stream wakes) is
     followed by one `state` event carrying the same body as GET /api/state, so a page need
@@ -55,11 +64,12 @@ async def events(
         release()
 
     try:
-        first = await asyncio.to_thread(runtime.snapshot)
+        first = snapshot_for(caller, await asyncio.to_thread(runtime.snapshot))
     except BaseException:
         close()
         raise
     reads: SharedReads = request.app.state.shared_reads
+    state_key, build_state = _state_read(runtime, caller)
 
     async def body() -> AsyncIterator[str]:
         try:
@@ -79,13 +89,15 @@ async def events(
                     if queued is None:
                         return
                     for event in queued:
-                        if event.kind not in PRIVATE_KINDS:
-                            yield _sse(event.kind, event_to_dict(event))
+                        shown = stream_event(caller, event)
+                        if shown is not None:
+                            yield _sse(event.kind, shown)
                 if stream.overflowed:
                     stream.overflowed = False
-                    yield _sse("resync", await asyncio.to_thread(runtime.snapshot))
+                    resync = snapshot_for(caller, await asyncio.to_thread(runtime.snapshot))
+                    yield _sse("resync", resync)
                 elif with_state:
-                    encoded = await reads.encoded_async("state", runtime.snapshot)
+                    encoded = await reads.encoded_async(state_key, build_state)
                     yield f"event: state\ndata: {encoded.decode()}\n\n"
         finally:
             runtime.hub.close_stream(stream)
@@ -96,6 +108,13 @@ async def events(
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         release=close,
     )
+
+
+def _state_read(runtime: HallRuntime, caller: Caller) -> tuple[str, Callable[[], Any]]:
+    """The shared-read key and builder of the state `caller` may see."""
+    if is_public(caller):
+        return "state-public", lambda: public_snapshot(runtime.snapshot())
+    return "state", runtime.snapshot
 
 
 def _sse(kind: str, data: dict[str, Any]) -> str:

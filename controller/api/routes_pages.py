@@ -7,6 +7,9 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from controller.api.deps import RuntimeDep
+from controller.api.routes_tickets import UNKNOWN_TICKET_TOKEN
+
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
@@ -20,7 +23,17 @@ def kiosk() -> HTMLResponse:
     return HTMLResponse(_page("kiosk.html"))
 
 
-@router.get("/t/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(ticket_id: str) -> HTMLResponse:
-    """The ticket status page a citizen opens from the QR code; no personal data."""
+@router.get("/t/{token}", response_class=HTMLResponse)
+def ticket_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
+    """The status page a citizen opens from the ticket's QR code; 404 for anything else."""
+    if runtime.ticket_by_token(token) is None:
+        return HTMLResponse(_NOT_FOUND, status_code=404)
     return HTMLResponse(_page("ticket.html"))
+
+
+_NOT_FOUND = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>票号进度</title>'
+    '</head><body style="font-family: sans-serif; text-align: center; padding: 24px">'
+    f'<p style="font-size: 26px">{UNKNOWN_TICKET_TOKEN}</p></body></html>'
+)

@@ -9,7 +9,15 @@ from fastapi.responses import JSONResponse
 
 from controller import commands as cmd
 from controller.api.auth import Caller, Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, MachinesDep, RuntimeDep, created_render
+from controller.api.deps import (
+    CallerDep,
+    IdempotencyDep,
+    KioskGuardDep,
+    MachinesDep,
+    RuntimeDep,
+    created_render,
+)
+from controller.api.exposure import public_ticket
 from controller.api.schemas import (
     AppointmentRequest,
     CheckInRequest,
@@ -21,18 +29,29 @@ from controller.errors import CommandRejected, NotFound
 from controller.ticket_machine import TicketMachine
 
 router = APIRouter(prefix="/api", tags=["tickets"])
+UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票），请扫描号票上的二维码查询"
 
 
 @router.post("/tickets", status_code=201)
 def issue_ticket(
     body: TicketRequest,
+    *,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
     machines: MachinesDep,
+    guard: KioskGuardDep,
 ) -> JSONResponse:
-    """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe."""
+    """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe.
+
+    A kiosk token is held to its issuing rate (429 past it), and takes a 绿色通道 ticket only
+    with `staff_confirmation` (the hall's staff PIN or a floor manager's token).
+    """
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if runtime.stored_reply(idempotency) is None:  # a retry was counted the first time
+        guard.admit_ticket(caller)
+        if body.lane == "priority":
+            guard.confirm_priority(caller, body.staff_confirmation)
     if body.machine is not None:
         machine = _machine(machines, body.machine)
         reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
@@ -114,12 +133,22 @@ def _machine(machines: dict[str, TicketMachine], machine_id: str) -> TicketMachi
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_status(ticket_id: str, runtime: RuntimeDep) -> dict[str, Any]:
-    """A ticket's state for its status page; public, no personal data."""
+def ticket_status(ticket_id: str, runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
+    """A ticket's full state by id, for hall staff; `status_path` is its QR code's page."""
+    require(caller, Role.FLOOR_MANAGER, Role.WINDOW_STAFF)
     view = runtime.ticket(ticket_id)
     if view is None:
         raise NotFound("unknown_ticket", f"没有找到票号 {ticket_id}（仅可查询当天的票号）")
-    return view
+    return {**view, "status_path": f"/t/{runtime.ticket_links.token(ticket_id)}"}
+
+
+@router.get("/t/{token}")
+def ticket_by_token(token: str, runtime: RuntimeDep) -> dict[str, Any]:
+    """A ticket's progress for its status page, by the token in its QR code; public."""
+    view = runtime.ticket_by_token(token)
+    if view is None:
+        raise NotFound("unknown_ticket", UNKNOWN_TICKET_TOKEN)
+    return public_ticket(view)
 
 
 @router.post("/appointments", status_code=201)
@@ -141,10 +170,13 @@ def check_in(
     caller: CallerDep,
     idempotency: IdempotencyDep,
     machines: MachinesDep,
+    guard: KioskGuardDep,
     body: Annotated[CheckInRequest | None, Body()] = None,
 ) -> JSONResponse:
     """Check an appointment in; it joins the queue at its slot (printed when a machine is named)."""
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
+    if runtime.stored_reply(idempotency) is None:
+        guard.admit_ticket(caller)  # a ticket like any other: the kiosk's issuing rate
     if body is not None and body.machine is not None:
         reply = _machine(machines, body.machine).check_in(code, idempotency)
         return JSONResponse(reply.body, status_code=reply.status)

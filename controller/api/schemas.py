@@ -32,6 +32,11 @@ class TicketRequest(_Body):
         default=None,
         description="ticket machine whose printer prints it; 201 only once the paper is out",
     )
+    staff_confirmation: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a kiosk's 绿色通道 ticket: the hall's staff PIN or a floor manager's token",
+    )
 
 
 class CheckInRequest(_Body):

@@ -60,9 +60,14 @@ class Hall:
         return response.status_code, response.json()
 
 
-def make_hall(db_path: Path, clock: ManualClock) -> Hall:
-    """A runtime + app over the journal at `db_path` (reopening it restarts the hall)."""
+def make_hall(db_path: Path, clock: ManualClock, *, kiosk: dict[str, Any] | None = None) -> Hall:
+    """A runtime + app over the journal at `db_path` (reopening it restarts the hall).
+
+    `kiosk` replaces settings of the example hall's [kiosk] section.
+    """
     config = load_config(ROOT / "config" / "hall.example.toml")
+    if kiosk is not None:
+        config = config.model_copy(update={"kiosk": config.kiosk.model_copy(update=kiosk)})
     runtime = HallRuntime(config, Journal.at_path(db_path), clock)
     registry = TokenRegistry([])
     for token, caller in TOKENS.values():

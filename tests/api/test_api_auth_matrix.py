@@ -84,6 +84,14 @@ RESTRICTED_READS: list[tuple[str, str, str, Any, set[str]]] = [
     ("get", "/api/keypads", "/api/keypads", None, FLOOR),
     ("get", "/api/console/{number}", "/api/console/1", None, STAFF_AT_1),
     ("get", "/api/printers", "/api/printers", None, FLOOR | {"kiosk", "display"}),
+    # By sequential id: hall staff only (the public status page goes by its QR code's token).
+    (
+        "get",
+        "/api/tickets/{ticket_id}",
+        "/api/tickets/20261123-A999",
+        None,
+        FLOOR | {"staff1", "staff4"},
+    ),
 ]
 
 

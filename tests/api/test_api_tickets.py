@@ -79,7 +79,7 @@ def test_malformed_requests_get_422_naming_the_field(hall: Hall) -> None:
 def test_priority_ticket_jumps_the_queue_and_says_so(hall: Hall) -> None:
     hall.post("/api/tickets", "kiosk", {"service": "SB"})
     status, body = hall.post(
-        "/api/tickets", "kiosk", {"service": "SB", "lane": "priority", "priority_reason": "老年人"}
+        "/api/tickets", "floor", {"service": "SB", "lane": "priority", "priority_reason": "老年人"}
     )
     assert status == 201 and body["ahead"] == 0 and body["lane"] == "priority"
     hall.post("/api/windows/1/sign-in", "staff1", {"staff": "S0101", "role": "A"})
@@ -91,17 +91,19 @@ def test_priority_ticket_jumps_the_queue_and_says_so(hall: Hall) -> None:
 def test_ticket_status_page_follows_the_ticket(hall: Hall) -> None:
     hall.post("/api/tickets", "kiosk", {"service": "SB"})
     _, mine = hall.post("/api/tickets", "kiosk", {"service": "SB"})
-    view = hall.client.get(f"/api/tickets/{mine['id']}").json()  # public: no token
+    page = hall.client.get(f"/api/tickets/{mine['id']}", headers=auth("floor")).json()
+    token = page["status_path"].removeprefix("/t/")
+    view = hall.client.get(f"/api/t/{token}").json()  # public: the QR code's token, no bearer
     assert (view["status"], view["ahead"], view["window"]) == ("waiting", 1, None)
     hall.post("/api/windows/1/sign-in", "staff1", {"staff": "S0101", "role": "A"})
     hall.post("/api/windows/1/call-next", "staff1")
     hall.clock.set(at("09:05"))
     hall.post("/api/windows/1/call-next", "staff1")
-    view = hall.client.get(f"/api/tickets/{mine['id']}").json()
+    view = hall.client.get(f"/api/t/{token}").json()
     assert (view["status"], view["window"]) == ("called", 1)
     assert view["waited_minutes"] == 5.0
     assert set(view) >= {"number", "service_name", "estimated_wait_minutes"}
-    missing = hall.client.get("/api/tickets/20261123-A999")
+    missing = hall.client.get("/api/tickets/20261123-A999", headers=auth("floor"))
     assert missing.status_code == 404 and missing.json()["error"] == "unknown_ticket"
 
 

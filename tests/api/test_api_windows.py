@@ -112,7 +112,7 @@ def test_state_lists_services_windows_and_alerts(hall: Hall) -> None:
         hall.post("/api/tickets", "kiosk", {"service": "GJJ"})
     _staffed(hall, 6, "S0601", "floor")
     hall.clock.set(at("09:40"))
-    state = hall.client.get("/api/state", headers=auth("display")).json()
+    state = hall.client.get("/api/state", headers=auth("floor")).json()
     gjj = next(s for s in state["services"] if s["code"] == "GJJ")
     assert gjj["waiting"] == 12 and gjj["oldest_wait_minutes"] == 40.0
     kinds = {a["kind"] for a in state["alerts"]}
@@ -123,12 +123,12 @@ def test_state_lists_services_windows_and_alerts(hall: Hall) -> None:
 
 def test_no_window_alert_while_nobody_serves_a_waiting_service_then_gone(hall: Hall) -> None:
     hall.post("/api/tickets", "kiosk", {"service": "GJJ"})
-    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    alerts = hall.client.get("/api/state", headers=auth("floor")).json()["alerts"]
     no_window = [a for a in alerts if a["kind"] == "no_window"]
     assert [a["service"] for a in no_window] == ["GJJ"]
     assert "没有窗口在岗受理" in no_window[0]["message"]
     _staffed(hall, 6, "S0601", "floor")
-    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    alerts = hall.client.get("/api/state", headers=auth("floor")).json()["alerts"]
     assert not [a for a in alerts if a["kind"] == "no_window"]
 
 
@@ -138,11 +138,11 @@ def test_long_queue_counts_people_per_staffed_window(hall: Hall) -> None:
         hall.post("/api/tickets", "kiosk", {"service": "GJJ"})
     _staffed(hall, 6, "S0601", "floor")
     kinds = {
-        a["kind"] for a in hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+        a["kind"] for a in hall.client.get("/api/state", headers=auth("floor")).json()["alerts"]
     }
     assert "long_queue" in kinds
     _staffed(hall, 12, "S1201", "floor")  # 综合受理 also serves GJJ
-    alerts = hall.client.get("/api/state", headers=auth("display")).json()["alerts"]
+    alerts = hall.client.get("/api/state", headers=auth("floor")).json()["alerts"]
     assert not [a for a in alerts if a["kind"] == "long_queue" and a["service"] == "GJJ"]
 
 

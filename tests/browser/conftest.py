@@ -14,6 +14,7 @@ from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.clock import ManualClock
 from controller.config_loader import load_config
+from controller.hall_config import HallConfig
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
@@ -49,8 +50,9 @@ def serve_hall(tmp_path: Path) -> Iterator[Callable[..., ServedHall]]:
 
     def start(
         machines: Callable[[HallRuntime], Sequence[TicketMachine]] | None = None,
+        config: HallConfig | None = None,
     ) -> ServedHall:
-        config = load_config(EXAMPLE_CONFIG)
+        config = config or load_config(EXAMPLE_CONFIG)
         runtime = HallRuntime(
             config, Journal.at_path(tmp_path / "hall.db"), ManualClock(hall_time("09:00"))
         )

@@ -227,3 +227,29 @@ def test_parked_ratings_are_resent_from_the_device_panel(
             params={"group_by": "window"},
         ).json()
     assert served["total"]["served"] == 1
+
+
+def test_a_draining_kiosk_and_a_stuck_keypad_show_as_urgent_alerts(
+    hall: DashboardHall, page: Page
+) -> None:
+    from controller.keypad_dispatch import KeypadDispatcher
+    from devices.keypad import KeypadKey, KeypadPress
+
+    hall.dashboard(page)
+    expect(page.locator("#live")).to_have_text("实时更新中")
+    kiosk = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
+    statuses = [
+        page.request.post(f"{hall.base}/api/tickets", headers=kiosk, data={"service": "SB"}).status
+        for _ in range(22)
+    ]
+    assert statuses == [201] * 20 + [429] * 2
+    dispatch = KeypadDispatcher(hall.runtime)
+    for seq in range(1, 40):  # a key stuck down on window 2's keypad
+        dispatch(KeypadPress("kp-02", "boot", seq, 2, KeypadKey.RECALL, raw="recall"))
+    hall.run(cmd.SignIn(1, "S0101", "A"))  # the next event brings the state with the alerts
+    kiosk_alert = page.locator("#alerts li[data-kind=kiosk_rate_limited]")
+    expect(kiosk_alert).to_contain_text("取号过于频繁")
+    expect(kiosk_alert).to_have_class("urgent")
+    stuck = page.locator("#alerts li[data-kind=keypad_stuck]")
+    expect(stuck).to_contain_text("评价器按键卡住")
+    expect(stuck).to_contain_text("2号窗口评价器 kp-02")

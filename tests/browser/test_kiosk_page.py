@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
+from controller.config_loader import load_config
+from controller.hall_config import HallConfig
 from controller.runtime import HallRuntime
 from controller.ticket_machine import TicketMachine
 from tests.browser.conftest import KIOSK_TOKEN, ServedHall
+from tests.conftest import EXAMPLE_CONFIG
 
 
 def test_tap_a_service_and_see_the_ticket_number(
@@ -58,7 +62,7 @@ def test_ticket_status_page_shows_the_number_and_place(
     hall.runtime.execute(cmd.IssueTicket("YB"))
     second = hall.runtime.execute(cmd.IssueTicket("YB")).body["id"]
     page = browser.new_page()
-    page.goto(f"{hall.base}/t/{second}")
+    page.goto(f"{hall.base}/t/{hall.runtime.ticket_links.token(second)}")
     expect(page.locator("#number")).to_have_text("B002", timeout=30_000)
     assert "排队等候中" in page.locator("#status").inner_text()
     assert "前面还有 1 人" in page.locator("#detail").inner_text()
@@ -108,3 +112,63 @@ def test_tap_a_service_and_the_ticket_comes_out_of_the_simulated_printer(
     finally:
         for sim in simulated:
             sim.stop()
+
+
+PIN = "580317"
+
+
+def _with_pin(pin: str) -> HallConfig:
+    config = load_config(EXAMPLE_CONFIG)
+    digest = hashlib.sha256(pin.encode()).hexdigest()
+    return config.model_copy(
+        update={"kiosk": config.kiosk.model_copy(update={"priority_pin_sha256": digest})}
+    )
+
+
+def _priority_with(page: Page, category: str, pin: str, service: str) -> None:
+    """绿色通道 → a category → the staff's PIN → a service."""
+    page.locator("#priority").click()
+    page.locator("#card button", has_text=category).click()
+    page.locator("#staff-pin").fill(pin)
+    page.locator("#pin-ok").click()
+    assert "已由工作人员确认" in page.locator("#armed").inner_text()
+    page.locator(f"button.service[data-service={service}]").click()
+
+
+def test_a_priority_ticket_takes_the_staffs_pin_and_a_wrong_one_is_refused(
+    serve_hall: Callable[..., ServedHall], browser: Browser
+) -> None:
+    hall = serve_hall(config=_with_pin(PIN))
+    page = browser.new_page(viewport={"width": 1080, "height": 1920})
+    page.goto(f"{hall.base}/kiosk#token={KIOSK_TOKEN}")
+    page.locator("button.service[data-service=SB]").wait_for()
+    # No PIN typed: the page asks for it and arms nothing.
+    page.locator("#priority").click()
+    page.locator("#card button", has_text="老年人").click()
+    page.locator("#pin-ok").click()
+    assert page.locator("#pin-hint").inner_text() == "请工作人员输入确认码"
+    page.locator("#card button", has_text="返回").click()
+    # A wrong PIN: refused by the hall with a plain message; no ticket.
+    _priority_with(page, "老年人", "111111", "SB")
+    error = page.locator("#ticket-error")
+    error.wait_for()
+    assert "确认码错误" in error.inner_text()
+    assert hall.runtime.engine.state.tickets == {}
+    page.locator("#card button", has_text="返回").click()
+    assert not page.locator("#armed").is_visible()  # one confirmation, one ticket
+    # The right PIN: a priority ticket.
+    _priority_with(page, "孕妇", PIN, "SB")
+    number = page.locator("#ticket-number")
+    number.wait_for()
+    ticket = hall.runtime.engine.state.tickets["20261123-A001"]
+    assert (number.inner_text(), ticket.lane.value, ticket.priority_reason) == (
+        "A001",
+        "priority",
+        "孕妇",
+    )
+    # The next citizen taps a service: a normal ticket, the confirmation was used up.
+    page.locator("#card button", has_text="完成").click()
+    page.locator("button.service[data-service=SB]").click()
+    page.wait_for_function("document.getElementById('ticket-number')?.textContent === 'A002'")
+    assert hall.runtime.engine.state.tickets["20261123-A002"].lane.value == "normal"
+    page.close()
