@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import commands as cmd
-from controller import rating_defaults
+from controller import rating_defaults, roster
 from controller.clock import Clock
 from controller.engine import Decision, Engine
 from controller.errors import InvalidRequest, StoreError
@@ -133,9 +133,15 @@ class HallRuntime:
         """The public state snapshot, consistent with the journal, plus device alerts."""
         with self._lock:
             snapshot = build_snapshot(self.engine, self.clock.now())
+        snapshot["alerts"].extend(self.hub.alerts())
         for source in self._alert_sources:
             snapshot["alerts"].extend(source())
         return snapshot
+
+    def roster_at(self, window: int) -> list[dict[str, Any]]:
+        """Who a window's own token may sign in: its A/B staff and today's temporaries for it."""
+        with self._lock:
+            return roster.window_roster(self.config, self.engine.state, window)
 
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:
         """One of today's tickets as the status page shows it, or None."""
