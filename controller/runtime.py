@@ -192,11 +192,15 @@ class HallRuntime:
         assert self.engine.state.day is not None
         try:
             self.journal.append(decision.events, day=self.engine.state.day, response=response)
-        except StoreError:
+        except (StoreError, ValueError) as err:
             # Memory ran ahead of the disk: rebuild from what is durable, then report.
             log.exception("journal write failed; rebuilding state from the journal")
             self.engine = Engine(self.config)
             self.engine.replay(self.journal.restart_events())
+            if isinstance(err, ValueError):  # text no journal can hold (a lone surrogate)
+                raise InvalidRequest(
+                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
+                ) from err
             raise
         self.version += 1
         self.hub.publish(decision.events)
