@@ -89,14 +89,13 @@ def test_an_unstorable_value_changes_nothing_and_memory_stays_the_journal(
     hall_config: HallConfig, tmp_path: Path
 ) -> None:
     """A text no journal can hold (a lone surrogate) from any edge: refused, memory rebuilt."""
-    runtime = _runtime(hall_config, tmp_path / "hall.db", ManualClock(hall_time("09:00")))
+    clock = ManualClock(hall_time("09:00"))
+    runtime = _runtime(hall_config, tmp_path / "hall.db", clock)
     ticket = runtime.execute(cmd.IssueTicket("SB", needs_print=True)).body["id"]
     with pytest.raises(InvalidRequest, match="unstorable_value"):
         runtime.execute(cmd.RecordPrintFailure(ticket, "entrance-1", "cutter \ud800 jam"))
     assert runtime.engine.state.tickets[ticket].print_failure is None
-    assert (
-        runtime.snapshot() == _runtime(hall_config, tmp_path / "hall.db", runtime.clock).snapshot()
-    )
+    assert runtime.snapshot() == _runtime(hall_config, tmp_path / "hall.db", clock).snapshot()
     assert runtime.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
 
 
