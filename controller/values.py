@@ -107,7 +107,12 @@ def citizen_text(value: str) -> str:
 
 StaffId = Annotated[
     str,
-    Field(pattern=STAFF_ID_PATTERN, max_length=MAX_STAFF_ID, description="工号: A-Z a-z 0-9 _ -"),
+    # The pattern is checked by staff_id (a Chinese message); the schema still shows it.
+    Field(
+        max_length=MAX_STAFF_ID * 2,
+        description="工号: 1-32 of A-Z a-z 0-9 _ -",
+        json_schema_extra={"pattern": STAFF_ID_PATTERN, "maxLength": MAX_STAFF_ID},
+    ),
     AfterValidator(staff_id),
 ]
 StaffName = Annotated[

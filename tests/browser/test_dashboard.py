@@ -219,3 +219,26 @@ def test_parked_ratings_are_resent_from_the_device_panel(
             params={"group_by": "window"},
         ).json()
     assert served["total"]["served"] == 1
+
+
+def test_the_floor_manager_adds_a_temporary_staff_member_who_then_signs_in(
+    hall: DashboardHall, page: Page
+) -> None:
+    hall.dashboard(page)
+    expect(page.locator("#temporary-staff")).to_contain_text("今日没有临时人员")
+    page.locator("#add-temporary").click()
+    page.locator("#temporary-id").fill("T 0301")  # a space: refused, with the reason
+    page.locator("#temporary-name").fill("临时人员甲")
+    page.locator("#temporary-window").select_option("3")
+    page.locator("#confirm-temporary").click()
+    expect(page.locator("#message")).to_contain_text("字母、数字")
+    page.locator("#add-temporary").click()
+    page.locator("#temporary-id").fill("T0301")
+    page.locator("#temporary-name").fill("临时人员甲")
+    page.locator("#temporary-window").select_option("3")
+    page.locator("#confirm-temporary").click()
+    expect(page.locator("#temporary-staff li[data-staff=T0301]")).to_have_text(
+        "3号窗口 · 临时人员甲（工号 T0301）"
+    )
+    assert hall.run(cmd.SignIn(3, "T0301", "B", own_roster_only=True))["staff"] == "临时人员甲"
+    expect(page.locator(f"{_card(page, 3)}")).to_contain_text("临时人员甲")
