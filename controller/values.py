@@ -5,7 +5,8 @@ tab, line breaks, C1) and bidirectional overrides are refused; every kind has a 
 Each bound fits the narrowest wire that carries the value (a staff name on the RS-485 keypad:
 16 characters; a staff id as the keypad's photo id and the satisfaction API's proManager), so
 whatever one edge accepts (hall API, config, keypad codecs, satisfaction API) every other accepts.
-Pure: stdlib and pydantic only. Checks raise ValueError with a Chinese text naming the problem.
+Pure: stdlib, pydantic and the keypad codec's caps. Checks raise ValueError with a Chinese
+text naming the problem.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from controller.errors import InvalidRequest
+from firmware_protocols import keypad_serial_fields
 
-STAFF_ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"  # also the keypads' photo id, the exchange's proManager
+# The narrowest wire sets each cap: the RS-485 keypad's (MQTT allows 32-character names).
+MAX_STAFF_ID = keypad_serial_fields.MAX_PHOTO_ID_CHARS  # 32: the keypad shows the photo by id
+# Also the keypads' photo id (A-Z a-z 0-9 _ . -) and the rating exchange's proManager.
+STAFF_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_STAFF_ID}}}$"
 SERVICE_CODE_PATTERN = r"^[A-Z0-9_]{1,16}$"
-MAX_STAFF_ID = 32
-MAX_STAFF_NAME = 16  # firmware_protocols.keypad_serial_fields.MAX_NAME_CHARS (MQTT: 32)
-MAX_STAFF_POST = 16  # firmware_protocols.keypad_serial_fields.MAX_POST_CHARS
+MAX_STAFF_NAME = keypad_serial_fields.MAX_NAME_CHARS  # 16
+MAX_STAFF_POST = keypad_serial_fields.MAX_POST_CHARS  # 16
 MAX_REASON = 50  # pause and void reasons; the keypad display adds "暂停服务（…）"
 MAX_NOTICE = 200
 MAX_LEADER_NAME = 20
