@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller import commands as cmd
 from controller import events as ev
+from controller import values
 from controller.errors import CommandRejected, InvalidRequest, NotFound
 from controller.privacy import mask_name, mask_phone
 from controller.state import Lane, ticket_result
@@ -20,8 +21,10 @@ _CODE = re.compile(r"^[A-Za-z0-9-]{4,32}$")
 
 def book(engine: Engine, command: cmd.BookAppointment, now: dt.datetime) -> dict[str, Any]:
     """Book an appointment slot; name and phone are masked before they become an event."""
-    if not _CODE.match(command.code):
+    if not isinstance(command.code, str) or not _CODE.fullmatch(command.code):
         raise InvalidRequest("bad_code", "预约码应为 4-32 位字母、数字或连字符")
+    values.require(values.citizen_text, command.name, code="bad_name", label="预约人姓名")
+    values.require(values.citizen_text, command.phone, code="bad_phone", label="预约人电话")
     if command.code in engine.state.appointments:
         raise CommandRejected("appointment_exists", f"预约码 {command.code} 已存在")
     service = engine.service_config(command.service)

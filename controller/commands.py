@@ -120,7 +120,7 @@ class SignIn(WindowCommand):
 
     staff_id: str
     role: str
-    staff_name: str | None = None
+    own_roster_only: bool = False  # a window token: only staff rostered for this window
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,16 @@ class ClearNotice(Command):
     """Take a notice down."""
 
     notice_id: int
+
+
+@dataclass(frozen=True)
+class AddTemporaryStaff(Command):
+    """Floor manager adds a temporary staff member (临时人员) to today's roster, for a window."""
+
+    staff_id: str
+    name: str
+    post: str
+    window: int
 
 
 @dataclass(frozen=True)

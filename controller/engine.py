@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller import appointments, keypad_desk, rating_defaults, window_desk
+from controller import appointments, keypad_desk, rating_defaults, roster, values, window_desk
 from controller import commands as cmd
 from controller import events as ev
 from controller.calendar import HallCalendar
@@ -116,11 +116,16 @@ class Engine:
                 self.emit(ev.NoticeCleared(at=now, notice_id=command.notice_id))
                 return {"notice_id": command.notice_id}
             case cmd.SetDutyLeader():
-                name, title = command.name.strip(), command.title.strip()
-                if len(name) > 20 or len(title) > 30:
-                    raise InvalidRequest("too_long", "值班领导姓名或职务过长")
+                name = values.require(
+                    values.leader_name, command.name, code="bad_duty_leader", label="值班领导姓名"
+                )
+                title = values.require(
+                    values.leader_title, command.title, code="bad_duty_leader", label="值班领导职务"
+                )
                 self.emit(ev.DutyLeaderSet(at=now, name=name, title=title))
                 return {"name": name, "title": title}
+            case cmd.AddTemporaryStaff():
+                return roster.add_temporary(self, command, now)
             case cmd.WindowCommand():
                 return window_desk.handle(self, command, now)
             case cmd.PressKey():
@@ -270,9 +275,9 @@ class Engine:
                     )
                 )
             case cmd.VoidTicket():
-                reason = command.reason.strip()
-                if not 1 <= len(reason) <= 50:
-                    raise InvalidRequest("reason_required", "作废票号需要填写原因（1-50 字）")
+                reason = values.require(
+                    values.reason, command.reason, code="reason_required", label="作废原因"
+                )
                 self.emit(
                     ev.TicketVoided(
                         at=now, ticket_id=ticket.id, number=ticket.number, reason=reason
@@ -281,9 +286,7 @@ class Engine:
         return ticket_result(ticket, ahead=None, minutes=None)
 
     def _post_notice(self, command: cmd.PostNotice, now: dt.datetime) -> dict[str, Any]:
-        text = command.text.strip()
-        if not 1 <= len(text) <= 200:
-            raise InvalidRequest("bad_notice", "公告内容应为 1-200 个字")
+        text = values.require(values.notice_text, command.text, code="bad_notice", label="公告内容")
         if command.level not in ("normal", "emergency"):
             raise InvalidRequest("bad_level", "公告级别应为 normal 或 emergency")
         notice_id = self.state.next_notice_id

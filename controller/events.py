@@ -319,6 +319,17 @@ class WindowServicesChanged(Event):
 
 @_register
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class TemporaryStaffAdded(Event):
+    """A temporary staff member joined today's roster for a window (until the day closes)."""
+
+    staff_id: str
+    name: str
+    post: str
+    window: int
+
+
+@_register
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class NoticePosted(Event):
     """A notice for every screen; level "emergency" takes the screens over."""
 

@@ -16,6 +16,7 @@ from controller.device_settings import (
     ScreenConfig,
 )
 from controller.server_limits import ServerLimits
+from controller.values import ServiceCode, StaffId, StaffName, StaffPost
 from devices.led_config import LedDisplaysConfig
 from devices.voice_config import VoiceConfig
 
@@ -139,7 +140,7 @@ class SlotQuota(TimeRange):
 class ServiceConfig(_Strict):
     """One service (事项类别) with its own queue, prefix letter and daily sequence."""
 
-    code: str = Field(pattern=r"^[A-Z0-9_]{1,16}$")
+    code: ServiceCode
     name: str = Field(min_length=1)
     prefix: str = Field(pattern=r"^[A-Z]$", description="ticket prefix letter, A001…")
     daily_quota: int = Field(default=999, ge=1, le=999)
@@ -154,10 +155,10 @@ class ServiceConfig(_Strict):
 class StaffConfig(_Strict):
     """A staff member on a window's roster (AB角): public name and post for 亮牌上岗."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    name: str = Field(min_length=1)
+    id: StaffId
+    name: StaffName
     role: Literal["A", "B"]
-    post: str = ""
+    post: StaffPost = ""
 
 
 class WindowConfig(_Strict):

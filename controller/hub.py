@@ -26,6 +26,7 @@ class SubscriberHealth:
     dropped: int = 0
     last_error: str = ""
     needs_resync: bool = False
+    failing: bool = False  # the last batch raised; cleared by the next one delivered
 
 
 class _ThreadSubscriber:
@@ -53,7 +54,9 @@ class _ThreadSubscriber:
             try:
                 self._callback(batch)
                 self.health.delivered += len(batch)
+                self.health.failing = False
             except Exception as err:  # a subscriber's failure is its own; the hall goes on
+                self.health.failing = True
                 self.health.failures += 1
                 self.health.last_error = f"{type(err).__name__}: {err}"
                 log.exception("subscriber %s failed", self.health.name)
@@ -118,6 +121,18 @@ class Hub:
         """Health of every thread subscriber."""
         with self._lock:
             return [s.health for s in self._subscribers]
+
+    def alerts(self) -> list[dict[str, str]]:
+        """Floor alerts: subscribers whose last batch failed (logged in full; skipped, not stuck)."""
+        return [
+            {
+                "kind": "subscriber_failed",
+                "subscriber": health.name,
+                "message": f"设备更新（{health.name}）处理事件失败，画面可能未更新，请查看日志",
+            }
+            for health in self.health()
+            if health.failing
+        ]
 
     def stop(self) -> None:
         """Stop subscriber threads and end streams."""

@@ -18,6 +18,7 @@ from controller.state import (
     Notice,
     RatingFlag,
     RatingTally,
+    TemporaryStaff,
     Ticket,
     TicketStatus,
     WindowState,
@@ -45,6 +46,7 @@ def _day_opened(state: HallState, e: ev.DayOpened) -> None:
     state.issue_times.clear()
     state.recent_calls.clear()
     state.ratings = RatingTally()
+    state.temporary_staff.clear()
     state.attendance = [a for a in state.attendance if a.signed_out_at is None]
     for window in state.windows.values():
         window.current = None
@@ -129,6 +131,10 @@ def _staff_signed_in(state: HallState, e: ev.StaffSignedIn) -> None:
     window.staff_id, window.staff_name, window.staff_role = e.staff_id, e.staff_name, e.role
     window.staff_post, window.signed_in_at = e.post, e.at
     state.attendance.append(Attendance(e.window, e.staff_id, e.staff_name, e.role, e.at))
+
+
+def _temporary_staff_added(state: HallState, e: ev.TemporaryStaffAdded) -> None:
+    state.temporary_staff[e.staff_id] = TemporaryStaff(e.staff_id, e.name, e.post, e.window)
 
 
 def _staff_signed_out(state: HallState, e: ev.StaffSignedOut) -> None:
@@ -328,6 +334,7 @@ _APPLY: dict[type[ev.Event], Callable[[HallState, Any], None]] = {
     ev.AppointmentBooked: _appointment_booked,
     ev.StaffSignedIn: _staff_signed_in,
     ev.StaffSignedOut: _staff_signed_out,
+    ev.TemporaryStaffAdded: _temporary_staff_added,
     ev.TicketCalled: _ticket_called,
     ev.TicketRecalled: _ticket_recalled,
     ev.TicketNoShow: _ticket_no_show,

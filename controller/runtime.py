@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import commands as cmd
-from controller import rating_defaults
+from controller import rating_defaults, roster
 from controller.clock import Clock
 from controller.engine import Decision, Engine
 from controller.errors import InvalidRequest, StoreError
@@ -155,9 +155,16 @@ class HallRuntime:
             trouble = self._store_trouble
         if trouble is not None:
             snapshot["alerts"].append(store_alert(*trouble))
+        snapshot["alerts"].extend(self.hub.alerts())
         for source in self._alert_sources:
-            snapshot["alerts"].extend(with_actions(source()))
+            snapshot["alerts"].extend(source())
+        snapshot["alerts"] = with_actions(snapshot["alerts"])  # every alert says what to do
         return snapshot
+
+    def roster_at(self, window: int) -> list[dict[str, Any]]:
+        """Who a window's own token may sign in: its A/B staff and today's temporaries for it."""
+        with self._lock:
+            return roster.window_roster(self.config, self.engine.state, window)
 
     def ticket(self, ticket_id: str) -> dict[str, Any] | None:
         """One of today's tickets as the status page shows it, or None."""
@@ -215,13 +222,18 @@ class HallRuntime:
         assert self.engine.state.day is not None
         try:
             self.journal.append(decision.events, day=self.engine.state.day, response=response)
-        except StoreError as err:
+        except (StoreError, ValueError) as err:
             # Memory ran ahead of the disk: rebuild from what is durable, then report.
             log.exception("journal write failed; rebuilding state from the journal")
-            self._store_trouble = (err, self.clock.now())
+            if isinstance(err, StoreError):  # an unstorable value is the request's, not the disk's
+                self._store_trouble = (err, self.clock.now())
             self.version += 1  # the floor alert shows at once, not after the cache's max age
             self.engine = Engine(self.config)
             self.engine.replay(self.journal.restart_events())
+            if isinstance(err, ValueError):  # text no journal can hold (a lone surrogate)
+                raise InvalidRequest(
+                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
+                ) from err
             raise
         if self._store_trouble is not None:
             log.warning("journal writable again")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from controller import roster
 from controller.calling import position_of
 from controller.floor_alerts import floor_alerts, floor_status, waiting_for
 from controller.invitations import open_invitation
@@ -71,6 +72,7 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
             if state.duty_leader
             else None
         ),
+        "temporary_staff": roster.temporary_view(state),
         "alerts": floor_alerts(engine, now),
         "floor_status": floor_status(engine, now),
     }

@@ -168,6 +168,16 @@ class Notice:
     at: dt.datetime
 
 
+@dataclass(frozen=True)
+class TemporaryStaff:
+    """A staff member on today's roster only, added by the floor manager for one window."""
+
+    id: str
+    name: str
+    post: str
+    window: int
+
+
 @dataclass
 class RatingFlag:
     """A flagged rating, for the floor manager."""
@@ -212,6 +222,7 @@ class HallState:
     notices: dict[int, Notice] = field(default_factory=dict)
     next_notice_id: int = 1
     duty_leader: tuple[str, str] | None = None
+    temporary_staff: dict[str, TemporaryStaff] = field(default_factory=dict)
     service_seconds: dict[str, deque[int]] = field(default_factory=dict)
     ratings: RatingTally = field(default_factory=RatingTally)
     rating_defaults_done: dt.date | None = None  # the last day whose unrated tickets defaulted

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller import commands as cmd
 from controller import events as ev
+from controller import roster, values
 from controller.calling import calling_order, pick_next
 from controller.errors import CommandRejected, InvalidRequest
 from controller.state import Outcome, Ticket, WindowState
@@ -81,6 +82,7 @@ def _sign_in(
         raise InvalidRequest("bad_role", "岗位角色应为 A 或 B（AB角）")
     if not window.open:
         raise CommandRejected("window_closed", f"{window.number}号窗口已关闭，无法签到")
+    member = roster.signing_in(engine, command)
     if window.staff_id == command.staff_id:
         return _window_result(window)
     if window.staff_id is not None:
@@ -90,20 +92,14 @@ def _sign_in(
     for other in engine.state.windows.values():
         if other.staff_id == command.staff_id:
             raise CommandRejected("staff_elsewhere", f"该工作人员已在{other.number}号窗口签到")
-    roster = next(
-        (m for w in engine.config.windows for m in w.staff if m.id == command.staff_id), None
-    )
-    name = roster.name if roster else (command.staff_name or "").strip()
-    if not name:
-        raise InvalidRequest("staff_name_required", "名册中没有该工作人员，请填写姓名")
     engine.emit(
         ev.StaffSignedIn(
             at=now,
             window=window.number,
-            staff_id=command.staff_id,
-            staff_name=name,
+            staff_id=member.id,
+            staff_name=member.name,
             role=command.role,
-            post=roster.post if roster else "",
+            post=member.post,
         )
     )
     return _window_result(window)
@@ -222,9 +218,7 @@ def _no_show(
 def _pause(
     engine: Engine, window: WindowState, command: cmd.Pause, now: dt.datetime
 ) -> dict[str, Any]:
-    reason = command.reason.strip()
-    if not 1 <= len(reason) <= 50:
-        raise InvalidRequest("reason_required", "暂停服务需要填写原因（1-50 字）")
+    reason = values.require(values.reason, command.reason, code="reason_required", label="暂停原因")
     if window.paused:
         raise CommandRejected("already_paused", f"{window.number}号窗口已暂停")
     _require_idle(engine, window)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from typing import Any
 
 from controller import events as ev
+from controller import values
 from controller.ratings import RatingLevel
 from devices.keypad import KeypadDisplay
 
@@ -76,6 +78,24 @@ def keypad_display(window: dict[str, Any], event: ev.Event | None = None) -> Key
     )
 
 
+def fallback_display(display: KeypadDisplay) -> KeypadDisplay:
+    """`display` with every text any keypad protocol can carry: fitted, or left out (photo id)."""
+    photo = display.staff_photo_id
+    try:
+        photo = values.staff_id(photo) if photo is not None else None
+    except ValueError:
+        photo = None
+    return replace(
+        display,
+        ticket=_fit(display.ticket, 16),
+        staff_name=_fit(display.staff_name, values.MAX_STAFF_NAME),
+        staff_post=_fit(display.staff_post, values.MAX_STAFF_POST),
+        staff_photo_id=photo,
+        message=_fit(display.message, 64) or "",
+        extra={},
+    )
+
+
 def windows_touched(batch: list[ev.Event]) -> dict[int, ev.Event]:
     """Each window a batch concerns, with the batch's last event for it."""
     touched: dict[int, ev.Event] = {}
@@ -88,6 +108,20 @@ def windows_touched(batch: list[ev.Event]) -> dict[int, ev.Event]:
         if isinstance(event, ev.TicketTransferred):
             touched[event.from_window] = event
     return touched
+
+
+def _fit(text: str | None, max_chars: int) -> str | None:
+    if text is None:
+        return None
+    kept = "".join(
+        char
+        for char in text
+        if unicodedata.category(char) not in ("Cc", "Cs") and char not in values.BIDI_CONTROLS
+    )
+    kept = " ".join(kept.split())
+    if len(kept) > max_chars:
+        kept = kept[: max_chars - 1] + "…"
+    return kept or None
 
 
 def _number(current: dict[str, Any] | None) -> str | None:

@@ -56,8 +56,9 @@ def test_duty_leader_is_set_and_cleared(engine: Engine, at: At) -> None:
     decision = ok(engine.handle(cmd.SetDutyLeader(" 李明 ", "副主任"), at("08:00")))
     assert kinds(decision) == ["DayOpened", "DutyLeaderSet"]
     assert engine.state.duty_leader == ("李明", "副主任")
-    refused(engine.handle(cmd.SetDutyLeader("李" * 21), at("08:01")), "too_long")
-    refused(engine.handle(cmd.SetDutyLeader("李明", "职" * 31), at("08:01")), "too_long")
+    refused(engine.handle(cmd.SetDutyLeader("李" * 21), at("08:01")), "bad_duty_leader")
+    refused(engine.handle(cmd.SetDutyLeader("李明", "职" * 31), at("08:01")), "bad_duty_leader")
+    refused(engine.handle(cmd.SetDutyLeader("李\x1b明"), at("08:01")), "bad_duty_leader")
     assert engine.state.duty_leader == ("李明", "副主任")
     ok(engine.handle(cmd.SetDutyLeader(""), at("08:02")))
     assert engine.state.duty_leader is None

@@ -52,7 +52,13 @@ def test_sign_in_refusals(engine: Engine, at: At) -> None:
     now = at("08:26")
     refused(engine.handle(cmd.SignIn(1, "S0102", "B"), now), "window_occupied")
     refused(engine.handle(cmd.SignIn(2, "S0101", "A"), now), "staff_elsewhere")
-    refused(engine.handle(cmd.SignIn(3, "T9999", "A"), now), "staff_name_required")
+    refused(engine.handle(cmd.SignIn(3, "T9999", "A"), now), "not_on_roster", status=404)
+    refused(engine.handle(cmd.SignIn(3, "S0101 ", "A"), now), "bad_staff_id", status=422)
+    refused(
+        engine.handle(cmd.SignIn(3, "S0401", "A", own_roster_only=True), now),
+        "not_rostered_here",
+        status=403,
+    )
     refused(engine.handle(cmd.SignIn(3, "S0301", "C"), now), "bad_role")
     unknown = refused(engine.handle(cmd.SignIn(99, "S0301", "A"), now), "unknown_window")
     assert isinstance(unknown.rejection, NotFound)
@@ -69,12 +75,33 @@ def test_signing_in_again_at_the_same_window_changes_nothing(engine: Engine, at:
     assert engine.state.windows[1].signed_in_at == at("08:25")
 
 
-def test_staff_outside_the_roster_signs_in_with_a_name(engine: Engine, at: At) -> None:
-    decision = ok(engine.handle(cmd.SignIn(3, "T9999", "B", " 临时工 "), at("08:30")))
+def test_a_temporary_staff_member_signs_in_at_their_window_for_the_day(
+    engine: Engine, at: At
+) -> None:
+    refused(engine.handle(cmd.SignIn(3, "T9999", "B"), at("08:29")), "not_on_roster")
+    added = ok(engine.handle(cmd.AddTemporaryStaff("T9999", " 临时工 ", "", 3), at("08:29")))
+    assert kinds(added) == ["TemporaryStaffAdded"]
+    refused(
+        engine.handle(cmd.AddTemporaryStaff("T9999", "另一人", "", 2), at("08:29")),
+        "already_on_roster",
+    )
+    refused(
+        engine.handle(cmd.AddTemporaryStaff("T9998", "临时\t工", "", 2), at("08:29")),
+        "bad_staff_name",
+        status=422,
+    )
+    refused(
+        engine.handle(cmd.SignIn(2, "T9999", "B", own_roster_only=True), at("08:30")),
+        "not_rostered_here",
+    )
+    decision = ok(engine.handle(cmd.SignIn(3, "T9999", "B", own_roster_only=True), at("08:30")))
     signed = decision.events[-1]
     assert isinstance(signed, ev.StaffSignedIn)
     assert (signed.staff_name, signed.role, signed.post) == ("临时工", "B", "")
     assert engine.state.windows[3].staff_name == "临时工"
+    tuesday = dt.date(2026, 11, 24)
+    ok(engine.handle(cmd.Tick(), at("09:00", day=tuesday)))  # the next day: off the roster again
+    refused(engine.handle(cmd.SignIn(3, "T9999", "B"), at("09:01", day=tuesday)), "not_on_roster")
 
 
 def test_sign_out_refused_while_serving(engine: Engine, at: At) -> None:

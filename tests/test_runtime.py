@@ -11,7 +11,7 @@ import pytest
 
 from controller import commands as cmd
 from controller.clock import ManualClock
-from controller.errors import StoreError
+from controller.errors import InvalidRequest, StoreError
 from controller.hall_config import HallConfig
 from controller.hub import Hub
 from controller.journal import Journal
@@ -85,6 +85,20 @@ def test_a_failed_write_changes_nothing(hall_config: HallConfig, tmp_path: Path)
     assert runtime.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
 
 
+def test_an_unstorable_value_changes_nothing_and_memory_stays_the_journal(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    """A text no journal can hold (a lone surrogate) from any edge: refused, memory rebuilt."""
+    clock = ManualClock(hall_time("09:00"))
+    runtime = _runtime(hall_config, tmp_path / "hall.db", clock)
+    ticket = runtime.execute(cmd.IssueTicket("SB", needs_print=True)).body["id"]
+    with pytest.raises(InvalidRequest, match="unstorable_value"):
+        runtime.execute(cmd.RecordPrintFailure(ticket, "entrance-1", "cutter \ud800 jam"))
+    assert runtime.engine.state.tickets[ticket].print_failure is None
+    assert runtime.snapshot() == _runtime(hall_config, tmp_path / "hall.db", clock).snapshot()
+    assert runtime.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
+
+
 def test_rejections_write_nothing(hall_config: HallConfig, tmp_path: Path) -> None:
     runtime = _runtime(hall_config, tmp_path / "hall.db", ManualClock(hall_time("09:00")))
     runtime.execute(cmd.IssueTicket("SB"))
@@ -120,6 +134,8 @@ def test_a_failing_or_blocked_subscriber_cannot_stop_the_hall(
         time.sleep(0.01)
     assert seen.count("TicketIssued") == 30
     assert broken.failures == 31 and "ZeroDivisionError" in broken.last_error  # day opening + 30
+    failing = [a for a in runtime.snapshot()["alerts"] if a["kind"] == "subscriber_failed"]
+    assert [a["subscriber"] for a in failing] == ["broken-led"]
     assert stuck.dropped > 0 and stuck.needs_resync
     release.set()
     hub.stop()

@@ -95,9 +95,7 @@ def console_setup(
         raise NotFound("unknown_window", f"没有 {number} 号窗口")
     return {
         "window": {"number": window.number, "name": window.name},
-        "roster": [
-            {"id": m.id, "name": m.name, "role": m.role, "post": m.post} for m in window.staff
-        ],
+        "roster": runtime.roster_at(number),
         "services": [
             {
                 "code": s.code,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from controller import commands as cmd
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
-from controller.api.schemas import DutyLeaderRequest, NoticeRequest
+from controller.api.schemas import DutyLeaderRequest, NoticeRequest, TemporaryStaffRequest
 from controller.api.shared_reads import SharedReads
 from controller.errors import InvalidRequest
 
@@ -40,6 +40,24 @@ def clear_notice(
     """Take a notice down."""
     require(caller, Role.FLOOR_MANAGER)
     reply = runtime.execute(cmd.ClearNotice(notice_id), idempotency=idempotency)
+    return JSONResponse(reply.body, status_code=reply.status)
+
+
+@router.post("/roster/temporary", status_code=201)
+def add_temporary_staff(
+    body: TemporaryStaffRequest,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    """Add a temporary staff member (临时人员) to today's roster for one window (floor manager).
+
+    Journaled, shown on the dashboard and in /api/state; gone when the day closes.
+    409 already_on_roster; 404 unknown_window.
+    """
+    require(caller, Role.FLOOR_MANAGER)
+    command = cmd.AddTemporaryStaff(body.id, body.name, body.post, body.window)
+    reply = runtime.execute(command, idempotency=idempotency, render=created_render)
     return JSONResponse(reply.body, status_code=reply.status)
 
 

@@ -89,8 +89,13 @@ def sign_in(
     caller: CallerDep,
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Staff signs in in role A or B (the attendance record)."""
-    command = cmd.SignIn(number, body.staff, body.role, body.name)
+    """Staff on the roster signs in in role A or B (the attendance record).
+
+    A window token signs in only the staff rostered for its window (AB角, temporaries added
+    for it); a floor manager anyone on the roster. 404 not_on_roster, 403 not_rostered_here.
+    """
+    own_only = caller.role is Role.WINDOW_STAFF
+    command = cmd.SignIn(number, body.staff, body.role, own_roster_only=own_only)
     return _run(runtime, caller, idempotency, command, _STAFF)
 
 

@@ -7,6 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.values import (
+    CitizenText,
+    LeaderName,
+    LeaderTitle,
+    NoticeText,
+    Reason,
+    ServiceCode,
+    StaffId,
+    StaffName,
+    StaffPost,
+)
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,11 +37,14 @@ class ErrorBody(BaseModel):
 class TicketRequest(_Body):
     """Take a ticket (取号)."""
 
-    service: str = Field(description="service code, e.g. SB")
+    service: ServiceCode
     lane: Literal["normal", "priority"] = "normal"
-    priority_reason: str | None = Field(default=None, description="绿色通道 category")
+    priority_reason: str | None = Field(
+        default=None, max_length=32, description="绿色通道 category"
+    )
     machine: str | None = Field(
         default=None,
+        max_length=64,
         description="ticket machine whose printer prints it; 201 only once the paper is out",
     )
     staff_confirmation: str | None = Field(
@@ -43,57 +58,69 @@ class CheckInRequest(_Body):
     """Check an appointment in (预约签到) at a ticket machine."""
 
     machine: str | None = Field(
-        default=None, description="ticket machine whose printer prints the ticket; none: no paper"
+        default=None,
+        max_length=64,
+        description="ticket machine whose printer prints the ticket; none: no paper",
     )
 
 
 class ReprintRequest(_Body):
     """Reprint a ticket whose paper failed."""
 
-    machine: str | None = Field(default=None, description="default: the first ticket machine")
+    machine: str | None = Field(
+        default=None, max_length=64, description="default: the first ticket machine"
+    )
 
 
 class VoidRequest(_Body):
     """Void a ticket whose paper never reached the citizen (作废)."""
 
-    reason: str
+    reason: Reason
 
 
 class AppointmentRequest(_Body):
     """Book an appointment (from the online booking system)."""
 
-    code: str
-    service: str
+    code: str = Field(max_length=64, description="预约码: 4-32 letters, digits or -")
+    service: ServiceCode
     slot_start: dt.datetime
-    name: str = Field(default="", description="stored masked only")
-    phone: str = Field(default="", description="stored masked only")
+    name: CitizenText = Field(default="", description="stored masked only")
+    phone: CitizenText = Field(default="", description="stored masked only")
 
 
 class SignInRequest(_Body):
     """Staff sign-in at a window."""
 
-    staff: str = Field(description="staff id from the roster")
+    staff: StaffId = Field(description="staff id (工号) on the hall's roster")
     role: Literal["A", "B"]
-    name: str | None = Field(default=None, description="needed only for staff not on a roster")
+
+
+class TemporaryStaffRequest(_Body):
+    """Add a temporary staff member (临时人员) to today's roster, for one window."""
+
+    id: StaffId = Field(description="工号, not yet on the roster")
+    name: StaffName
+    post: StaffPost = ""
+    window: int = Field(ge=1, le=999, description="the window whose staff token may sign them in")
 
 
 class PauseRequest(_Body):
     """Pause a window (暂停服务)."""
 
-    reason: str
+    reason: Reason
 
 
 class TransferRequest(_Body):
     """Transfer the current ticket (转办)."""
 
-    to_service: str | None = None
+    to_service: ServiceCode | None = None
     to_window: int | None = None
 
 
 class FinishRequest(_Body):
     """Finish the current ticket; outcome in Chinese (即办件…) or English (immediate…)."""
 
-    outcome: str | None = None
+    outcome: str | None = Field(default=None, max_length=16)
     case_number: str | None = Field(
         default=None,
         max_length=64,
@@ -104,20 +131,20 @@ class FinishRequest(_Body):
 class WindowServicesRequest(_Body):
     """Change the services a window serves."""
 
-    services: list[str]
+    services: list[ServiceCode] = Field(max_length=64)
     policy: Literal["fifo", "order", "weighted"] = "fifo"
-    weights: dict[str, int] = {}
+    weights: dict[ServiceCode, int] = Field(default={}, max_length=64)
 
 
 class NoticeRequest(_Body):
     """Post a notice on every screen."""
 
-    text: str
+    text: NoticeText
     level: Literal["normal", "emergency"] = "normal"
 
 
 class DutyLeaderRequest(_Body):
     """Set the duty leader shown on screens."""
 
-    name: str
-    title: str = ""
+    name: LeaderName
+    title: LeaderTitle = ""

@@ -16,12 +16,15 @@ from pydantic import (
 )
 from sqlmodel import Field, SQLModel
 
+from controller import values
 from controller.ratings import RECORD_REASON_TABLES, RatingLevel
 
 HALL_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 RATING_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-STAFF_ID = r"^[A-Za-z0-9_-]{1,32}$"
-SERVICE_CODE = r"^[A-Z0-9_]{1,16}$"
+# One vocabulary with the hall (controller.values): a staff id or service code the hall accepts
+# is one this API accepts, so no finished ticket or rating is parked for its shape.
+STAFF_ID = values.STAFF_ID_PATTERN
+SERVICE_CODE = values.SERVICE_CODE_PATTERN
 REASON_CODE = r"^[A-Z0-9]{1,8}$"
 # Reason tables by version (the keypad spec's, plus the legacy one of older records): a record
 # naming another version cannot be read, so it is refused.

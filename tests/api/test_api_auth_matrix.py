@@ -73,6 +73,13 @@ MATRIX: list[tuple[str, str, str, Any, set[str]]] = [
     ("post", "/api/notices", "/api/notices", {"text": "测试通知"}, FLOOR),
     ("delete", "/api/notices/{notice_id}", "/api/notices/999", None, FLOOR),
     ("put", "/api/duty-leader", "/api/duty-leader", {"name": "值班领导"}, FLOOR),
+    (
+        "post",
+        "/api/roster/temporary",
+        "/api/roster/temporary",
+        {"id": "T0001", "name": "临时人员", "window": 1},
+        FLOOR,
+    ),
     ("post", "/api/outbox/retry", "/api/outbox/retry", None, FLOOR),
 ]
 

@@ -253,3 +253,26 @@ def test_a_draining_kiosk_and_a_stuck_keypad_show_as_urgent_alerts(
     stuck = page.locator("#alerts li[data-kind=keypad_stuck]")
     expect(stuck).to_contain_text("评价器按键卡住")
     expect(stuck).to_contain_text("2号窗口评价器 kp-02")
+
+
+def test_the_floor_manager_adds_a_temporary_staff_member_who_then_signs_in(
+    hall: DashboardHall, page: Page
+) -> None:
+    hall.dashboard(page)
+    expect(page.locator("#temporary-staff")).to_contain_text("今日没有临时人员")
+    page.locator("#add-temporary").click()
+    page.locator("#temporary-id").fill("T 0301")  # a space: refused, with the reason
+    page.locator("#temporary-name").fill("临时人员甲")
+    page.locator("#temporary-window").select_option("3")
+    page.locator("#confirm-temporary").click()
+    expect(page.locator("#message")).to_contain_text("字母、数字")
+    page.locator("#add-temporary").click()
+    page.locator("#temporary-id").fill("T0301")
+    page.locator("#temporary-name").fill("临时人员甲")
+    page.locator("#temporary-window").select_option("3")
+    page.locator("#confirm-temporary").click()
+    expect(page.locator("#temporary-staff li[data-staff=T0301]")).to_have_text(
+        "3号窗口 · 临时人员甲（工号 T0301）"
+    )
+    assert hall.run(cmd.SignIn(3, "T0301", "B", own_roster_only=True))["staff"] == "临时人员甲"
+    expect(page.locator(f"{_card(page, 3)}")).to_contain_text("临时人员甲")
