@@ -17,7 +17,7 @@ def _fill_the_disk(hall: Hall, full: bool) -> None:
 
 
 def _alerts(hall: Hall) -> list[dict[str, Any]]:
-    state = hall.client.get("/api/state", headers=auth("display")).json()
+    state = hall.client.get("/api/state", headers=auth("floor")).json()
     return [a for a in state["alerts"] if a["kind"] in ("disk_full", "journal_unwritable")]
 
 
