@@ -420,6 +420,29 @@ def test_staff_error_on_a_continuation_line_points_at_that_line() -> None:
     assert problem.line == number
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        ('id = "S0101"', 'id = "S 0101"', "windows[0].staff[0].id", "1-32 位"),
+        ('id = "S0101"', 'id = "临时01"', "windows[0].staff[0].id", "1-32 位"),
+        ('name = "周文"', 'name = "周文\\t"', "windows[0].staff[0].name", "U+0009"),
+        ('name = "周文"', f'name = "{"周" * 17}"', "windows[0].staff[0].name", "1-16"),
+        ('post = "社保经办"', 'post = "社保\\u202e经办"', "windows[0].staff[0].post", "U+202E"),
+    ],
+)
+def test_a_roster_entry_outside_the_value_rules_is_named_with_its_line(
+    old: str, new: str, key: str, problem: str
+) -> None:
+    """The config takes exactly the staff ids and names the API, keypads and satisfaction API take."""
+    first, last = block(EXAMPLE, "[[windows]]", 0)
+    lines = lines_of(EXAMPLE)
+    number = next(n for n in range(first, last + 1) if old in lines[n - 1])
+    lines[number - 1] = lines[number - 1].replace(old, new, 1)
+    found = only_problem("\n".join(lines))
+    assert (found.key, found.line) == (key, number)
+    assert problem in found.message
+
+
 # --------------------------------------------------------------------------- many at once
 
 
