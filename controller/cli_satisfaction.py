@@ -1,4 +1,4 @@
-"""`hallctl satisfaction-api`: run the satisfaction API alone, for a central deployment."""
+"""`hallctl satisfaction-api` (the satisfaction API alone, for a central deployment), `satisfaction-migrate`."""
 
 from __future__ import annotations
 
@@ -44,6 +44,52 @@ def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--check", action="store_true", help="check the config and the database, then exit"
     )
     api.set_defaults(run=run_satisfaction_api)
+    migrate = sub.add_parser(
+        "satisfaction-migrate",
+        help="bring a satisfaction database to this release's schema (Alembic), then exit",
+        description="Migrate the satisfaction database under the migration lock (what every "
+        "API process also does at start): the central one named by --config (or "
+        "HALLCTL_SATISFACTION_DATABASE_URL), or any by --database, e.g. a hall's "
+        "sqlite:///var/lib/hall-controller/satisfaction.db. A database made before migrations "
+        "is recognised and stamped first.",
+    )
+    source = migrate.add_mutually_exclusive_group()
+    source.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_SATISFACTION_CONFIG,
+        help=f"satisfaction API config (default {DEFAULT_SATISFACTION_CONFIG})",
+    )
+    source.add_argument("--database", help="a database URL instead of the config's")
+    migrate.add_argument(
+        "--status", action="store_true", help="print the database's revision and this release's"
+    )
+    migrate.set_defaults(run=run_satisfaction_migrate)
+
+
+def run_satisfaction_migrate(args: argparse.Namespace) -> int:
+    """Migrate (or with --status only report) the satisfaction database."""
+    from controller.satisfaction import schema, store
+
+    url = args.database or load_central_config(args.config).settings.database_url
+    engine = store.make_engine(url)
+    try:
+        where = _safe_url(url)
+        if args.status:
+            current = schema.current_revision(engine)
+            print(f"评价数据库 / satisfaction database {where}")
+            print(
+                f"  当前版本 / revision: {current or '无（未迁移过）/ none (made before migrations)'}"
+            )
+            print(f"  本版本 / this release: {schema.head()}")
+            return 0
+        report = schema.migrate(engine)
+    finally:
+        engine.dispose()
+    before = report.before or ("create_all（迁移之前）" if report.adopted else "空库 / empty")
+    verb = "已迁移 / migrated" if report.changed else "已是最新 / already current"
+    print(f"评价数据库 / satisfaction database {where}: {verb}: {before} → {report.after}")
+    return 0
 
 
 def run_satisfaction_api(args: argparse.Namespace) -> int:
