@@ -131,10 +131,13 @@ def serve() -> None:
     if workers == 1:
         uvicorn.run(bench_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
+    from controller.cli_satisfaction import worker_patience
+
     uvicorn.run(
         "benchmarks.bench_satisfaction_ingest:bench_app",
         factory=True,
         workers=workers,
+        **worker_patience(),
         host="127.0.0.1",
         port=port,
         log_level="warning",

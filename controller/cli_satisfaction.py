@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -121,6 +122,7 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
             "controller.cli_satisfaction:app_from_env",
             factory=True,
             workers=args.workers,
+            **worker_patience(),
             host=args.host,
             port=args.port,
             log_level="warning",
@@ -129,6 +131,22 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
         return 0
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def worker_patience() -> dict[str, Any]:
+    """uvicorn options giving a starting worker time to import, wait on the migration lock, migrate.
+
+    uvicorn pings each worker every half second and kills one that has not answered within
+    `timeout_worker_healthcheck` (5 s), even one still importing: on a loaded 2-core host the
+    workers were killed and restarted for minutes and never served. Older uvicorn lacks it.
+    """
+    import inspect
+
+    import uvicorn
+
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        return {"timeout_worker_healthcheck": 60}
+    return {}
 
 
 def app_from_env() -> FastAPI:
