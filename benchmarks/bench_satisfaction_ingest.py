@@ -6,6 +6,9 @@ runs under uvicorn in a child process, and one keep-alive HTTP client posts `--r
 records (4 % 差评, each opening a work order) in batches of `--batch`. Then the same batches are
 sent again (every record a duplicate, as after an outbox retry), then `--clients` halls push at
 once, against one server process and against `--workers` processes (a central deployment).
+Each of those halls has its own id and token and gives the same ticket and rating ids as the
+others (every hall numbers its day A001, A002 …): rating ids are hall-local, so nothing may be
+refused as a conflict; the bench checks every hall's ratings arrived.
 Baseline in the same run: a bare DBAPI executemany of the same rows into the same table, one
 transaction per batch. Targets: >= 2,000 ratings/s on SQLite (the embedded API: one hall, one
 process) and >= 5,000 on PostgreSQL (a central API: several halls, a process per core).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import sqlite3
@@ -39,13 +43,18 @@ from controller.satisfaction.models import RatingCreate
 TARGETS = {"sqlite": 2_000.0, "postgresql": 5_000.0}
 HALL_ID = "330199-QSXZWFWZX"
 TOKEN = "bench-hall-token-000000000001"
+MAX_HALLS = 16
+# The halls pushing at once: the example hall and others under the same calendar; each its token.
+HALLS = [HALL_ID] + [f"3301{n:02d}-BENCH{n:02d}" for n in range(1, MAX_HALLS)]
+TOKENS = {hall: f"bench-hall-token-{n:012d}" for n, hall in enumerate(HALLS, start=1)}
+TOKENS[HALL_ID] = TOKEN
 ZONE = ZoneInfo("Asia/Shanghai")
 LEVELS = ["very_satisfied"] * 18 + ["satisfied"] * 4 + ["basically_satisfied"] * 2
 RUN_DAY = dt.datetime(2026, 11, 23, 8, 30, tzinfo=ZONE)
 
 
-def make_records(count: int, prefix: str) -> list[dict[str, Any]]:
-    """`count` valid records of the example hall, one day, about 4 % of them 差评."""
+def make_records(count: int, prefix: str, hall_id: str = HALL_ID) -> list[dict[str, Any]]:
+    """`count` valid records of a hall, one day, about 4 % 差评; the same ids for every hall."""
     records = []
     for i in range(count):
         finished = RUN_DAY + dt.timedelta(seconds=2 * i)
@@ -53,7 +62,7 @@ def make_records(count: int, prefix: str) -> list[dict[str, Any]]:
         records.append(
             {
                 "rating_id": f"{prefix}-{i:07d}",
-                "hall_id": HALL_ID,
+                "hall_id": hall_id,
                 "ticket_id": f"20261123-{prefix}-{i:07d}",
                 "number": f"A{i % 1000:03d}",
                 "window": 1 + i % 12,
@@ -122,10 +131,13 @@ def serve() -> None:
     if workers == 1:
         uvicorn.run(bench_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
+    from controller.cli_satisfaction import worker_patience
+
     uvicorn.run(
         "benchmarks.bench_satisfaction_ingest:bench_app",
         factory=True,
         workers=workers,
+        **worker_patience(),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -145,20 +157,24 @@ def bench_app() -> Any:
     from controller.satisfaction.settings import profile_from_config
 
     tokens = SatisfactionTokens()
-    tokens.add(TOKEN, SatisfactionCaller("bench", SatisfactionRole.HALL, HALL_ID))
+    for hall, token in TOKENS.items():
+        tokens.add(token, SatisfactionCaller(f"bench-{hall}", SatisfactionRole.HALL, hall))
     profile = profile_from_config(load_config(ROOT / "config" / "hall.example.toml"))
+    profiles = {hall: dataclasses.replace(profile, hall_id=hall) for hall in HALLS}
     return create_satisfaction_app(
         os.environ["BENCH_DATABASE_URL"],
         tokens,
-        {HALL_ID: profile},
+        profiles,
         clock=lambda: RUN_DAY + dt.timedelta(days=2),
     )
 
 
-def post_all(base: str, work: list[list[dict[str, Any]]], key: str) -> tuple[float, list[float]]:
-    """Post every batch in order; (total seconds, per-batch seconds). Checks each answer."""
+def post_all(
+    base: str, work: list[list[dict[str, Any]]], key: str, token: str = TOKEN
+) -> tuple[float, list[float]]:
+    """Post every batch in order as the hall of `token`; (total s, per-batch s). Checks answers."""
     latencies = []
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         client.get("/api/v1/health")  # connect (not timed)
         started = time.perf_counter()
@@ -171,18 +187,19 @@ def post_all(base: str, work: list[list[dict[str, Any]]], key: str) -> tuple[flo
         return time.perf_counter() - started, latencies
 
 
-def post_concurrently(base: str, work: list[list[dict[str, Any]]], clients: int) -> float:
-    """Post `work` from `clients` keep-alive clients at once (halls pushing together); seconds."""
-    shares = [work[i::clients] for i in range(clients)]
+def post_concurrently(base: str, ratings: int, size: int, clients: int, prefix: str) -> float:
+    """`clients` halls push `ratings` in all at once, each its own records under the same ids; s."""
+    halls = HALLS[:clients]
+    shares = {hall: batches(make_records(ratings // clients, prefix, hall), size) for hall in halls}
     errors: list[BaseException] = []
 
-    def push(share: list[list[dict[str, Any]]]) -> None:
+    def push(hall: str) -> None:
         try:
-            post_all(base, share, "accepted")
+            post_all(base, shares[hall], "accepted", TOKENS[hall])
         except BaseException as err:  # reported after the join
             errors.append(err)
 
-    threads = [threading.Thread(target=push, args=(share,)) for share in shares]
+    threads = [threading.Thread(target=push, args=(hall,)) for hall in halls]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -190,7 +207,19 @@ def post_concurrently(base: str, work: list[list[dict[str, Any]]], clients: int)
         thread.join()
     if errors:
         raise errors[0]
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    for hall in halls:
+        check_hall(base, hall, [shares[hall][0][0], shares[hall][-1][-1]])
+    return elapsed
+
+
+def check_hall(base: str, hall: str, records: list[dict[str, Any]]) -> None:
+    """The hall's token reads these records back as the hall's own (ids are alike in every hall)."""
+    headers = {"Authorization": f"Bearer {TOKENS[hall]}"}
+    for record in records:
+        reply = httpx.get(f"{base}/api/v1/evaluations/{record['rating_id']}", headers=headers)
+        if reply.status_code != 200 or reply.json()["hall_id"] != hall:
+            raise RuntimeError(f"hall {hall}, {record['rating_id']}: {reply.text[:300]}")
 
 
 def bare_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -248,11 +277,11 @@ def bare_postgres(url: str, rows: list[tuple[Any, ...]], size: int) -> float:
 
 
 def fresh_tables(url: str) -> None:
-    """Create the satisfaction tables on an empty database."""
-    from controller.satisfaction import store
+    """Migrate an empty database to the satisfaction schema."""
+    from controller.satisfaction import schema, store
 
     engine = store.make_engine(url)
-    store.create_tables(engine)
+    schema.migrate(engine)
     engine.dispose()
 
 
@@ -260,16 +289,14 @@ def run_backend(name: str, urls: dict[str, str], args: argparse.Namespace) -> No
     """Time the API and the bare baseline on one backend and print the figures."""
     records = make_records(args.ratings, "R")
     work = batches(records, args.batch)
-    fresh_tables(urls["api"])  # before several worker processes would race to create them
+    fresh_tables(urls["api"])  # not timed (worker processes would wait on the migration lock)
     with api_server(urls["api"]) as base:
         post_all(base, batches(make_records(5 * args.batch, "W"), args.batch), "accepted")
         seconds, latencies = post_all(base, work, "accepted")
         resend_seconds, _ = post_all(base, work, "duplicates")
-        together = batches(make_records(args.ratings, "C"), args.batch)
-        together_seconds = post_concurrently(base, together, args.clients)
+        together_seconds = post_concurrently(base, args.ratings, args.batch, args.clients, "C")
     with api_server(urls["api"], workers=args.workers) as base:
-        spread = batches(make_records(args.ratings, "D"), args.batch)
-        spread_seconds = post_concurrently(base, spread, args.clients)
+        spread_seconds = post_concurrently(base, args.ratings, args.batch, args.clients, "D")
     base_url = urls["bare"]
     fresh_tables(base_url)
     rows = bare_rows(records)
@@ -288,7 +315,9 @@ def run_backend(name: str, urls: dict[str, str], args: argparse.Namespace) -> No
         f"  batch latency p50 / p99     {ms(percentile(latencies, 0.5))} / {ms(percentile(latencies, 0.99))}"
     )
     print(f"  API resend (all duplicates) {len(records) / resend_seconds:10,.0f} ratings/s")
-    print(f"  API ingest, {args.clients} halls at once {together_rate:8,.0f} ratings/s")
+    print(
+        f"  API ingest, {args.clients} halls at once {together_rate:8,.0f} ratings/s   (same ids in every hall)"
+    )
     print(f"  same, {args.workers} server processes {spread_rate:8,.0f} ratings/s")
     print(f"  bare executemany baseline   {bare_rate:10,.0f} ratings/s   {bare:6.2f} s")
     print(f"  API / bare = {rate / bare_rate:.2f}")
@@ -312,13 +341,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="ratings per request")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
-        "--clients", type=int, default=4, help="halls pushing at once in the concurrent phase"
+        "--clients",
+        type=int,
+        default=4,
+        help=f"halls pushing at once in the concurrent phase (2-{MAX_HALLS}; same ids in each)",
     )
     parser.add_argument(
         "--workers", type=int, default=2, help="server processes in the last phase (one per core)"
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not 1 <= args.clients <= MAX_HALLS:
+        parser.error(f"--clients must be 1-{MAX_HALLS}")
     if args.serve:
         serve()
         return

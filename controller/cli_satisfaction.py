@@ -1,10 +1,11 @@
-"""`hallctl satisfaction-api`: run the satisfaction API alone, for a central deployment."""
+"""`hallctl satisfaction-api` (the satisfaction API alone, for a central deployment), `satisfaction-migrate`."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -44,6 +45,52 @@ def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--check", action="store_true", help="check the config and the database, then exit"
     )
     api.set_defaults(run=run_satisfaction_api)
+    migrate = sub.add_parser(
+        "satisfaction-migrate",
+        help="bring a satisfaction database to this release's schema (Alembic), then exit",
+        description="Migrate the satisfaction database under the migration lock (what every "
+        "API process also does at start): the central one named by --config (or "
+        "HALLCTL_SATISFACTION_DATABASE_URL), or any by --database, e.g. a hall's "
+        "sqlite:///var/lib/hall-controller/satisfaction.db. A database made before migrations "
+        "is recognised and stamped first.",
+    )
+    source = migrate.add_mutually_exclusive_group()
+    source.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_SATISFACTION_CONFIG,
+        help=f"satisfaction API config (default {DEFAULT_SATISFACTION_CONFIG})",
+    )
+    source.add_argument("--database", help="a database URL instead of the config's")
+    migrate.add_argument(
+        "--status", action="store_true", help="print the database's revision and this release's"
+    )
+    migrate.set_defaults(run=run_satisfaction_migrate)
+
+
+def run_satisfaction_migrate(args: argparse.Namespace) -> int:
+    """Migrate (or with --status only report) the satisfaction database."""
+    from controller.satisfaction import schema, store
+
+    url = args.database or load_central_config(args.config).settings.database_url
+    engine = store.make_engine(url)
+    try:
+        where = _safe_url(url)
+        if args.status:
+            current = schema.current_revision(engine)
+            print(f"评价数据库 / satisfaction database {where}")
+            print(
+                f"  当前版本 / revision: {current or '无（未迁移过）/ none (made before migrations)'}"
+            )
+            print(f"  本版本 / this release: {schema.head()}")
+            return 0
+        report = schema.migrate(engine)
+    finally:
+        engine.dispose()
+    before = report.before or ("create_all（迁移之前）" if report.adopted else "空库 / empty")
+    verb = "已迁移 / migrated" if report.changed else "已是最新 / already current"
+    print(f"评价数据库 / satisfaction database {where}: {verb}: {before} → {report.after}")
+    return 0
 
 
 def run_satisfaction_api(args: argparse.Namespace) -> int:
@@ -75,6 +122,7 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
             "controller.cli_satisfaction:app_from_env",
             factory=True,
             workers=args.workers,
+            **worker_patience(),
             host=args.host,
             port=args.port,
             log_level="warning",
@@ -83,6 +131,22 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
         return 0
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def worker_patience() -> dict[str, Any]:
+    """uvicorn options giving a starting worker time to import, wait on the migration lock, migrate.
+
+    uvicorn pings each worker every half second and kills one that has not answered within
+    `timeout_worker_healthcheck` (5 s), even one still importing: on a loaded 2-core host the
+    workers were killed and restarted for minutes and never served. Older uvicorn lacks it.
+    """
+    import inspect
+
+    import uvicorn
+
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        return {"timeout_worker_healthcheck": 60}
+    return {}
 
 
 def app_from_env() -> FastAPI:

@@ -15,7 +15,13 @@ from controller.api.docs_pages import self_hosted_docs
 from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecureFastAPI
 from controller.errors import AuthError, CommandRejected, HallError, StoreError
-from controller.satisfaction import routes_records, routes_reports, routes_work_orders, store
+from controller.satisfaction import (
+    routes_records,
+    routes_reports,
+    routes_work_orders,
+    schema,
+    store,
+)
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
@@ -34,10 +40,14 @@ def create_satisfaction_app(
     settings: SatisfactionSettings | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> FastAPI:
-    """The API over `database_url` (tables created if missing) for the halls in `profiles`."""
+    """The API over `database_url` (migrated to this release's schema first) for `profiles`' halls."""
     chosen = settings or SatisfactionSettings(database_url=database_url)
     engine = store.make_engine(database_url)
-    store.create_tables(engine)
+    try:
+        schema.migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

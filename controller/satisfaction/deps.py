@@ -142,3 +142,15 @@ def get_scope(
 
 
 ScopeDep = Annotated[store.Scope, Depends(get_scope)]
+
+
+def hall_of_item(caller: SatisfactionCaller, hall_id: str | None, what: str) -> str:
+    """The hall whose item (by a hall-local id) a caller asks for: `hall_id`, else its own."""
+    if hall_id is not None:
+        require_hall(caller, hall_id, "query.hall_id")
+        return hall_id
+    if caller.hall_id is None:
+        raise RecordRefused(
+            "query.hall_id", f"{what}只在本大厅内唯一，不属于单个大厅的令牌须用 hall_id 指明大厅"
+        )
+    return caller.hall_id

@@ -6,13 +6,15 @@ from controller.errors import CommandRejected
 
 
 class RatingConflict(CommandRejected):
-    """A rating id is already stored with other content: a rating is never overwritten (409)."""
+    """A hall's rating id is already stored with other content: never overwritten (409)."""
 
-    def __init__(self, rating_id: str) -> None:
+    def __init__(self, hall_id: str, rating_id: str) -> None:
+        self.hall_id = hall_id
         self.rating_id = rating_id
         super().__init__(
             "rating_conflict",
-            f"评价 {rating_id} 已存在且内容不同；评价一经记录不可修改，原样重发才会被接受",
+            f"大厅 {hall_id} 的评价 {rating_id} 已存在且内容不同；"
+            "评价一经记录不可修改，原样重发才会被接受",
             status=409,
         )
 

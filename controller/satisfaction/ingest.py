@@ -40,7 +40,7 @@ def ingest_batch(
     """Store a batch all or nothing; a resent record is a duplicate, a changed one a 409."""
     require_role(caller, SatisfactionRole.HALL)
     rows: list[dict[str, Any]] = []
-    orders: dict[str, dict[str, Any]] = {}
+    orders: dict[tuple[str, str], dict[str, Any]] = {}
     received = store.as_utc(now)
     for index, record in enumerate(records):
         where = f"records.{index}"
@@ -50,7 +50,7 @@ def ingest_batch(
         row = rating_row(record, profile, received)
         rows.append(row)
         if RatingLevel(record.level).is_bad:
-            orders[record.rating_id] = work_order_row(row, profile, received)
+            orders[store.rating_key(row)] = work_order_row(row, profile, received)
     outcome = store.insert_ratings(engine, rows=rows, work_orders=orders)
     return IngestReply(
         accepted=outcome.accepted,

@@ -14,6 +14,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from controller import values
@@ -61,13 +62,11 @@ class RatingBase(SQLModel):
     """Fields a rating record has in every form, in the order the outbox sends them."""
 
     rating_id: str = Field(
-        primary_key=True,
         max_length=64,
         schema_extra={"pattern": RATING_ID},
-        description="unique per rating",
+        description="unique per rating within its hall (hall-local: 20261123-A001-R1)",
     )
     hall_id: str = Field(
-        index=True,
         max_length=64,
         schema_extra={"pattern": HALL_ID},
         description="the hall that produced it",
@@ -207,9 +206,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 class Rating(RatingBase, table=True):
-    """A stored rating: times in UTC, `day` the hall-local date; never edited."""
+    """A stored rating, keyed by (hall, rating id): times in UTC, `day` hall-local; never edited."""
 
     __tablename__ = "satisfaction_rating"
+    # Rating ids are hall-local (every hall has its 20261123-A001-R1): the hall leads the key.
+    __table_args__ = (PrimaryKeyConstraint("hall_id", "rating_id"),)
     level: str = Field(max_length=24)
     reasons: str = Field(default="", max_length=200, description="codes joined by ','")
     channel: str = Field(max_length=1)
@@ -274,8 +275,8 @@ class ServedCount(SQLModel, table=True):
 class WorkOrderBase(SQLModel):
     """A 差评 work order: who is responsible (谁办理谁负责), for which rating, until when."""
 
-    rating_id: str = Field(unique=True, max_length=64)
-    hall_id: str = Field(index=True, max_length=64)
+    rating_id: str = Field(max_length=64)
+    hall_id: str = Field(max_length=64)
     day: dt.date = Field(index=True, description="hall-local date of the rating")
     window: int
     staff_id: str = Field(max_length=32, description="assignee: the serving staff")
@@ -287,9 +288,12 @@ class WorkOrderBase(SQLModel):
 
 
 class WorkOrder(WorkOrderBase, table=True):
-    """A stored work order; times in UTC."""
+    """A stored work order, one per (hall, rating id); times in UTC."""
 
     __tablename__ = "satisfaction_work_order"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "rating_id", name="uq_satisfaction_work_order_hall_rating"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reasons: str = Field(default="", max_length=200)
     opened_at: dt.datetime

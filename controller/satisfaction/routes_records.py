@@ -11,11 +11,11 @@ from sqlmodel import SQLModel
 from controller.errors import NotFound
 from controller.ratings import RatingLevel
 from controller.satisfaction import ingest, store
-from controller.satisfaction.auth import require_hall
-from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep
+from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep, hall_of_item
 from controller.satisfaction.exchange import to_exchange
 from controller.satisfaction.models import (
     ERROR_RESPONSES,
+    HALL_ID,
     RATING_ID,
     EvaluationBatch,
     IngestReply,
@@ -113,13 +113,23 @@ def get_evaluations(
 
 @router.get("/evaluations/{rating_id}", response_model=RatingPublic)
 def get_evaluation(
-    rating_id: Annotated[str, Path(pattern=RATING_ID)], caller: CallerDep, context: ContextDep
+    rating_id: Annotated[str, Path(pattern=RATING_ID)],
+    caller: CallerDep,
+    context: ContextDep,
+    hall_id: Annotated[
+        str | None,
+        Query(
+            pattern=HALL_ID,
+            description="the rating's hall (rating ids are hall-local); required for a token "
+            "of no hall, else the token's own hall",
+        ),
+    ] = None,
 ) -> RatingPublic:
-    """One rating by id."""
-    row = store.get_rating(context.engine, rating_id=rating_id)
+    """One hall's rating by its hall-local id: the token's own hall, or `hall_id`."""
+    hall = hall_of_item(caller, hall_id, "评价编号")
+    row = store.get_rating(context.engine, hall_id=hall, rating_id=rating_id)
     if row is None:
-        raise NotFound("no_such_rating", f"评价 {rating_id} 不存在")
-    require_hall(caller, row["hall_id"], f"评价 {rating_id}")
+        raise NotFound("no_such_rating", f"大厅 {hall} 的评价 {rating_id} 不存在")
     return context.public(row)
 
 

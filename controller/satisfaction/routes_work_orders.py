@@ -11,7 +11,12 @@ from sqlmodel import SQLModel
 from controller.errors import NotFound
 from controller.satisfaction import workorders
 from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep
-from controller.satisfaction.models import ERROR_RESPONSES, ActionRequest, WorkOrderPublic
+from controller.satisfaction.models import (
+    ERROR_RESPONSES,
+    RATING_ID,
+    ActionRequest,
+    WorkOrderPublic,
+)
 from controller.satisfaction.workorders import STATE_LABELS, Action
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"], responses=ERROR_RESPONSES)
@@ -35,10 +40,18 @@ def list_orders(
     state: StateName = None,
     overdue: bool = False,
     as_of: Annotated[dt.date | None, Query(description="judge overdue on this day")] = None,
+    rating_id: Annotated[
+        str | None,
+        Query(pattern=RATING_ID, description="the order of this (hall-local) rating id"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> WorkOrderPage:
-    """Work orders in scope (by rating day), earliest deadline first; `overdue` keeps late ones."""
+    """Work orders in scope (by rating day), earliest deadline first; `overdue` keeps late ones.
+
+    `rating_id` finds a rating's order: rating ids are hall-local, so a caller of no hall gets
+    one per hall unless it names `hall_id` too.
+    """
     single = scope.halls[0] if scope.halls and len(scope.halls) == 1 else None
     day = as_of or context.today(single)
     rows = workorders.list_work_orders(
@@ -48,6 +61,7 @@ def list_orders(
         overdue_on=day if overdue else None,
         limit=limit,
         offset=offset,
+        rating_id=rating_id,
     )
     items = [workorders.public_order(r, context.zone_for(r["hall_id"]), day) for r in rows]
     return WorkOrderPage(as_of=day, count=len(items), items=items)
@@ -55,7 +69,7 @@ def list_orders(
 
 @router.get("/{order_id}", response_model=WorkOrderPublic)
 def get_order(order_id: OrderId, caller: CallerDep, context: ContextDep) -> WorkOrderPublic:
-    """One work order with its history."""
+    """One work order with its history; another hall's is 404 to a token bound to a hall."""
     found = workorders.get_work_order(
         context.engine,
         order_id=order_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from sqlalchemy import (
     Table,
     and_,
     insert,
-    inspect,
+    or_,
     select,
     true,
     tuple_,
@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from controller.errors import StoreError
 from controller.satisfaction.errors import RatingConflict, ServedConflict
@@ -47,8 +47,6 @@ WORK_ORDERS = cast(Table, WorkOrder.__table__)  # type: ignore[attr-defined]
 ACTIONS = cast(Table, WorkOrderAction.__table__)  # type: ignore[attr-defined]
 SERVED_TICKETS = cast(Table, ServedTicket.__table__)  # type: ignore[attr-defined]
 TABLES = (RATINGS, SERVED, WORK_ORDERS, ACTIONS, SERVED_TICKETS)
-# Nullable columns added to a table after it first shipped: (table, column, SQL type).
-_ADDED_COLUMNS = ((RATINGS, "outcome", "VARCHAR(16)"),)
 _INSERT_TRIES = 3
 
 
@@ -135,22 +133,6 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the satisfaction tables (only those) if missing, and add columns newer than them."""
-    try:
-        SQLModel.metadata.create_all(engine, tables=list(TABLES))
-        with engine.execution_options(write=True).begin() as conn:
-            for table, column, sql_type in _ADDED_COLUMNS:
-                present = {c["name"] for c in inspect(conn).get_columns(table.name)}
-                if column not in present:
-                    log.info("adding column %s.%s", table.name, column)
-                    conn.exec_driver_sql(
-                        f'ALTER TABLE {table.name} ADD COLUMN "{column}" {sql_type}'
-                    )
-    except SQLAlchemyError as err:
-        raise StoreError(f"cannot create tables: {err}") from err
-
-
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction; database failures become StoreError (503)."""
@@ -172,12 +154,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 def insert_ratings(
-    engine: Engine, *, rows: Sequence[dict[str, Any]], work_orders: dict[str, dict[str, Any]]
+    engine: Engine,
+    *,
+    rows: Sequence[dict[str, Any]],
+    work_orders: dict[tuple[str, str], dict[str, Any]],
 ) -> InsertOutcome:
-    """Insert new ratings and their work orders; resent ones count as duplicates.
+    """Insert new ratings and their work orders (keyed by hall and rating id); resent ones count as duplicates.
 
-    A rating id already stored (or earlier in the batch) with another content hash raises
-    RatingConflict and nothing of the batch is written.
+    A (hall, rating id) already stored (or earlier in the batch) with another content hash
+    raises RatingConflict and nothing of the batch is written. Rating ids are hall-local:
+    another hall's rating under the same id is another rating.
     """
     for attempt in range(_INSERT_TRIES):
         try:
@@ -192,26 +178,44 @@ def insert_ratings(
     raise AssertionError("unreachable")
 
 
+def rating_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A rating's key: (hall id, rating id)."""
+    return row["hall_id"], row["rating_id"]
+
+
 def _insert_once(
-    conn: Connection, rows: Sequence[dict[str, Any]], work_orders: dict[str, dict[str, Any]]
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    work_orders: dict[tuple[str, str], dict[str, Any]],
 ) -> InsertOutcome:
-    ids = list({row["rating_id"] for row in rows})
-    query = select(RATINGS.c.rating_id, RATINGS.c.content_hash).where(RATINGS.c.rating_id.in_(ids))
-    known: dict[str, str] = {rid: digest for rid, digest in conn.execute(query)}
-    bare_hashes = {row["rating_id"]: row.get("bare_hash") for row in rows}
+    ids_by_hall: dict[str, set[str]] = {}
+    for row in rows:
+        ids_by_hall.setdefault(row["hall_id"], set()).add(row["rating_id"])
+    table = RATINGS
+    query = select(table.c.hall_id, table.c.rating_id, table.c.content_hash).where(
+        or_(
+            *(
+                and_(table.c.hall_id == hall, table.c.rating_id.in_(sorted(ids)))
+                for hall, ids in ids_by_hall.items()
+            )
+        )
+    )
+    known: dict[tuple[str, str], str] = {(h, r): digest for h, r, digest in conn.execute(query)}
+    bare_hashes = {rating_key(row): row.get("bare_hash") for row in rows}
     fresh: list[dict[str, Any]] = []
     duplicates = 0
     for given in rows:
         row = {name: value for name, value in given.items() if name != "bare_hash"}
-        stored = known.get(row["rating_id"])
+        key = rating_key(row)
+        stored = known.get(key)
         if stored is None:
-            known[row["rating_id"]] = row["content_hash"]
+            known[key] = row["content_hash"]
             fresh.append(row)
-        elif stored in (row["content_hash"], bare_hashes.get(row["rating_id"])):
+        elif stored in (row["content_hash"], bare_hashes.get(key)):
             duplicates += 1  # resent as stored, or stored before a field it now carries
         else:
-            raise RatingConflict(row["rating_id"])
-    orders = [work_orders[r["rating_id"]] for r in fresh if r["rating_id"] in work_orders]
+            raise RatingConflict(*key)
+    orders = [work_orders[k] for r in fresh if (k := rating_key(r)) in work_orders]
     bulk_insert(conn, RATINGS, fresh)
     bulk_insert(conn, WORK_ORDERS, orders)
     return InsertOutcome(len(fresh), duplicates, len(orders))
@@ -251,23 +255,23 @@ def select_ratings(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[RowMapping]:
-    """Ratings in scope, oldest first (by rating time, then id)."""
+    """Ratings in scope, oldest first (by rating time, then hall and id)."""
     query = select(RATINGS).where(scope.clause(RATINGS))
     if level is not None:
         query = query.where(RATINGS.c.level == level)
-    query = query.order_by(RATINGS.c.rated_at, RATINGS.c.rating_id).offset(offset)
+    order = (RATINGS.c.rated_at, RATINGS.c.hall_id, RATINGS.c.rating_id)
+    query = query.order_by(*order).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     with reading(engine) as conn:
         return list(conn.execute(query).mappings())
 
 
-def get_rating(engine: Engine, *, rating_id: str) -> RowMapping | None:
-    """One rating by id, or None."""
+def get_rating(engine: Engine, *, hall_id: str, rating_id: str) -> RowMapping | None:
+    """One hall's rating by its (hall-local) id, or None."""
+    query = select(RATINGS).where(RATINGS.c.hall_id == hall_id, RATINGS.c.rating_id == rating_id)
     with reading(engine) as conn:
-        return (
-            conn.execute(select(RATINGS).where(RATINGS.c.rating_id == rating_id)).mappings().first()
-        )
+        return conn.execute(query).mappings().first()
 
 
 def upsert_served(engine: Engine, *, rows: Sequence[dict[str, Any]]) -> int:

@@ -31,7 +31,7 @@ def test_a_batch_is_stored_and_read_back_in_the_halls_zone(api: Api) -> None:
     )
     reply = api.ingest(record(), bad)
     assert reply == {"accepted": 2, "duplicates": 0, "work_orders_opened": 1}
-    status, body = api.get("/api/v1/evaluations/20261123-A002", "reader")
+    status, body = api.get("/api/v1/evaluations/20261123-A002", "reader", hall_id=HALL_A)
     assert status == 200
     assert body["rated_at"] == "2026-11-23T10:10:00+08:00"
     assert body["day"] == "2026-11-23"
@@ -66,7 +66,7 @@ def test_a_changed_record_is_a_409_naming_it_and_nothing_of_the_batch_is_stored(
     assert status == 409
     assert body["error"] == "rating_conflict" and "20261123-A001" in body["message"]
     assert _count(api) == 1
-    status, body = api.get("/api/v1/evaluations/20261123-A001")
+    status, body = api.get("/api/v1/evaluations/20261123-A001", hall_id=HALL_A)
     assert body["level"] == "very_satisfied"  # never overwritten
 
 
@@ -94,7 +94,7 @@ def test_a_system_default_is_stored_flagged_and_opens_no_work_order(api: Api) ->
         finished_at=at("2026-11-16 10:00"),
     )
     assert api.ingest(default)["work_orders_opened"] == 0
-    body = api.get("/api/v1/evaluations/20261116-A001-D")[1]
+    body = api.get("/api/v1/evaluations/20261116-A001-D", hall_id=HALL_A)[1]
     assert body["system_default"] is True and body["channel"] == "7"
 
 

@@ -8,7 +8,9 @@ from typing import Any, get_args
 
 from controller.satisfaction.models import CaseOutcome
 from controller.satisfaction.models_served import OUTCOME_LABELS, outcome_name
+from controller.satisfaction.store import make_engine
 from controller.state import Outcome
+from tests.satisfaction import legacy_fixture
 from tests.satisfaction.conftest import HALL_A, HALL_B, Api, at, auth, make_api, record
 
 
@@ -84,9 +86,9 @@ def test_the_day_is_the_halls_date_of_the_finish(api: Api) -> None:
 
 def test_the_rating_carries_the_case_outcome_into_reads_and_exports(api: Api) -> None:
     api.ingest(record(outcome="promised"), record("20261123-A002", number="A002"))
-    body = api.get("/api/v1/evaluations/20261123-A001", "reader")[1]
+    body = api.get("/api/v1/evaluations/20261123-A001", "reader", hall_id=HALL_A)[1]
     assert (body["outcome"], body["outcome_label"]) == ("promised", "承诺件")
-    assert api.get("/api/v1/evaluations/20261123-A002")[1]["outcome"] is None
+    assert api.get("/api/v1/evaluations/20261123-A002", hall_id=HALL_A)[1]["outcome"] is None
     exported = api.client.get("/api/v1/exports/evaluations", headers=auth("reader"))
     csv_text = exported.content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(csv_text)))
@@ -99,16 +101,15 @@ def test_ratings_stored_before_the_outcome_column_stay_readable_and_resendable(
     database_url: str,
 ) -> None:
     url = database_url
-    old = make_api(url)
-    old.ingest(record())
-    # The table as an older release made it: no outcome column.
-    engine = old.app.state.satisfaction.engine
+    legacy_fixture.load(url)  # a database of release b58f477 (no migrations), record() in it
+    # The table as a still older release made it: no outcome column.
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE satisfaction_rating DROP COLUMN outcome")
     engine.dispose()
-    upgraded = make_api(url)  # adds the column on start
+    upgraded = make_api(url)  # adds the column on start, then migrates
     try:
-        body = upgraded.get("/api/v1/evaluations/20261123-A001")[1]
+        body = upgraded.get("/api/v1/evaluations/20261123-A001", hall_id=HALL_A)[1]
         assert (body["rating_id"], body["outcome"], body["outcome_label"]) == (
             "20261123-A001",
             None,
@@ -128,7 +129,7 @@ def test_ratings_stored_before_the_outcome_column_stay_readable_and_resendable(
             )[0]
             == 409
         )
-        assert upgraded.ingest(record("20261123-A002", outcome="joint"))["accepted"] == 1
+        assert upgraded.ingest(record("20261123-A009", outcome="joint"))["accepted"] == 1
     finally:
         upgraded.app.state.satisfaction.engine.dispose()
 
