@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.device_settings import KeypadsConfig, SatisfactionPushConfig, ScreenConfig
+from controller.sim_behaviour import Behaviour
 from devices.led_config import LedDisplaysConfig
 from devices.voice_config import VoiceConfig
 
@@ -332,6 +333,7 @@ class HallConfig(_Strict):
     keypads: KeypadsConfig = KeypadsConfig()
     screen: ScreenConfig = ScreenConfig()
     satisfaction: SatisfactionPushConfig = SatisfactionPushConfig()
+    simulation: Behaviour = Behaviour()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -20,7 +20,7 @@ from controller.events import TicketIssued
 from controller.hall_config import HallConfig, WindowConfig
 from controller.journal import Journal
 from controller.kpis import compute_kpis
-from controller.simulation import Arrival, HallSimulation, generate_arrivals
+from controller.simulation import Arrival, HallSimulation, arrival_stream, generate_arrivals
 from controller.state import Ticket
 
 STEP = dt.timedelta(minutes=5)
@@ -34,6 +34,9 @@ class TicketWait:
     service: str
     issued_at: dt.datetime
     called_at: dt.datetime | None
+    ended_at: dt.datetime | None = None
+    no_shows: int = 0
+    transfers: int = 0
 
     @property
     def wait_minutes(self) -> float | None:
@@ -151,7 +154,17 @@ def simulate_day(
 
 
 def _ticket_waits(tickets: Iterable[Ticket]) -> tuple[TicketWait, ...]:
-    rows = (TicketWait(t.service, t.issued_at, t.first_called_at) for t in tickets)
+    rows = (
+        TicketWait(
+            t.service,
+            t.issued_at,
+            t.first_called_at,
+            t.ended_at,
+            t.no_show_count,
+            t.transfer_count,
+        )
+        for t in tickets
+    )
     return tuple(sorted(rows, key=lambda row: (row.issued_at, row.service)))
 
 
@@ -165,7 +178,7 @@ def day_arrivals(
     """
     if scale < 0:
         raise ValueError(f"arrival scale must be 0 or more, got {scale}")
-    citizens = generate_arrivals(config, day, random.Random(seed))
+    citizens = generate_arrivals(config, day, arrival_stream(seed))
     growth = random.Random(f"{seed}-growth")
     if scale < 1:
         return [a for a in citizens if growth.random() < scale]
