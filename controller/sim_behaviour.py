@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Every habit switched off: the textbook first-come-first-served queue (docs/simulation.md).
 HABITS_OFF = {
@@ -40,21 +40,25 @@ class Behaviour(BaseModel):
         default=(-5.0, 3.0), description="staff sign in uniformly this early (-) to late (+)"
     )
 
-    @model_validator(mode="after")
-    def _ranges(self) -> Behaviour:
-        low, high = self.post_finish_pause_seconds
+    @field_validator("post_finish_pause_seconds")
+    @classmethod
+    def _pause(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
         if not 0 <= low <= high <= 600:
             raise ValueError(
-                f"post_finish_pause_seconds must be [low, high] with 0 <= low <= high <= 600, "
-                f"got [{low}, {high}]"
+                f"expected [low, high] seconds, 0 <= low <= high <= 600; got {list(value)}"
             )
-        early, late = self.sign_in_spread_minutes
+        return value
+
+    @field_validator("sign_in_spread_minutes")
+    @classmethod
+    def _spread(cls, value: tuple[float, float]) -> tuple[float, float]:
+        early, late = value
         if not -120 <= early <= late <= 120:
             raise ValueError(
-                f"sign_in_spread_minutes must be [early, late] with -120 <= early <= late <= 120, "
-                f"got [{early}, {late}]"
+                f"expected [early, late] minutes, -120 <= early <= late <= 120; got {list(value)}"
             )
-        return self
+        return value
 
     def in_effect(self) -> Behaviour:
         """These habits, or every habit off when `habits` is false."""

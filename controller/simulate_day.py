@@ -99,6 +99,12 @@ def with_extra_windows(config: HallConfig, extra: int) -> HallConfig:
     return config.model_copy(update={"windows": [*config.windows, *added]})
 
 
+def without_habits(config: HallConfig) -> HallConfig:
+    """The config with every simulated habit off (`[simulation] habits = false`)."""
+    habits = config.simulation.model_copy(update={"habits": False})
+    return config.model_copy(update={"simulation": habits})
+
+
 def simulate_day(
     config: HallConfig,
     day: dt.date,
