@@ -93,6 +93,41 @@ def add_simulate_commands(
     replay.add_argument("--json", action="store_true", help="print JSON")
     replay.set_defaults(run=_replay)
 
+    staffing = sub.add_parser(
+        "staffing",
+        help="windows per hour keeping a share of waits under the target, found by the twin",
+        description="The fewest 综合 windows (each serving every service) per hour such that "
+        "SHARE of each hour's citizens are called within TARGET minutes, on the same citizens "
+        "in every trial, checked by running the whole day on the answer (docs/simulation.md).",
+    )
+    staffing.add_argument("--config", type=Path, default=config_default, help=config_help)
+    staffing.add_argument(
+        "--date", type=dt.date.fromisoformat, help="day (default: the next working day)"
+    )
+    staffing.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    staffing.add_argument("--seeds", type=int, default=3, metavar="N", help="days (default 3)")
+    staffing.add_argument(
+        "--target",
+        type=float,
+        metavar="MIN",
+        help="wait target (default [alerts] max_wait_minutes)",
+    )
+    staffing.add_argument(
+        "--share", type=float, default=0.9, help="share of waits within the target (default 0.9)"
+    )
+    staffing.add_argument(
+        "--max-windows", type=int, metavar="N", help="most windows (default the hall's count)"
+    )
+    staffing.add_argument(
+        "--recorded",
+        type=Path,
+        metavar="DIR",
+        help="use the citizens recorded on --date in this data directory's journal",
+    )
+    staffing.add_argument("--no-habits", action="store_true", help="every simulated habit off")
+    staffing.add_argument("--json", action="store_true", help="print JSON")
+    staffing.set_defaults(run=_staffing)
+
     audit = sub.add_parser(
         "flag-audit",
         help="measure the 擅自按键 flags on simulated days: honest, then with planted dishonesty",
@@ -285,3 +320,67 @@ def _replay(args: argparse.Namespace) -> int:
         name = f"{kpi_label(key)} {label}"
         print(f"  {name:<28} {_fmt(recorded.get(key)):>10} {_fmt(report.kpis.get(key)):>10}")
     return 0
+
+
+def _staffing(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from controller.simulate_day import day_arrivals, next_working_day
+    from controller.staffing import plan_staffing
+
+    base = _base(args)
+    if args.seeds < 1 or not 0 < args.share <= 1:
+        raise HallError("--seeds must be 1 or more and --share within (0, 1]")
+    day = args.date or next_working_day(base, dt.date.today())
+    target = args.target if args.target is not None else float(base.alerts.max_wait_minutes)
+    most = args.max_windows or len(base.windows)
+    if most < 1 or target <= 0:
+        raise HallError("--max-windows must be 1 or more and --target above 0")
+    seeds = range(args.seed, args.seed + args.seeds)
+    if args.recorded is not None:
+        citizens = dict.fromkeys(seeds, _recorded(args.recorded, day))
+    else:
+        citizens = {seed: day_arrivals(base, day, seed=seed) for seed in seeds}
+    noisy = sys.stderr.isatty() and not args.json
+    plan = plan_staffing(
+        base,
+        day,
+        citizens,
+        target_minutes=target,
+        share=args.share,
+        max_windows=most,
+        progress=(lambda line: print(f"  … {line}", file=sys.stderr)) if noisy else None,
+    )
+    if args.json:
+        print(json.dumps(asdict(plan) | {"reached": plan.reached}, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{base.hall.name} 排班 / staffing {day}: {args.share:.0%} of waits within {target:g} min, "
+        f"综合 windows, seeds {seeds[0]}..{seeds[-1]}"
+    )
+    print(f"  {'hour':<8}{'windows':>8}{'citizens':>10}{'within':>9}")
+    for hour in plan.hours:
+        mark = "" if hour.reached else f"  未达标 not reached with {most}"
+        print(
+            f"  {hour.hour:02d}:00{'':<3}{hour.windows:>8}{hour.citizens:>10}"
+            f"{hour.within_target:>9.1%}{mark}"
+        )
+    return 0
+
+
+def _recorded(data: Path, day: dt.date) -> list[Any]:
+    from controller.backup import DB_NAME
+    from controller.journal import Journal
+    from controller.simulate_day import recorded_arrivals
+
+    path = data / DB_NAME
+    if not path.exists():
+        raise HallError(f"no hall journal at {path}")
+    journal = Journal.at_path(path)
+    try:
+        arrivals = recorded_arrivals(journal, day)
+    finally:
+        journal.close()
+    if not arrivals:
+        raise HallError(f"no tickets recorded on {day} in {path}")
+    return arrivals

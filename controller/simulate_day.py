@@ -113,6 +113,7 @@ def simulate_day(
     journal_path: Path | None = None,
     arrivals: list[Arrival] | None = None,
     progress: bool = False,
+    staffing: dict[int, int] | None = None,
 ) -> DayReport:
     """Run one day of simulated citizens and staff through the engine and a journal."""
     started = time.perf_counter()
@@ -128,7 +129,7 @@ def simulate_day(
                 journal.append(decision.events, day=engine.state.day)
             return decision.result, decision.rejection.reason if decision.rejection else None
 
-        sim = HallSimulation(config, day, execute, seed=seed, arrivals=arrivals)
+        sim = HallSimulation(config, day, execute, seed=seed, arrivals=arrivals, staffing=staffing)
         end = sim.close_at + LAST_CALL
         moment = sim.open_at - dt.timedelta(minutes=30)
         total = int((end - moment) / STEP)

@@ -8,7 +8,7 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -161,7 +161,9 @@ class HallSimulation:
         arrivals: Iterable[Arrival] | None = None,
         behaviour: Behaviour | None = None,
         after_finish: AfterFinish | None = None,
+        staffing: Mapping[int, int] | None = None,
     ) -> None:
+        """`staffing`: windows on duty per local hour (the first N of the config's windows)."""
         from controller.calendar import HallCalendar
 
         self.config = config
@@ -205,8 +207,11 @@ class HallSimulation:
             if window.staff:
                 spread = dt.timedelta(minutes=self._staff[window.number].uniform(early, late))
                 self._at(self.open_at + spread, functools.partial(self._sign_in, window))
-        if self.behaviour.idle_poll_seconds == 0:  # idle windows notice lunch and closing too
-            for moment in (*(self.lunch[:1] if self.lunch else ()), self.close_at):
+        self._staffing = dict(staffing or {})
+        self._rank = {w.number: i for i, w in enumerate(config.windows)}
+        changes = list(self._hour_starts()) if self._staffing else []
+        if self.behaviour.idle_poll_seconds == 0:  # idle windows notice lunch, shifts, closing
+            for moment in (*(self.lunch[:1] if self.lunch else ()), *changes, self.close_at):
                 self._at(moment, lambda t: self._wake(t, None))
 
     @property
@@ -256,10 +261,34 @@ class HallSimulation:
         self._run(cmd.SignIn(window.number, member.id, member.role), now)
         self._at(now, functools.partial(self._next, window))
 
+    def _hour_starts(self) -> Iterable[dt.datetime]:
+        moment = self.open_at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+        while moment < self.close_at:
+            yield moment
+            moment += dt.timedelta(hours=1)
+
+    def _on_duty(self, window: WindowConfig, moment: dt.datetime) -> bool:
+        """Whether `window` is staffed at `moment`; hours after the last planned keep its count."""
+        if not self._staffing:
+            return True
+        planned = [h for h in self._staffing if h <= moment.hour]
+        count = self._staffing[max(planned)] if planned else len(self.config.windows)
+        return self._rank[window.number] < count
+
     def _next(self, window: WindowConfig, now: dt.datetime) -> None:
         if self.lunch and self.lunch[0] <= now < self.lunch[1]:
             self._run(cmd.Pause(window.number, "午间休息"), now)
             self._at(self.lunch[1], lambda t: self._resume(window, t))
+            return
+        if not self._on_duty(window, now):
+            back = next(
+                (t for t in self._hour_starts() if t > now and self._on_duty(window, t)), None
+            )
+            if back is None:
+                self._run(cmd.SignOut(window.number), now)
+                return
+            self._run(cmd.Pause(window.number, "排班轮休"), now)
+            self._at(back, lambda t: self._resume(window, t))
             return
         result, refused = self._run(cmd.CallNext(window.number), now)
         if refused == "queue_empty" and now >= self.close_at:
