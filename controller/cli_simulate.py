@@ -70,6 +70,13 @@ def add_simulate_commands(
         help="what-if: X times as many citizens (the same ones plus more, or a share of them)",
     )
     sim.add_argument(
+        "--service-time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="what-if: every service takes X times as long (e.g. 0.8; the same citizens)",
+    )
+    sim.add_argument(
         "--no-habits",
         action="store_true",
         help="switch every simulated staff and citizen habit off (docs/simulation.md)",
@@ -150,15 +157,20 @@ def _simulate_day(args: argparse.Namespace) -> int:
         next_working_day,
         simulate_day,
         with_extra_windows,
+        with_service_times,
     )
     from controller.twin_results import day_figures, paired_change, summarise
 
     if args.seeds < 1 or args.extra_windows < 0 or args.arrival_scale < 0:
         raise HallError("--seeds must be 1 or more; --extra-windows and --arrival-scale 0 or more")
+    if not 0 < args.service_time_scale <= 10:
+        raise HallError("--service-time-scale must be above 0 and at most 10")
     base = _base(args)
     day = args.date or next_working_day(base, dt.date.today())
-    changed = args.extra_windows > 0 or args.arrival_scale != 1.0
-    scenario = with_extra_windows(base, args.extra_windows)
+    changed = args.extra_windows > 0 or args.arrival_scale != 1.0 or args.service_time_scale != 1.0
+    scenario = with_service_times(
+        with_extra_windows(base, args.extra_windows), args.service_time_scale
+    )
     target = float(base.alerts.max_wait_minutes)
     seeds = list(range(args.seed, args.seed + args.seeds))
     before: list[dict[str, Any]] = []
@@ -205,6 +217,8 @@ def _what_if_label(args: argparse.Namespace) -> str:
         parts.append(f"+{args.extra_windows} 综合 windows")
     if args.arrival_scale != 1.0:
         parts.append(f"arrivals x{args.arrival_scale:g}")
+    if args.service_time_scale != 1.0:
+        parts.append(f"service times x{args.service_time_scale:g}")
     return f"; what-if: {', '.join(parts)} (the same citizens)" if parts else ""
 
 

@@ -194,6 +194,17 @@ def day_arrivals(
     return sorted(citizens)
 
 
+def with_service_times(config: HallConfig, scale: float) -> HallConfig:
+    """What-if: every service's average service time times `scale` (each citizen keeps theirs)."""
+    if not 0 < scale <= 10:
+        raise ValueError(f"service time scale must be above 0 and at most 10, got {scale}")
+    services = [
+        s.model_copy(update={"average_service_minutes": s.average_service_minutes * scale})
+        for s in config.services
+    ]
+    return config.model_copy(update={"services": services})
+
+
 def what_if(
     base: HallConfig,
     day: dt.date,
@@ -201,12 +212,14 @@ def what_if(
     seed: int = 1,
     extra_windows: int = 0,
     arrival_scale: float = 1.0,
+    service_time_scale: float = 1.0,
 ) -> tuple[DayReport, DayReport]:
     """The base day and the what-if day; only `arrival_scale` changes the citizens."""
     citizens = day_arrivals(base, day, seed=seed)
     changed = day_arrivals(base, day, seed=seed, scale=arrival_scale)
+    scenario = with_service_times(with_extra_windows(base, extra_windows), service_time_scale)
     before = simulate_day(base, day, seed=seed, arrivals=citizens)
-    after = simulate_day(with_extra_windows(base, extra_windows), day, seed=seed, arrivals=changed)
+    after = simulate_day(scenario, day, seed=seed, arrivals=changed)
     return before, after
 
 

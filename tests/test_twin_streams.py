@@ -49,3 +49,16 @@ def test_a_staff_habit_changes_only_the_staff(hall_config: HallConfig) -> None:
     assert _fates(no_pause) == _fates(usual)
     assert _service_times(no_pause) == _service_times(usual)
     assert no_pause.kpis["average_wait_minutes"] < usual.kpis["average_wait_minutes"]
+
+
+def test_shorter_service_times_keep_each_citizen_and_scale_their_own_time(
+    hall_config: HallConfig,
+) -> None:
+    before, after = what_if(hall_config, MONDAY, seed=2, service_time_scale=0.8)
+    assert _fates(after) == _fates(before)
+    served, quicker = _service_times(before), _service_times(after)
+    assert served.keys() == quicker.keys() and len(served) > 300
+    assert all(
+        abs(quicker[k].total_seconds() - 0.8 * served[k].total_seconds()) < 1e-3 for k in served
+    )
+    assert after.kpis["average_wait_minutes"] < before.kpis["average_wait_minutes"]
