@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from controller.api.auth import token_digest
 from controller.backup import DB_NAME, BackupCheck, backup, check_backup, restore
@@ -17,26 +14,13 @@ from controller.cli_mqtt import add_mqtt_broker_commands
 from controller.cli_printer import add_printer_commands
 from controller.cli_satisfaction import add_satisfaction_commands
 from controller.cli_screen import add_screen_commands
+from controller.cli_simulate import add_simulate_commands
 from controller.config_loader import load_config
 from controller.errors import ConfigError, HallError
-from controller.journal import Journal
-from controller.kpi_definitions import kpi_label
 from firmware_protocols.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")
 DEFAULT_DATA = Path("var")
-KPI_LINES = [
-    ("issued", "issued"),
-    ("served", "served"),
-    ("expired", "expired"),
-    ("average_wait_minutes", "avg wait (min)"),
-    ("max_wait_minutes", "max wait (min)"),
-    ("average_service_minutes", "avg service (min)"),
-    ("overtime_rate", "over-wait rate"),
-    ("no_show_events", "no-show presses"),
-    ("no_show_rate", "no-show rate (tickets)"),
-    ("no_show_dropped", "dropped as no-show"),
-]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,36 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path)
     check.set_defaults(run=_check_config)
 
-    sim = sub.add_parser(
-        "simulate-day",
-        help="simulate a whole day and print its KPIs",
-        description="A seeded day of arrivals (morning and afternoon peaks) and "
-        "staff behaviour through the real engine and journal.",
-    )
-    _config_arg(sim)
-    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    sim.add_argument(
-        "--date", type=dt.date.fromisoformat, help="day to simulate (default: the next working day)"
-    )
-    sim.add_argument(
-        "--extra-windows",
-        type=int,
-        default=0,
-        metavar="N",
-        help="what-if: add N 综合 windows serving every service",
-    )
-    sim.add_argument(
-        "--arrival-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="what-if: X times as many citizens",
-    )
-    sim.add_argument("--json", action="store_true", help="print the KPIs as JSON")
-    sim.set_defaults(run=_simulate_day)
-
-    _add_flag_audit(sub)
-
     back = sub.add_parser(
         "backup",
         help="copy the journal and the satisfaction database consistently, even while the hall runs",
@@ -159,16 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     rest.add_argument("--check-only", action="store_true", help="only check every file")
     rest.set_defaults(run=_restore)
 
-    replay = sub.add_parser("replay", help="re-run a recorded day's arrivals under another config")
-    replay.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="data directory (default ./var)"
-    )
-    replay.add_argument("--date", type=dt.date.fromisoformat, required=True, help="recorded day")
-    _config_arg(replay, help_text="config to try (default: the example hall)")
-    replay.add_argument("--seed", type=int, default=1, help="random seed for staff behaviour")
-    replay.add_argument("--json", action="store_true", help="print JSON")
-    replay.set_defaults(run=_replay)
-
+    add_simulate_commands(sub, DEFAULT_CONFIG, DEFAULT_DATA)
     add_printer_commands(sub, DEFAULT_CONFIG)
     add_keypad_commands(sub)
     add_mqtt_broker_commands(sub, DEFAULT_CONFIG)
@@ -219,80 +164,6 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate_day(args: argparse.Namespace) -> int:
-    from controller.simulate_day import next_working_day, simulate_day, with_extra_windows
-    from controller.simulation import Behaviour, generate_arrivals
-
-    config = with_extra_windows(load_config(args.config), args.extra_windows)
-    day = args.date or next_working_day(config, dt.date.today())
-    import random
-
-    arrivals = generate_arrivals(
-        config, day, random.Random(args.seed), scale=args.arrival_scale, behaviour=Behaviour()
-    )
-    report = simulate_day(
-        config,
-        day,
-        seed=args.seed,
-        arrivals=arrivals,
-        progress=sys.stderr.isatty() and not args.json,
-    )
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
-        return 0
-    print(
-        f"{config.hall.name} 模拟日 / simulated day {day} (seed {args.seed}, "
-        f"{report.seconds:.1f} s, {report.events} events journaled)"
-    )
-    if report.refused:
-        print("  拒绝取号 / refused: " + ", ".join(f"{k} {v}" for k, v in report.refused.items()))
-    _print_kpis(report.kpis)
-    return 0
-
-
-def _print_kpis(kpis: dict[str, Any], indent: str = "  ") -> None:
-    for key, label in KPI_LINES:
-        print(f"{indent}{kpi_label(key) + ' ' + label:<28} {_fmt(kpis.get(key))}")
-    print(f"{indent}按业务 / by service:")
-    for code, row in kpis["by_service"].items():
-        print(
-            f"{indent}  {code:<5} issued {row['issued']:>4}  served {row['served']:>4}  "
-            f"avg wait {_fmt(row['average_wait_minutes']):>6}  max {_fmt(row['max_wait_minutes']):>6}"
-        )
-
-
-def _add_flag_audit(sub: Any) -> None:
-    audit = sub.add_parser(
-        "flag-audit",
-        help="measure the 擅自按键 flags on simulated days: honest, then with planted dishonesty",
-    )
-    _config_arg(audit)
-    audit.add_argument("--seeds", type=int, default=3, help="simulated days (seeds 1..N)")
-    audit.set_defaults(run=_flag_audit)
-
-
-def _flag_audit(args: argparse.Namespace) -> int:
-    from controller.flag_audit import DISHONEST, HONEST, audit_day, summarise
-    from controller.simulate_day import next_working_day
-
-    config = load_config(args.config)
-    day = next_working_day(config, dt.date.today())
-    for name, planted in (("honest", HONEST), ("planted", DISHONEST)):
-        days = [
-            audit_day(config, day, seed=seed, planted=planted) for seed in range(1, args.seeds + 1)
-        ]
-        print(f"{name}: {json.dumps(summarise(days), ensure_ascii=False)}")
-    return 0
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}" if value < 1 and value != 0 else f"{value:.1f}"
-    return str(value)
-
-
 def _backup(args: argparse.Namespace) -> int:
     checked = backup(args.data, args.dest)
     print(f"备份完成 / backup written: {checked.path}")
@@ -327,48 +198,6 @@ def _print_backup(checked: BackupCheck) -> None:
     if checked.satisfaction is not None:
         found = checked.satisfaction
         print(f"  satisfaction.db: {found.ratings} ratings, {found.work_orders} work orders")
-
-
-def _replay(args: argparse.Namespace) -> int:
-    from controller.simulate_day import recorded_arrivals, simulate_day
-
-    path = args.data / DB_NAME
-    if not path.exists():
-        raise HallError(f"no hall journal at {path}")
-    journal = Journal.at_path(path)
-    arrivals = recorded_arrivals(journal, args.date)
-    if not arrivals:
-        raise HallError(f"no tickets recorded on {args.date} in {path}")
-    from controller.engine import Engine
-    from controller.kpis import compute_kpis
-
-    recorded_config = load_config(args.config)
-    past = Engine(recorded_config)
-    past.replay(journal.events_of_day(args.date))
-    end = dt.datetime.combine(
-        args.date + dt.timedelta(days=1), dt.time(0), tzinfo=recorded_config.zone
-    )
-    recorded = compute_kpis(
-        past.state.tickets.values(),
-        past.state.attendance,
-        day=args.date,
-        now=end,
-        overtime_minutes=recorded_config.alerts.max_wait_minutes,
-    )
-    report = simulate_day(recorded_config, args.date, seed=args.seed, arrivals=arrivals)
-    if args.json:
-        print(
-            json.dumps(
-                {"recorded": recorded, "replayed": report.kpis}, ensure_ascii=False, indent=2
-            )
-        )
-        return 0
-    print(f"重放 / replay of {args.date}: {len(arrivals)} recorded arrivals under {args.config}")
-    print(f"  {'':<28} {'recorded':>10} {'replayed':>10}")
-    for key, label in KPI_LINES:
-        name = f"{kpi_label(key)} {label}"
-        print(f"  {name:<28} {_fmt(recorded.get(key)):>10} {_fmt(report.kpis.get(key)):>10}")
-    return 0
 
 
 if __name__ == "__main__":

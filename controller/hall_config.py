@@ -16,6 +16,7 @@ from controller.device_settings import (
     ScreenConfig,
 )
 from controller.server_limits import ServerLimits
+from controller.sim_behaviour import Behaviour
 from controller.values import ServiceCode, StaffId, StaffName, StaffPost
 from devices.led_config import LedDisplaysConfig
 from devices.voice_config import VoiceConfig
@@ -341,6 +342,7 @@ class HallConfig(_Strict):
     screen: ScreenConfig = ScreenConfig()
     satisfaction: SatisfactionPushConfig = SatisfactionPushConfig()
     server: ServerLimits = ServerLimits()
+    simulation: Behaviour = Behaviour()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,30 @@ from controller.events import TicketIssued
 from controller.hall_config import HallConfig, WindowConfig
 from controller.journal import Journal
 from controller.kpis import compute_kpis
-from controller.simulation import Arrival, HallSimulation
+from controller.simulation import Arrival, HallSimulation, arrival_stream, generate_arrivals
+from controller.state import Ticket
 
 STEP = dt.timedelta(minutes=5)
 LAST_CALL = dt.timedelta(hours=8)  # after closing, stop simulating even if people still wait
+
+
+@dataclass(frozen=True)
+class TicketWait:
+    """One simulated ticket: when it was taken and first called (None: never called)."""
+
+    service: str
+    issued_at: dt.datetime
+    called_at: dt.datetime | None
+    ended_at: dt.datetime | None = None
+    no_shows: int = 0
+    transfers: int = 0
+
+    @property
+    def wait_minutes(self) -> float | None:
+        """Minutes from ticket to first call, or None when never called."""
+        if self.called_at is None:
+            return None
+        return (self.called_at - self.issued_at).total_seconds() / 60
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,7 @@ class DayReport:
     refused: dict[str, int]
     events: int
     seconds: float
+    tickets: tuple[TicketWait, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -76,6 +99,12 @@ def with_extra_windows(config: HallConfig, extra: int) -> HallConfig:
     return config.model_copy(update={"windows": [*config.windows, *added]})
 
 
+def without_habits(config: HallConfig) -> HallConfig:
+    """The config with every simulated habit off (`[simulation] habits = false`)."""
+    habits = config.simulation.model_copy(update={"habits": False})
+    return config.model_copy(update={"simulation": habits})
+
+
 def simulate_day(
     config: HallConfig,
     day: dt.date,
@@ -84,6 +113,7 @@ def simulate_day(
     journal_path: Path | None = None,
     arrivals: list[Arrival] | None = None,
     progress: bool = False,
+    staffing: dict[int, int] | None = None,
 ) -> DayReport:
     """Run one day of simulated citizens and staff through the engine and a journal."""
     started = time.perf_counter()
@@ -99,7 +129,7 @@ def simulate_day(
                 journal.append(decision.events, day=engine.state.day)
             return decision.result, decision.rejection.reason if decision.rejection else None
 
-        sim = HallSimulation(config, day, execute, seed=seed, arrivals=arrivals)
+        sim = HallSimulation(config, day, execute, seed=seed, arrivals=arrivals, staffing=staffing)
         end = sim.close_at + LAST_CALL
         moment = sim.open_at - dt.timedelta(minutes=30)
         total = int((end - moment) / STEP)
@@ -120,8 +150,77 @@ def simulate_day(
         events = journal.count()
         journal.close()
     return DayReport(
-        day, kpis, sim.issued, dict(sim.refused), events, time.perf_counter() - started
+        day,
+        kpis,
+        sim.issued,
+        dict(sim.refused),
+        events,
+        time.perf_counter() - started,
+        _ticket_waits(engine.state.tickets.values()),
     )
+
+
+def _ticket_waits(tickets: Iterable[Ticket]) -> tuple[TicketWait, ...]:
+    rows = (
+        TicketWait(
+            t.service,
+            t.issued_at,
+            t.first_called_at,
+            t.ended_at,
+            t.no_show_count,
+            t.transfer_count,
+        )
+        for t in tickets
+    )
+    return tuple(sorted(rows, key=lambda row: (row.issued_at, row.service)))
+
+
+def day_arrivals(
+    config: HallConfig, day: dt.date, *, seed: int, scale: float = 1.0
+) -> list[Arrival]:
+    """The base hall's generated citizens of `day`: every what-if of that day reuses them.
+
+    `scale` above 1 adds citizens (a second, independent stream on top of the same ones);
+    below 1 it keeps each citizen with probability `scale`.
+    """
+    if scale < 0:
+        raise ValueError(f"arrival scale must be 0 or more, got {scale}")
+    citizens = generate_arrivals(config, day, arrival_stream(seed))
+    growth = random.Random(f"{seed}-growth")
+    if scale < 1:
+        return [a for a in citizens if growth.random() < scale]
+    if scale > 1:
+        citizens += generate_arrivals(config, day, growth, scale=scale - 1)
+    return sorted(citizens)
+
+
+def with_service_times(config: HallConfig, scale: float) -> HallConfig:
+    """What-if: every service's average service time times `scale` (each citizen keeps theirs)."""
+    if not 0 < scale <= 10:
+        raise ValueError(f"service time scale must be above 0 and at most 10, got {scale}")
+    services = [
+        s.model_copy(update={"average_service_minutes": s.average_service_minutes * scale})
+        for s in config.services
+    ]
+    return config.model_copy(update={"services": services})
+
+
+def what_if(
+    base: HallConfig,
+    day: dt.date,
+    *,
+    seed: int = 1,
+    extra_windows: int = 0,
+    arrival_scale: float = 1.0,
+    service_time_scale: float = 1.0,
+) -> tuple[DayReport, DayReport]:
+    """The base day and the what-if day; only `arrival_scale` changes the citizens."""
+    citizens = day_arrivals(base, day, seed=seed)
+    changed = day_arrivals(base, day, seed=seed, scale=arrival_scale)
+    scenario = with_service_times(with_extra_windows(base, extra_windows), service_time_scale)
+    before = simulate_day(base, day, seed=seed, arrivals=citizens)
+    after = simulate_day(scenario, day, seed=seed, arrivals=changed)
+    return before, after
 
 
 def recorded_arrivals(journal: Journal, day: dt.date) -> list[Arrival]:

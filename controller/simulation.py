@@ -1,4 +1,4 @@
-"""Simulated citizens and staff: a seeded day of arrivals and window behaviour, as commands."""
+"""Simulated citizens and staff (the digital twin): a seeded day of arrivals and window habits."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 from controller import commands as cmd
 from controller.hall_config import HallConfig, WindowConfig
+from controller.sim_behaviour import Behaviour
 from controller.state import Outcome
 
 # (result, rejection reason or None) of one command.
@@ -35,6 +37,7 @@ _HOURLY_INTENSITY = {
     17: 0.2,
 }
 POLL_SECONDS = 20.0
+_NORMAL = NormalDist()
 _OUTCOMES = [(Outcome.IMMEDIATE, 0.7), (Outcome.PROMISED, 0.2), (Outcome.SUPPLEMENT, 0.1)]
 
 
@@ -48,14 +51,51 @@ class Arrival:
 
 
 @dataclass(frozen=True)
-class Behaviour:
-    """Staff and citizen habits the simulation draws from."""
+class Visit:
+    """What one citizen brings to the windows, drawn from their own stream before the day."""
 
-    no_show_rate: float = 0.04
-    transfer_rate: float = 0.03
-    priority_share: float = 0.05
-    service_time_sigma: float = 0.45
-    utilisation: float = 0.7
+    arrival: Arrival
+    factor: float  # service time / the service's average, at the first window
+    factor_after_transfer: float
+    no_show_roll: float
+    transfer_roll: float
+    outcome_roll: float
+    target_roll: float  # which other service a transfer sends the citizen to
+
+
+def arrival_stream(seed: int) -> random.Random:
+    """The stream citizens' arrival times (and lanes) are drawn from."""
+    return random.Random(f"{seed}-arrivals")
+
+
+def draw_visits(arrivals: Iterable[Arrival], seed: int, sigma: float) -> list[Visit]:
+    """Each citizen's service-time factors and rolls, from a stream of their own.
+
+    A citizen's draws depend only on who they are (arrival time, service, lane), so a what-if
+    with the same citizens gives every one of them the same service times and rolls.
+    """
+    seen: dict[Arrival, int] = {}
+    visits = []
+    for arrival in arrivals:
+        seen[arrival] = seen.get(arrival, -1) + 1
+        key = f"{arrival.at.isoformat()}-{arrival.service}-{arrival.lane}-{seen[arrival]}"
+        visits.append(_draw_visit(arrival, f"{seed}-service-{key}", sigma))
+    return visits
+
+
+def _draw_visit(arrival: Arrival, stream: str, sigma: float) -> Visit:
+    rng = random.Random(stream)
+    first, after_transfer = (_lognormal_factor(rng.random(), sigma) for _ in range(2))
+    no_show, transfer, outcome, target = (rng.random() for _ in range(4))
+    return Visit(arrival, first, after_transfer, no_show, transfer, outcome, target)
+
+
+def _lognormal_factor(u: float, sigma: float) -> float:
+    """Log-normal with mean 1 by inversion: exactly one uniform per draw."""
+    if sigma == 0:
+        return 1.0
+    z = _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+    return math.exp(sigma * z - sigma**2 / 2)
 
 
 def generate_arrivals(
@@ -64,11 +104,12 @@ def generate_arrivals(
     rng: random.Random,
     *,
     scale: float = 1.0,
-    behaviour: Behaviour = Behaviour(),
+    behaviour: Behaviour | None = None,
 ) -> list[Arrival]:
     """Seeded arrivals for one day, sized to the hall's capacity, with two daily peaks."""
     from controller.calendar import HallCalendar
 
+    behaviour = (behaviour or config.simulation).in_effect()
     hours = HallCalendar(config.calendar).hours_on(day)
     if hours is None:
         return []
@@ -103,7 +144,12 @@ def generate_arrivals(
 
 
 class HallSimulation:
-    """An agenda of citizens and staff acting on the hall through `execute`, seeded."""
+    """An agenda of citizens and staff acting on the hall through `execute`, seeded.
+
+    Three kinds of independent streams: arrivals (`arrival_stream`), each citizen's own service
+    time and rolls (`draw_visits`), each window's staff habits; two scenarios with the same
+    seed differ only by what changed.
+    """
 
     def __init__(
         self,
@@ -113,15 +159,17 @@ class HallSimulation:
         *,
         seed: int = 1,
         arrivals: Iterable[Arrival] | None = None,
-        behaviour: Behaviour = Behaviour(),
+        behaviour: Behaviour | None = None,
         after_finish: AfterFinish | None = None,
+        staffing: Mapping[int, int] | None = None,
     ) -> None:
+        """`staffing`: windows on duty per local hour (the first N of the config's windows)."""
         from controller.calendar import HallCalendar
 
         self.config = config
+        self.seed = seed
         self._after_finish = after_finish
-        self.rng = random.Random(seed)
-        self.behaviour = behaviour
+        self.behaviour = (behaviour or config.simulation).in_effect()
         self._execute = execute
         self._agenda: list[tuple[dt.datetime, int, Callable[[dt.datetime], object]]] = []
         self._counter = itertools.count()
@@ -144,14 +192,27 @@ class HallSimulation:
         planned = (
             list(arrivals)
             if arrivals is not None
-            else generate_arrivals(config, day, self.rng, behaviour=behaviour)
+            else generate_arrivals(config, day, arrival_stream(seed), behaviour=self.behaviour)
         )
-        for arrival in planned:
-            self._at(arrival.at, functools.partial(self._arrive, arrival))
+        self.visits = draw_visits(planned, seed, self.behaviour.service_time_sigma)
+        self._visit_of: dict[str, Visit] = {}  # ticket id -> its citizen's draws
+        self._calls: dict[str, int] = {}
+        self._transferred: set[str] = set()
+        self._idle: dict[int, WindowConfig] = {}  # windows waiting for a ticket, longest first
+        self._staff = {w.number: random.Random(f"{seed}-staff-{w.number}") for w in config.windows}
+        for visit in self.visits:
+            self._at(visit.arrival.at, functools.partial(self._arrive, visit))
+        early, late = self.behaviour.sign_in_spread_minutes
         for window in config.windows:
             if window.staff:
-                late = dt.timedelta(minutes=self.rng.uniform(-5, 3))
-                self._at(self.open_at + late, functools.partial(self._sign_in, window))
+                spread = dt.timedelta(minutes=self._staff[window.number].uniform(early, late))
+                self._at(self.open_at + spread, functools.partial(self._sign_in, window))
+        self._staffing = dict(staffing or {})
+        self._rank = {w.number: i for i, w in enumerate(config.windows)}
+        changes = list(self._hour_starts()) if self._staffing else []
+        if self.behaviour.idle_poll_seconds == 0:  # idle windows notice lunch, shifts, closing
+            for moment in (*(self.lunch[:1] if self.lunch else ()), *changes, self.close_at):
+                self._at(moment, lambda t: self._wake(t, None))
 
     @property
     def next_time(self) -> dt.datetime | None:
@@ -178,48 +239,97 @@ class HallSimulation:
     _at = schedule
     _run = execute
 
-    def _arrive(self, arrival: Arrival, now: dt.datetime) -> None:
-        _, refused = self._run(cmd.IssueTicket(arrival.service, arrival.lane), now)
+    def _arrive(self, visit: Visit, now: dt.datetime) -> None:
+        arrival = visit.arrival
+        result, refused = self._run(cmd.IssueTicket(arrival.service, arrival.lane), now)
         if refused:
             self.refused[refused] = self.refused.get(refused, 0) + 1
-        else:
-            self.issued += 1
+            return
+        self.issued += 1
+        self._visit_of[str(result.get("id"))] = visit
+        self._wake(now, arrival.service)
+
+    def _wake(self, now: dt.datetime, service: str | None) -> None:
+        """Idle windows serving `service` (None: every idle window) call now."""
+        for number, window in list(self._idle.items()):
+            if service is None or service in window.services:
+                del self._idle[number]
+                self._at(now, functools.partial(self._next, window))
 
     def _sign_in(self, window: WindowConfig, now: dt.datetime) -> None:
         member = window.staff[0]
         self._run(cmd.SignIn(window.number, member.id, member.role), now)
-        self._at(now, lambda t: self._next(window, t))
+        self._at(now, functools.partial(self._next, window))
+
+    def _hour_starts(self) -> Iterable[dt.datetime]:
+        moment = self.open_at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+        while moment < self.close_at:
+            yield moment
+            moment += dt.timedelta(hours=1)
+
+    def _on_duty(self, window: WindowConfig, moment: dt.datetime) -> bool:
+        """Whether `window` is staffed at `moment`; hours after the last planned keep its count."""
+        if not self._staffing:
+            return True
+        planned = [h for h in self._staffing if h <= moment.hour]
+        count = self._staffing[max(planned)] if planned else len(self.config.windows)
+        return self._rank[window.number] < count
 
     def _next(self, window: WindowConfig, now: dt.datetime) -> None:
         if self.lunch and self.lunch[0] <= now < self.lunch[1]:
             self._run(cmd.Pause(window.number, "午间休息"), now)
             self._at(self.lunch[1], lambda t: self._resume(window, t))
             return
-        result, refused = self._run(cmd.CallNext(window.number), now)
-        if refused == "queue_empty":
-            if now >= self.close_at:
+        if not self._on_duty(window, now):
+            back = next(
+                (t for t in self._hour_starts() if t > now and self._on_duty(window, t)), None
+            )
+            if back is None:
                 self._run(cmd.SignOut(window.number), now)
                 return
-            self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._next(window, t))
+            self._run(cmd.Pause(window.number, "排班轮休"), now)
+            self._at(back, lambda t: self._resume(window, t))
+            return
+        result, refused = self._run(cmd.CallNext(window.number), now)
+        if refused == "queue_empty" and now >= self.close_at:
+            self._run(cmd.SignOut(window.number), now)
+            return
+        poll = self.behaviour.idle_poll_seconds
+        if refused == "queue_empty" and poll == 0:
+            self._idle[window.number] = window
             return
         if refused:
-            self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._next(window, t))
+            again = dt.timedelta(seconds=poll or POLL_SECONDS)
+            self._at(now + again, functools.partial(self._next, window))
             return
-        if self.rng.random() < self.behaviour.no_show_rate:
+        self._serve(window, str(result.get("id")), str(result.get("service")), now)
+
+    def _serve(self, window: WindowConfig, ticket: str, code: str, now: dt.datetime) -> None:
+        visit = (
+            self._visit_of.get(ticket)
+            or draw_visits(
+                [Arrival(now, code, ticket)], self.seed, self.behaviour.service_time_sigma
+            )[0]
+        )
+        first = self._calls.get(ticket, 0) == 0
+        self._calls[ticket] = self._calls.get(ticket, 0) + 1
+        if first and visit.no_show_roll < self.behaviour.no_show_rate:
             self._at(
                 now + dt.timedelta(minutes=1), lambda t: self._absent(window, t, recalled=False)
             )
             return
-        service = self.config.service(str(result.get("service")))
+        service = self.config.service(code)
         mean = service.average_service_minutes if service else 10.0
-        sigma = self.behaviour.service_time_sigma
-        minutes = self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
-        if self.rng.random() < self.behaviour.transfer_rate:
+        again = ticket in self._transferred
+        minutes = mean * (visit.factor_after_transfer if again else visit.factor)
+        if not again and visit.transfer_roll < self.behaviour.transfer_rate:
+            self._transferred.add(ticket)
             self._at(
-                now + dt.timedelta(minutes=min(minutes, 2.0)), lambda t: self._transfer(window, t)
+                now + dt.timedelta(minutes=min(minutes, 2.0)),
+                lambda t: self._transfer(window, visit, code, t),
             )
             return
-        outcome = self._outcome() if service and service.outcome_required else None
+        outcome = _outcome(visit.outcome_roll) if service and service.outcome_required else None
         self._at(now + dt.timedelta(minutes=minutes), lambda t: self._finish(window, outcome, t))
 
     def _absent(self, window: WindowConfig, now: dt.datetime, *, recalled: bool) -> None:
@@ -230,37 +340,40 @@ class HallSimulation:
             )
             return
         self._run(cmd.NoShow(window.number), now)
-        self._at(now, lambda t: self._next(window, t))
+        self._wake(now, None)  # a 过号 ticket may go back in a queue
+        self._at(now, functools.partial(self._next, window))
 
-    def _transfer(self, window: WindowConfig, now: dt.datetime) -> None:
-        others = [s.code for s in self.config.services if s.code not in window.services]
+    def _transfer(self, window: WindowConfig, visit: Visit, code: str, now: dt.datetime) -> None:
+        others = [s.code for s in self.config.services if s.code != code]
         refused: str | None = "nowhere_to_transfer"
-        if others:
-            _, refused = self._run(
-                cmd.Transfer(window.number, to_service=self.rng.choice(others)), now
-            )
+        if others:  # the citizen's own need decides where they go, not the window
+            target = others[min(int(visit.target_roll * len(others)), len(others) - 1)]
+            _, refused = self._run(cmd.Transfer(window.number, to_service=target), now)
+            if not refused:
+                self._wake(now, target)
         if refused:
             self._run(cmd.Finish(window.number, Outcome.IMMEDIATE.value), now)
-        self._at(now, lambda t: self._next(window, t))
+        self._at(now, functools.partial(self._next, window))
 
     def _finish(self, window: WindowConfig, outcome: str | None, now: dt.datetime) -> None:
         result, refused = self._run(cmd.Finish(window.number, outcome), now)
-        pause = dt.timedelta(seconds=self.rng.uniform(5, 40))
+        low, high = self.behaviour.post_finish_pause_seconds
+        pause = dt.timedelta(seconds=self._staff[window.number].uniform(low, high))
         if self._after_finish is not None and refused is None:
             later = self._after_finish(self, window, str(result.get("id")), now)
-            self._at(max(later, now + pause), lambda t: self._next(window, t))
+            self._at(max(later, now + pause), functools.partial(self._next, window))
             return
         self._run(cmd.InviteRating(window.number), now)
-        self._at(now + pause, lambda t: self._next(window, t))
+        self._at(now + pause, functools.partial(self._next, window))
 
     def _resume(self, window: WindowConfig, now: dt.datetime) -> None:
         self._run(cmd.Resume(window.number), now)
-        self._at(now, lambda t: self._next(window, t))
+        self._at(now, functools.partial(self._next, window))
 
-    def _outcome(self) -> str:
-        roll = self.rng.random()
-        for outcome, share in _OUTCOMES:
-            if roll < share:
-                return outcome.value
-            roll -= share
-        return Outcome.IMMEDIATE.value
+
+def _outcome(roll: float) -> str:
+    for outcome, share in _OUTCOMES:
+        if roll < share:
+            return outcome.value
+        roll -= share
+    return Outcome.IMMEDIATE.value

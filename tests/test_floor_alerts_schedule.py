@@ -87,9 +87,13 @@ def test_every_alert_states_its_action_and_every_kind_is_documented(engine: Engi
 
 
 # Raised-alert counts of three honest simulated days (seeds 1-3, the example hall), measured
-# 2026-12-07: long_wait 79, bad_rating 59, average_wait 4 and nothing else. A change that makes
-# the panel noisier (a kind raised more often, a new kind on an honest day) fails here.
-ALERT_BUDGET = {"long_wait": 90, "bad_rating": 65, "average_wait": 6}
+# 2026-12-07: long_wait 79, bad_rating 59, average_wait 4 and nothing else. Re-measured the same
+# day when the twin got independent random streams (issue 17), which draws other days for the
+# same seeds: long_wait 115, bad_rating 54, average_wait 3. Over seeds 1-8 both draws raise
+# long_wait 29 times a day on average (230 and 232), so the rise is the draw, not a noisier panel.
+# A change that makes the panel noisier (a kind raised more often, a new kind on an honest day)
+# fails here.
+ALERT_BUDGET = {"long_wait": 125, "bad_rating": 65, "average_wait": 6}
 
 
 def test_honest_simulated_days_stay_within_the_alert_budget_with_no_flags(
