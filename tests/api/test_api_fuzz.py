@@ -159,7 +159,7 @@ def _busy(hall: Hall) -> None:
 
 def _live(hall: Hall) -> dict[str, Any]:
     """/api/state, and the first event of /api/events over a real socket: the same snapshot."""
-    state = hall.client.get("/api/state", headers=auth("display"))
+    state = hall.client.get("/api/state", headers=auth("floor"))  # the stream's own role
     assert state.status_code == 200, state.text
     with (
         serving(hall.client.app) as base,
