@@ -193,6 +193,10 @@ class HallSimulation:
                 return
             self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._next(window, t))
             return
+        if refused == "outcome_required":
+            # A citizen is still at the desk (a demo restarted mid-service): finish them first.
+            self._finish(window, self._outcome(), now)
+            return
         if refused:
             self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._next(window, t))
             return

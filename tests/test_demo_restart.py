@@ -1,0 +1,90 @@
+"""The demo's simulated staff pick up a hall restarted mid-day where its windows stand.
+
+A restarted `hallctl up --demo` starts a fresh simulation on a journal whose windows may be
+serving (a ticket whose service needs its outcome recorded) or paused for lunch. Its staff
+must finish that citizen and resume after lunch; they kept pressing NEXT (refused) all day,
+and the citizens waiting for those windows were never called (found by the crash soak).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from controller import commands as cmd
+from controller import events as ev
+from controller.clock import ManualClock
+from controller.demo import DemoDriver
+from controller.hall_config import HallConfig
+from controller.journal import Journal
+from controller.runtime import HallRuntime
+from tests.conftest import hall_time
+
+
+def _runtime(config: HallConfig, tmp_path: Path, clock: ManualClock) -> HallRuntime:
+    return HallRuntime(config, Journal.at_path(tmp_path / "hall.db", durable=False), clock)
+
+
+def _ok(runtime: HallRuntime, command: cmd.Command) -> dict[str, object]:
+    reply = runtime.execute(command)
+    assert reply.status == 200, reply.body
+    return reply.body
+
+
+def _run_demo(runtime: HallRuntime, clock: ManualClock, minutes: int) -> list[ev.Event]:
+    """A demo driver started now (as after a restart), stepped for `minutes` of hall time."""
+    driver = DemoDriver(runtime, seed=3)
+    seen: list[ev.Event] = []
+    runtime.hub.subscribe("test", seen.extend)
+    for _ in range(minutes * 6):
+        clock.advance(10)
+        driver.step()
+    runtime.hub.stop()
+    return seen
+
+
+def test_a_restarted_demo_finishes_the_citizen_at_a_window_needing_an_outcome(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    clock = ManualClock(hall_time("10:00"))
+    runtime = _runtime(hall_config, tmp_path, clock)
+    _ok(runtime, cmd.SignIn(4, "S0401", "A"))
+    served = _ok(runtime, cmd.IssueTicket("BDC"))
+    _ok(runtime, cmd.IssueTicket("BDC"))
+    _ok(runtime, cmd.CallNext(4))  # the hall was killed while window 4 served this citizen
+    events = _run_demo(runtime, clock, 60)
+    finished = [e.ticket_id for e in events if isinstance(e, ev.TicketFinished)]
+    called = [e for e in events if isinstance(e, ev.TicketCalled) and e.window == 4]
+    assert served["id"] in finished, "the citizen at window 4 was never finished"
+    assert called, "window 4 never called the next citizen"
+    assert all(e.outcome for e in events if isinstance(e, ev.TicketFinished) and e.window == 4)
+
+
+def test_a_demo_restarted_after_lunch_resumes_a_window_paused_for_it(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    clock = ManualClock(hall_time("11:55"))
+    runtime = _runtime(hall_config, tmp_path, clock)
+    _ok(runtime, cmd.SignIn(1, "S0101", "A"))
+    clock.set(hall_time("12:00:30"))
+    _ok(runtime, cmd.Pause(1, "午间休息"))  # killed during lunch, started again after it
+    clock.set(hall_time("13:05"))
+    waiting = _ok(runtime, cmd.IssueTicket("SB"))
+    events = _run_demo(runtime, clock, 30)
+    assert any(isinstance(e, ev.WindowResumed) and e.window == 1 for e in events)
+    called = [e.ticket_id for e in events if isinstance(e, ev.TicketCalled)]
+    assert waiting["id"] in called, "the SB citizen waiting after lunch was never called"
+    assert any(isinstance(e, ev.TicketCalled) and e.window == 1 for e in events)
+
+
+def test_a_restarted_demo_does_not_sign_in_again_or_double_anyone(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    clock = ManualClock(hall_time("10:00"))
+    runtime = _runtime(hall_config, tmp_path, clock)
+    _ok(runtime, cmd.SignIn(3, "S0301", "A"))
+    events = _run_demo(runtime, clock, 20)
+    assert not [e for e in events if isinstance(e, ev.StaffSignedIn) and e.window == 3]
+    issued = [e.number for e in events if isinstance(e, ev.TicketIssued)]
+    assert len(issued) == len(set(issued)) and issued, "the demo issued nothing or a number twice"
+    assert clock.now() - hall_time("10:00") == dt.timedelta(minutes=20)
