@@ -20,6 +20,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,14 @@ class Soak:
     cut_short: int = 0  # restarts killed (on purpose) before their devices had caught up
     acked_ratings: set[str] = field(default_factory=set)  # ticket numbers the demo got ok for
     old_boots: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)  # every failed check, reported at the end
+
+    def check(self, check: Callable[..., object], *args: object) -> None:
+        """Run one check; a failure is noted and the soak goes on (its figures still count)."""
+        try:
+            check(*args)
+        except AssertionError as err:
+            self.problems.append(f"{check.__name__}: {err}")
 
 
 def _config(tmp_path: Path) -> Path:
@@ -95,24 +104,25 @@ def test_the_demo_hall_killed_at_random_loses_and_doubles_nothing(tmp_path: Path
             killed = run.kill()
         clock = max(clock, run.hall_time(killed))
         previous = JournalFacts.read(data / "hall.db")
-        _check_acks(run, previous, soak)
+        soak.check(_check_acks, run, previous, soak)
 
     final = spawn_hall(data, config_path, clock, SPEED, KILLS)
     try:
         with httpx.Client(base_url=final.base) as client:
             assert wait_ready(final, client, time.monotonic() + READY_LIMIT), _tail(final)
             if previous is not None:
-                _check_journal_kept(data, previous)
-            _resynced(final, client, soak.watch, soak)
+                soak.check(_check_journal_kept, data, previous)
+            soak.check(_resynced, final, client, soak.watch, soak)
             _run_until(final, client, max(end, clock))
-            drained = _drain(final, client, data)
+            drained = _drain(final, client, data, soak)
     finally:
         final.stop()
     journal = JournalFacts.read(data / "hall.db")
-    _check_acks(final, journal, soak)
-    _check_no_doubles(journal)
-    figures = _check_delivered_once(drained, journal, data / "satisfaction.db")
-    _report(soak, journal, figures)
+    soak.check(_check_acks, final, journal, soak)
+    soak.check(_check_no_doubles, journal)
+    soak.check(_check_delivered_once, drained, journal, data / "satisfaction.db")
+    _report(soak, journal, satisfaction_rows(data / "satisfaction.db"))
+    assert not soak.problems, "\n".join(soak.problems)
 
 
 def _until_the_kill(
@@ -131,7 +141,7 @@ def _until_the_kill(
     with httpx.Client(base_url=run.base) as client:
         assert wait_ready(run, client, time.monotonic() + READY_LIMIT), _tail(run)
         if previous is not None:
-            _check_journal_kept(run.data, previous)
+            soak.check(_check_journal_kept, run.data, previous)
         if moment < 0.25:  # while its devices catch up
             soak.kills["resync"] += 1
             cut = time.monotonic() + rng.uniform(0.0, 1.5)
@@ -143,7 +153,7 @@ def _until_the_kill(
             time.sleep(max(0.0, cut - time.monotonic()))
             return
         soak.kills["running"] += 1
-        _resynced(run, client, soak.watch, soak)
+        soak.check(_resynced, run, client, soak.watch, soak)
         _run_until(run, client, target)
 
 
@@ -168,10 +178,10 @@ def _run_until(run: HallRun, client: httpx.Client, target: dt.datetime) -> None:
         time.sleep(0.25)
 
 
-def _drain(run: HallRun, client: httpx.Client, data: Path) -> JournalFacts:
+def _drain(run: HallRun, client: httpx.Client, data: Path, soak: Soak) -> JournalFacts:
     """Wait until the satisfaction API holds every record journaled so far; that journal."""
     deadline = time.monotonic() + DRAIN_LIMIT
-    devices = None
+    devices, journal = None, JournalFacts.read(data / "hall.db")
     while time.monotonic() < deadline:
         devices = read_json(client, "/api/devices")
         journal = JournalFacts.read(data / "hall.db")
@@ -181,7 +191,8 @@ def _drain(run: HallRun, client: httpx.Client, data: Path) -> JournalFacts:
         if finished <= set(served) and ratings <= {r for r, _ in rated}:
             return journal
         time.sleep(0.5)
-    raise AssertionError(f"the outbox did not deliver in {DRAIN_LIMIT:.0f} s: {devices}")
+    soak.problems.append(f"the outbox did not deliver in {DRAIN_LIMIT:.0f} s: {devices}")
+    return journal
 
 
 def _check_journal_kept(data: Path, before: JournalFacts) -> None:
@@ -225,7 +236,7 @@ def _check_no_doubles(journal: JournalFacts) -> None:
     assert not [k for k, n in presses.items() if n > 1], "a key press applied twice"
 
 
-def _check_delivered_once(drained: JournalFacts, journal: JournalFacts, db: Path) -> dict[str, int]:
+def _check_delivered_once(drained: JournalFacts, journal: JournalFacts, db: Path) -> None:
     """Each finished ticket and rating journaled by the drain is in the satisfaction API once;
     it holds nothing the journal does not (records journaled after the drain may still wait)."""
     served, rated = satisfaction_rows(db)
@@ -241,10 +252,11 @@ def _check_delivered_once(drained: JournalFacts, journal: JournalFacts, db: Path
             assert ratings <= {r for r, _ in rated}, "journaled ratings not delivered"
     per_ticket = Counter(t for _, t in rated)
     assert not [t for t, n in per_ticket.items() if n > 1], "a ticket's rating delivered twice"
-    return {"served": len(served), "ratings": len(rated)}
 
 
-def _report(soak: Soak, journal: JournalFacts, delivered: dict[str, int]) -> None:
+def _report(
+    soak: Soak, journal: JournalFacts, delivered: tuple[list[str], list[tuple[str, str]]]
+) -> None:
     refused = Counter(
         p["outcome"]
         for _, p in journal.of_kind("KeyPressed")
@@ -263,7 +275,8 @@ def _report(soak: Soak, journal: JournalFacts, delivered: dict[str, int]) -> Non
         f"{len(journal.of_kind('TicketFinished'))} finished, "
         f"{len(journal.of_kind('RatingRecorded'))} ratings ({len(soak.acked_ratings)} acked in "
         f"the demo's log), refused rating presses {dict(refused)}; delivered "
-        f"{delivered['served']} finished tickets and {delivered['ratings']} ratings"
+        f"{len(delivered[0])} finished tickets and {len(delivered[1])} ratings; "
+        f"{len(soak.problems)} problems"
     )
     named = [("answering (from spawn)", ready), ("LED (from answering)", led)]
     named += [("keypads (from answering)", keypads), ("all caught up (from spawn)", spawned)]
