@@ -154,8 +154,8 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
         led = devices["led"]
         assert isinstance(led, list) and len(led) == 13
         assert all(display["available"] for display in led), led
-        shown = devices["led_shown"]  # what each simulated display reads (--simulate only)
-        assert isinstance(shown, dict) and set(shown) == {display["id"] for display in led}, shown
+        reads = devices["led_shown"]  # what each simulated display reads (--simulate only)
+        assert isinstance(reads, dict) and set(reads) == {display["id"] for display in led}, reads
         voice = devices["voice"]
         assert isinstance(voice, dict) and voice["announced"] > 0 and voice["missed"] == 0
         keypads = devices["keypads"]
