@@ -112,7 +112,10 @@ class HallSimulation:
         seed: int = 1,
         arrivals: Iterable[Arrival] | None = None,
         behaviour: Behaviour = Behaviour(),
+        start: dt.datetime | None = None,
     ) -> None:
+        """`start`: the simulation joins a day already under way (a restarted demo) at this
+        moment; staff due before it act at it, not in a replay of the hours before."""
         from controller.calendar import HallCalendar
 
         self.config = config
@@ -147,7 +150,8 @@ class HallSimulation:
         for window in config.windows:
             if window.staff:
                 late = dt.timedelta(minutes=self.rng.uniform(-5, 3))
-                self._at(self.open_at + late, functools.partial(self._sign_in, window))
+                at = self.open_at + late if start is None else max(self.open_at + late, start)
+                self._at(at, functools.partial(self._sign_in, window))
 
     @property
     def next_time(self) -> dt.datetime | None:
@@ -178,7 +182,13 @@ class HallSimulation:
 
     def _sign_in(self, window: WindowConfig, now: dt.datetime) -> None:
         member = window.staff[0]
-        self._run(cmd.SignIn(window.number, member.id, member.role), now)
+        result, _ = self._run(cmd.SignIn(window.number, member.id, member.role), now)
+        if result.get("state") == "serving":
+            # A demo restarted mid-service: the citizen at the desk is served to the end and
+            # invited to rate, not finished at once by the next call.
+            rest = dt.timedelta(minutes=self.rng.uniform(1, 5))
+            self._at(now + rest, lambda t: self._finish(window, None, t))
+            return
         self._at(now, lambda t: self._next(window, t))
 
     def _next(self, window: WindowConfig, now: dt.datetime) -> None:
@@ -196,6 +206,9 @@ class HallSimulation:
         if refused == "outcome_required":
             # A citizen is still at the desk (a demo restarted mid-service): finish them first.
             self._finish(window, self._outcome(), now)
+            return
+        if refused == "window_paused":  # still paused from before a restart (lunch is over)
+            self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._resume(window, t))
             return
         if refused:
             self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._next(window, t))
@@ -239,7 +252,9 @@ class HallSimulation:
         self._at(now, lambda t: self._next(window, t))
 
     def _finish(self, window: WindowConfig, outcome: str | None, now: dt.datetime) -> None:
-        self._run(cmd.Finish(window.number, outcome), now)
+        _, refused = self._run(cmd.Finish(window.number, outcome), now)
+        if refused == "outcome_required":  # a citizen found at the desk after a restart
+            self._run(cmd.Finish(window.number, self._outcome()), now)
         self._run(cmd.InviteRating(window.number), now)
         pause = dt.timedelta(seconds=self.rng.uniform(5, 40))
         self._at(now + pause, lambda t: self._next(window, t))

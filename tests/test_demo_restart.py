@@ -60,6 +60,23 @@ def test_a_restarted_demo_finishes_the_citizen_at_a_window_needing_an_outcome(
     assert all(e.outcome for e in events if isinstance(e, ev.TicketFinished) and e.window == 4)
 
 
+def test_a_restarted_demo_finishes_the_citizen_at_the_desk_and_invites_their_rating(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    clock = ManualClock(hall_time("10:00"))
+    runtime = _runtime(hall_config, tmp_path, clock)
+    _ok(runtime, cmd.SignIn(1, "S0101", "A"))
+    served = _ok(runtime, cmd.IssueTicket("SB"))
+    _ok(runtime, cmd.CallNext(1))  # killed while window 1 served this citizen
+    events = _run_demo(runtime, clock, 60)
+    finished = [
+        e for e in events if isinstance(e, ev.TicketFinished) and e.ticket_id == served["id"]
+    ]
+    invited = [e for e in events if isinstance(e, ev.RatingInvited) and e.ticket_id == served["id"]]
+    assert finished and finished[0].service_seconds >= 60, "finished at once by the next call"
+    assert invited, "the citizen at the desk was never invited to rate"
+
+
 def test_a_demo_restarted_after_lunch_resumes_a_window_paused_for_it(
     hall_config: HallConfig, tmp_path: Path
 ) -> None:
@@ -88,3 +105,18 @@ def test_a_restarted_demo_does_not_sign_in_again_or_double_anyone(
     issued = [e.number for e in events if isinstance(e, ev.TicketIssued)]
     assert len(issued) == len(set(issued)) and issued, "the demo issued nothing or a number twice"
     assert clock.now() - hall_time("10:00") == dt.timedelta(minutes=20)
+
+
+def test_a_demo_started_in_the_afternoon_acts_now_not_replaying_the_morning(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    clock = ManualClock(hall_time("14:00"))
+    runtime = _runtime(hall_config, tmp_path, clock)
+    waiting = _ok(runtime, cmd.IssueTicket("SB"))
+    driver = DemoDriver(runtime, seed=3)
+    clock.advance(10)
+    driver.step()
+    # Sign in and press NEXT at each window: not a poll every 20 s since 08:30 (12,000 commands
+    # that kept a restarted demo busy catching up until its next kill).
+    assert driver.commands <= 3 * len(hall_config.windows), driver.commands
+    assert runtime.engine.state.tickets[str(waiting["id"])].status == "called"
