@@ -120,6 +120,7 @@ def test_the_demo_hall_killed_at_random_loses_and_doubles_nothing(tmp_path: Path
     journal = JournalFacts.read(data / "hall.db")
     soak.check(_check_acks, final, journal, soak)
     soak.check(_check_no_doubles, journal)
+    soak.check(_check_the_day_went_on, journal, start, end)
     soak.check(_check_delivered_once, drained, journal, data / "satisfaction.db")
     _report(soak, journal, satisfaction_rows(data / "satisfaction.db"))
     assert not soak.problems, "\n".join(soak.problems)
@@ -234,6 +235,21 @@ def _check_no_doubles(journal: JournalFacts) -> None:
         if p["outcome"] == "ok"
     )
     assert not [k for k, n in presses.items() if n > 1], "a key press applied twice"
+
+
+def _check_the_day_went_on(journal: JournalFacts, start: dt.datetime, end: dt.datetime) -> None:
+    """Citizens were called in every stretch of the soaked day (outside lunch): restarts did
+    not leave the demo idle (a restarted demo that never caught up lost the afternoon)."""
+    called = [dt.datetime.fromisoformat(p["at"]) for _, p in journal.of_kind("TicketCalled")]
+    moment = max(start + dt.timedelta(minutes=35), start.replace(hour=9, minute=0))
+    end = min(end, end.replace(hour=17, minute=0))  # the example hall takes tickets until 17:00
+    while moment < end - dt.timedelta(minutes=10):
+        until = min(moment + dt.timedelta(hours=1), end)
+        if moment.hour != 12:
+            assert any(moment <= at < until for at in called), (
+                f"nobody called {moment:%H:%M}-{until:%H:%M}"
+            )
+        moment = until
 
 
 def _check_delivered_once(drained: JournalFacts, journal: JournalFacts, db: Path) -> None:
