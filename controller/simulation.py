@@ -183,13 +183,24 @@ class HallSimulation:
     def _sign_in(self, window: WindowConfig, now: dt.datetime) -> None:
         member = window.staff[0]
         result, _ = self._run(cmd.SignIn(window.number, member.id, member.role), now)
-        if result.get("state") == "serving":
+        state = result.get("state")
+        if state == "serving":
             # A demo restarted mid-service: the citizen at the desk is served to the end and
             # invited to rate, not finished at once by the next call.
             rest = dt.timedelta(minutes=self.rng.uniform(1, 5))
-            self._at(now + rest, lambda t: self._finish(window, None, t))
+            outcome = self._outcome() if self._records_outcomes(window) else None
+            self._at(now + rest, lambda t: self._finish(window, outcome, t))
+            return
+        if state == "paused":  # paused before a restart: back at the end of lunch, or now
+            back = self.lunch[1] if self.lunch and self.lunch[0] <= now < self.lunch[1] else now
+            self._at(back, lambda t: self._resume(window, t))
             return
         self._at(now, lambda t: self._next(window, t))
+
+    def _records_outcomes(self, window: WindowConfig) -> bool:
+        """Whether a service of `window` needs the case outcome at finish."""
+        services = (self.config.service(code) for code in window.services)
+        return any(service is not None and service.outcome_required for service in services)
 
     def _next(self, window: WindowConfig, now: dt.datetime) -> None:
         if self.lunch and self.lunch[0] <= now < self.lunch[1]:

@@ -31,16 +31,33 @@ def _ok(runtime: HallRuntime, command: cmd.Command) -> dict[str, object]:
     return reply.body
 
 
+class _Driver(DemoDriver):
+    """The demo driver, keeping the staff commands the hall refused."""
+
+    refused: list[tuple[str, str]]
+
+    def _execute(
+        self, command: cmd.Command, at: dt.datetime
+    ) -> tuple[dict[str, object], str | None]:
+        result, refused = super()._execute(command, at)
+        if refused is not None and not isinstance(command, cmd.CallNext | cmd.IssueTicket):
+            self.refused.append((type(command).__name__, refused))
+        return result, refused
+
+
 def _run_demo(runtime: HallRuntime, clock: ManualClock, minutes: int) -> list[ev.Event]:
-    """A demo driver started now (as after a restart), stepped for `minutes` of hall time."""
-    driver = DemoDriver(runtime, seed=3)
-    seen: list[ev.Event] = []
-    runtime.hub.subscribe("test", seen.extend)
+    """A demo driver started now (as after a restart), stepped for `minutes` of hall time.
+
+    Its staff press nothing the hall refuses (each refusal is a line in the press log).
+    """
+    driver = _Driver(runtime, seed=3)
+    driver.refused = []
+    before = len(list(runtime.journal.restart_events()))
     for _ in range(minutes * 6):
         clock.advance(10)
         driver.step()
-    runtime.hub.stop()
-    return seen
+    assert driver.refused == []
+    return list(runtime.journal.restart_events())[before:]
 
 
 def test_a_restarted_demo_finishes_the_citizen_at_a_window_needing_an_outcome(
@@ -85,6 +102,9 @@ def test_a_demo_restarted_after_lunch_resumes_a_window_paused_for_it(
     _ok(runtime, cmd.SignIn(1, "S0101", "A"))
     clock.set(hall_time("12:00:30"))
     _ok(runtime, cmd.Pause(1, "午间休息"))  # killed during lunch, started again after it
+    clock.set(hall_time("12:40"))
+    at_lunch = _run_demo(runtime, clock, 10)
+    assert not [e for e in at_lunch if getattr(e, "window", None) == 1], "window 1 at lunch"
     clock.set(hall_time("13:05"))
     waiting = _ok(runtime, cmd.IssueTicket("SB"))
     events = _run_demo(runtime, clock, 30)
