@@ -278,6 +278,11 @@ def _report(
         for _, p in journal.of_kind("KeyPressed")
         if p["key"] == "rate" and p["outcome"] != "ok"
     )
+    staff_refused = Counter(
+        f"{p['key']}:{p['outcome']}"
+        for _, p in journal.of_kind("KeyPressed")
+        if p["key"] != "rate" and p["outcome"] != "ok"
+    )
     led = [r.led - r.ready for r in soak.resyncs if r.led is not None and r.ready is not None]
     keypads = [
         r.keypads - r.ready for r in soak.resyncs if r.keypads is not None and r.ready is not None
@@ -302,6 +307,7 @@ def _report(
                 f"  {name}: p50 {percentile(values, 0.5):.2f} s, p99 {percentile(values, 0.99):.2f}"
                 f" s, max {max(values):.2f} s over {len(values)} restarts"
             )
+    print(f"  refused staff presses: {dict(staff_refused)}")
     print(f"  restarts killed before their devices caught up (on purpose): {soak.cut_short}")
 
 
