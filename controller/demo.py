@@ -64,7 +64,9 @@ class DemoDriver:
         config = self.runtime.config
         rng = random.Random(f"{self.seed}-{day}")
         arrivals = [a for a in generate_arrivals(config, day, rng) if a.at >= now]
-        return HallSimulation(config, day, self._execute, seed=self.seed, arrivals=arrivals)
+        return HallSimulation(
+            config, day, self._execute, seed=self.seed, arrivals=arrivals, start=now
+        )
 
     def _execute(self, command: cmd.Command, _at: dt.datetime) -> tuple[dict[str, Any], str | None]:
         self.commands += 1

@@ -130,6 +130,7 @@ class DemoKeypads:
             )
             if ack.accepted:
                 self.ratings += 1
+                log.info("demo rating at window %d acknowledged: ticket %s", window, ack.ticket)
             else:
                 log.info("demo rating at window %d refused: %s", window, ack.code)
             pressed += 1

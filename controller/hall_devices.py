@@ -32,7 +32,7 @@ from devices.led_bus import LedBus
 from devices.led_config import BOARD
 from devices.led_subscriber import LedStripSubscriber
 from devices.sim_keypad_serial import SimulatedKeypadLine, simulated_keypad_line
-from devices.sim_led_strip import SimulatedLedBus
+from devices.sim_led_strip import SimLedStrip, SimulatedLedBus
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class HallDevices:
     runtime: HallRuntime
     led_buses: list[LedBus] = field(default_factory=list)
     led_lines: list[SimulatedLedBus] = field(default_factory=list)
+    led_twins: dict[str, SimLedStrip] = field(default_factory=dict)  # display id -> its twin
     announcer: Announcer | None = None
     audio: SimulatedAudioSink | None = None
     mqtt_port: MqttKeypadPort | None = None
@@ -136,7 +137,11 @@ class HallDevices:
                 "missed": voiced.missed,
             }
         outbox = self.outbox.status() if self.outbox is not None else None
-        return {"led": led, "voice": voice, "outbox": outbox}
+        found: dict[str, Any] = {"led": led, "voice": voice, "outbox": outbox}
+        if self.led_twins:
+            # --simulate: what each simulated display shows, as a person under it would read it.
+            found["led_shown"] = {display: twin.text for display, twin in self.led_twins.items()}
+        return found
 
     def gauges(self) -> dict[str, float]:
         """Device figures for /metrics."""
@@ -192,7 +197,7 @@ def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
                 baudrate=bus_config.baudrate, link=data_dir / f"led-{bus_config.id}"
             )
             for strip in bus_config.strips:
-                line.add_strip(
+                devices.led_twins[f"{bus_config.id}:{strip.address}"] = line.add_strip(
                     strip.address,
                     board=strip.window == BOARD,
                     lines=strip.lines,

@@ -162,8 +162,13 @@ class HallSimulation:
         behaviour: Behaviour | None = None,
         after_finish: AfterFinish | None = None,
         staffing: Mapping[int, int] | None = None,
+        start: dt.datetime | None = None,
     ) -> None:
-        """`staffing`: windows on duty per local hour (the first N of the config's windows)."""
+        """`staffing`: windows on duty per local hour (the first N of the config's windows).
+
+        `start`: the simulation joins a day already under way (a restarted demo) at this
+        moment; staff due before it act at it, not in a replay of the hours before.
+        """
         from controller.calendar import HallCalendar
 
         self.config = config
@@ -206,7 +211,8 @@ class HallSimulation:
         for window in config.windows:
             if window.staff:
                 spread = dt.timedelta(minutes=self._staff[window.number].uniform(early, late))
-                self._at(self.open_at + spread, functools.partial(self._sign_in, window))
+                at = self.open_at + spread if start is None else max(self.open_at + spread, start)
+                self._at(at, functools.partial(self._sign_in, window))
         self._staffing = dict(staffing or {})
         self._rank = {w.number: i for i, w in enumerate(config.windows)}
         changes = list(self._hour_starts()) if self._staffing else []
@@ -258,7 +264,20 @@ class HallSimulation:
 
     def _sign_in(self, window: WindowConfig, now: dt.datetime) -> None:
         member = window.staff[0]
-        self._run(cmd.SignIn(window.number, member.id, member.role), now)
+        result, _ = self._run(cmd.SignIn(window.number, member.id, member.role), now)
+        state = result.get("state")
+        staff = self._staff[window.number]
+        if state == "serving":
+            # A demo restarted mid-service: the citizen at the desk is served to the end and
+            # invited to rate, not finished at once by the next call.
+            rest = dt.timedelta(minutes=staff.uniform(1, 5))
+            outcome = _outcome(staff.random()) if self._records_outcomes(window) else None
+            self._at(now + rest, functools.partial(self._finish, window, outcome))
+            return
+        if state == "paused":  # paused before a restart: back at the end of lunch, or now
+            back = self.lunch[1] if self.lunch and self.lunch[0] <= now < self.lunch[1] else now
+            self._at(back, functools.partial(self._resume, window))
+            return
         self._at(now, functools.partial(self._next, window))
 
     def _hour_starts(self) -> Iterable[dt.datetime]:
@@ -274,6 +293,11 @@ class HallSimulation:
         planned = [h for h in self._staffing if h <= moment.hour]
         count = self._staffing[max(planned)] if planned else len(self.config.windows)
         return self._rank[window.number] < count
+
+    def _records_outcomes(self, window: WindowConfig) -> bool:
+        """Whether a service of `window` needs the case outcome at finish."""
+        services = (self.config.service(code) for code in window.services)
+        return any(service is not None and service.outcome_required for service in services)
 
     def _next(self, window: WindowConfig, now: dt.datetime) -> None:
         if self.lunch and self.lunch[0] <= now < self.lunch[1]:
@@ -297,6 +321,13 @@ class HallSimulation:
         poll = self.behaviour.idle_poll_seconds
         if refused == "queue_empty" and poll == 0:
             self._idle[window.number] = window
+            return
+        if refused == "outcome_required":
+            # A citizen is still at the desk (a demo restarted mid-service): finish them first.
+            self._finish(window, _outcome(self._staff[window.number].random()), now)
+            return
+        if refused == "window_paused":  # still paused from before a restart (lunch is over)
+            self._at(now + dt.timedelta(seconds=POLL_SECONDS), lambda t: self._resume(window, t))
             return
         if refused:
             again = dt.timedelta(seconds=poll or POLL_SECONDS)
@@ -357,6 +388,9 @@ class HallSimulation:
 
     def _finish(self, window: WindowConfig, outcome: str | None, now: dt.datetime) -> None:
         result, refused = self._run(cmd.Finish(window.number, outcome), now)
+        if refused == "outcome_required":  # a citizen found at the desk after a restart
+            outcome = _outcome(self._staff[window.number].random())
+            result, refused = self._run(cmd.Finish(window.number, outcome), now)
         low, high = self.behaviour.post_finish_pause_seconds
         pause = dt.timedelta(seconds=self._staff[window.number].uniform(low, high))
         if self._after_finish is not None and refused is None:

@@ -48,6 +48,7 @@ from firmware_protocols.keypad_serial_fields import MAX_QUEUED
 
 QUEUE_CAPACITY = 32  # the spec's minimum
 CONNECTED_SECONDS = 1.0  # polled this recently: the controller is talking to it
+_POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each power-up
 _KEY_OFFSET = 14  # EVENT payload: status 5, queued 1, boot id 4, seq 4, then the key
 
 
@@ -282,4 +283,6 @@ class SimKeypad:
             self.answers.append(answer)
 
     def _new_boot_id(self) -> int:
-        return self._rng.randrange(1, 2**32)
+        # Not from the seed: a keypad built again from the same seed (a restarted simulated
+        # hall) is a new power-up, and the controller must not take its presses for resends.
+        return _POWER_UP.randrange(1, 2**32)

@@ -35,6 +35,7 @@ from firmware_protocols.keypad_mqtt import (
 from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
 
 QOS = 1
+_POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each power-on
 EventId = tuple[str, int]  # (boot_id, seq)
 
 
@@ -354,7 +355,9 @@ class SimulatedMqttKeypad:
         ).encode()
 
     def _new_boot_id(self) -> str:
-        return f"{self._rng.getrandbits(64):016x}"
+        # Not from the seed: built again from the same seed (a restarted simulated hall) it is
+        # a new power-up, whose presses the controller must not take for the last boot's.
+        return f"{_POWER_UP.getrandbits(64):016x}"
 
     def _garbage(self) -> bytes:
         """Seeded junk: random bytes, cut JSON, or JSON that breaks a rule but names boot and seq."""

@@ -152,9 +152,7 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
         assert {item["device_id"] for item in items} <= wired | wifi
         assert all(item["channel"] == "5" for item in items)
         assert devices["outbox"]["backlog"] == 0, devices  # type: ignore[index]
-        led = devices["led"]
-        assert isinstance(led, list) and len(led) == 13
-        assert all(display["available"] for display in led), led
+        _check_led_devices(devices)
         voice = devices["voice"]
         assert isinstance(voice, dict) and voice["announced"] > 0 and voice["missed"] == 0
         keypads = devices["keypads"]
@@ -170,3 +168,12 @@ def test_demo_hall_runs_every_device_and_a_sigterm_stops_them(tmp_path: Path) ->
     assert process.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err
     assert not _mosquitto_of(data), "the broker outlived the hall"
+
+
+def _check_led_devices(devices: dict[str, object]) -> None:
+    """All 13 LED displays answer, and /api/devices says what each simulated one reads."""
+    led = devices["led"]
+    assert isinstance(led, list) and len(led) == 13
+    assert all(display["available"] for display in led), led
+    reads = devices["led_shown"]  # what each simulated display reads (--simulate only)
+    assert isinstance(reads, dict) and set(reads) == {display["id"] for display in led}, reads
