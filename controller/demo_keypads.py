@@ -16,17 +16,10 @@ from typing import Any, Protocol
 
 from controller import commands as cmd
 from controller.runtime import HallRuntime
+from controller.sim_behaviour import citizen_level
 
 log = logging.getLogger(__name__)
 ACK_SECONDS = 5.0
-# A made-up, plausible spread of the five levels (most citizens are satisfied).
-LEVELS = (
-    ("very_satisfied", 0.70),
-    ("satisfied", 0.18),
-    ("basically_satisfied", 0.07),
-    ("dissatisfied", 0.03),
-    ("very_dissatisfied", 0.02),
-)
 RATE_SHARE = 0.85  # citizens who press a key at all
 # Codes of the keypad spec's reason table 1 (firmware_protocols/keypad_codes.py), the one table
 # the keypads, the rules and the satisfaction API share; R10/R11 exist since that table.
@@ -137,12 +130,7 @@ class DemoKeypads:
         return pressed
 
     def _level(self) -> str:
-        roll = self._rng.random()
-        for level, share in LEVELS:
-            if roll < share:
-                return level
-            roll -= share
-        return LEVELS[0][0]
+        return citizen_level(self._rng.random())
 
     def _anyone_waiting(self, window: int) -> bool:
         config = self.runtime.config.window(window)

@@ -24,17 +24,11 @@ from controller import commands as cmd
 from controller.engine import Engine
 from controller.floor_alerts import floor_alerts
 from controller.hall_config import HallConfig, WindowConfig
+from controller.sim_behaviour import citizen_level
 from controller.simulation import HallSimulation
 
 STEP = dt.timedelta(minutes=1)
 LAST_CALL = dt.timedelta(hours=3)
-LEVELS = (
-    ("very_satisfied", 0.70),
-    ("satisfied", 0.18),
-    ("basically_satisfied", 0.07),
-    ("dissatisfied", 0.03),
-    ("very_dissatisfied", 0.02),
-)
 # Which flags answer which planted habit.
 FLAGS_OF_CASE = {
     "self_rate": frozenset({"fast_after_finish", "fast_after_invite"}),
@@ -206,12 +200,7 @@ class Raters:
         return dt.timedelta(seconds=self.rng.uniform(low, high))
 
     def _level(self) -> str:
-        roll = self.rng.random()
-        for level, share in LEVELS:
-            if roll < share:
-                return level
-            roll -= share
-        return LEVELS[0][0]
+        return citizen_level(self.rng.random())
 
 
 def audit_day(

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# A made-up, plausible spread of the five levels (most citizens are satisfied): what the demo's
+# and the flag audit's simulated citizens press.
+CITIZEN_LEVELS = (
+    ("very_satisfied", 0.70),
+    ("satisfied", 0.18),
+    ("basically_satisfied", 0.07),
+    ("dissatisfied", 0.03),
+    ("very_dissatisfied", 0.02),
+)
+
+
+def citizen_level(roll: float) -> str:
+    """The level a simulated citizen presses, for a uniform `roll` in [0, 1)."""
+    for level, share in CITIZEN_LEVELS:
+        if roll < share:
+            return level
+        roll -= share
+    return CITIZEN_LEVELS[0][0]
+
+
 # Every habit switched off: the textbook first-come-first-served queue (docs/simulation.md).
 HABITS_OFF = {
     "post_finish_pause_seconds": (0.0, 0.0),
