@@ -159,6 +159,7 @@ class LedBus:
         self._stopping = False
         self._line = BusLine(config)
         self._broadcast_seq = random.randrange(256)
+        self._opened_seen = 0  # BusLine.opened when last looked at: a change is the line back
         self._probes = ProbeSchedule(
             self._strips,
             probe_seconds=config.probe_seconds,
@@ -369,6 +370,10 @@ class LedBus:
                 strip.stats.counters["retries"] += 1
             strip.stats.counters["frames_sent"] += 1
             reply = self._line.exchange(data, strip.config.address, seq)
+            if self._line.opened != self._opened_seen:  # (re)opened: probe the silent ones now
+                self._opened_seen = self._line.opened
+                with self._cond:
+                    self._probes.line_back(time.monotonic())
             if reply is not None:
                 status = isinstance(reply, StatusReply)
                 self._probes.heard(strip.config.address, time.monotonic(), status=status)

@@ -30,6 +30,7 @@ class BusLine:
         self.config = config
         self.port_error = ""  # why the port would not open, "" while it is fine
         self.stray_frames = 0  # good frames answering nothing outstanding (late, echo)
+        self.opened = 0  # times the port was opened (a reopen after a failure counts too)
         self._port: serial.SerialBase | None = None
         self._decoder = FrameDecoder()
         self._quiet_until = 0.0
@@ -91,6 +92,7 @@ class BusLine:
             self.port_error = f"{type(err).__name__}: {err}"
             return None
         self.port_error = ""
+        self.opened += 1
         self._decoder.idle()
         return self._port
 

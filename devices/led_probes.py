@@ -65,6 +65,15 @@ class ProbeSchedule:
         """The display stopped answering: quick probes from one period on."""
         self._times[address].next_try = now + self.probe_seconds
 
+    def line_back(self, now: float) -> None:
+        """The port opened again after failing: every display not answering is probed now.
+
+        Their probes failed because the line was gone, not because they were; waiting out a
+        probe period would leave them blank (or showing an old state) for up to 5 s more.
+        """
+        for times in self._times.values():
+            times.next_try = min(times.next_try, now)
+
     def begin(self, address: int, now: float) -> None:
         """A probe of `address` starts now: a display not answering gets its next in a period."""
         self._times[address].next_try = now + self.probe_seconds

@@ -125,3 +125,23 @@ def test_default_budget_on_a_real_line_still_resyncs_a_rebooted_strip(
         probes = sum(d.health().probes for d in displays) - before
         assert 1 <= probes <= 8
         wait_until(lambda: hall.alerts() == [])
+
+
+def test_when_the_port_is_back_every_silent_display_is_probed_at_once() -> None:
+    # The soak saw a port fail at start-up: two strips were marked offline by probes the dead
+    # line could not carry, and waited a whole probe period (5.6 s) after the port was back.
+    schedule = _schedule(3)
+    for address in (1, 2, 3):
+        schedule.lost(address, 10.0)  # the line died: every probe failed
+    assert schedule.choose(set(), 10.5).address is None  # next tries a period later
+    schedule.line_back(10.5)
+    due = []
+    online: set[int] = set()
+    for _ in range(3):
+        choice = schedule.choose(online, 10.5)
+        assert choice.address is not None, "a silent display waits for its period"
+        due.append(choice.address)
+        schedule.begin(choice.address, 10.5)
+        schedule.heard(choice.address, 10.5, status=True)
+        online.add(choice.address)
+    assert sorted(due) == [1, 2, 3]
