@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -240,3 +243,26 @@ def test_upgrade_requests_do_not_leak_connection_slots(tmp_path: Path) -> None:
         assert book.total == 0
         with httpx.Client(base_url=base, timeout=REPLY_WAIT) as client:
             assert client.get("/api/state", headers=auth("display")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "fits", "soft_after"),
+    [(1024, 20000, 1000, 1256), (300, 300, 44, 300)],  # systemd's default; a tight hard limit
+)
+def test_the_file_limit_is_raised_to_fit_the_connections_or_they_shrink_to_fit(
+    soft: int, hard: int, fits: int, soft_after: int
+) -> None:
+    script = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+        "from controller.api.connection_guard import raise_file_limit\n"
+        "print(raise_file_limit(1000), resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < hard:
+        pytest.skip(f"this machine's hard open-file limit is below {hard}")
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.split() == [str(fits), str(soft_after)]
+    if fits < 1000:
+        assert "max_connections 1000 does not fit the open-file limit 300" in ran.stderr
