@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,7 +127,9 @@ def _locked(engine: Engine) -> Iterator[Connection]:
             yield conn
         return
     lock_path = Path(f"{database}.migrate-lock")
-    with lock_path.open("a") as lock_file:
+    # Owner-only like the database beside it (docs/operations.md: data files 0600).
+    descriptor = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
         with engine.execution_options(write=True).connect() as conn:
             yield conn
