@@ -12,7 +12,8 @@ from controller import commands as cmd
 from controller.calendar import HallCalendar
 from controller.demo_keypads import DemoKeypads, KeypadSource
 from controller.runtime import HallRuntime
-from controller.simulation import HallSimulation, generate_arrivals
+from controller.sim_arrivals import generate_arrivals
+from controller.simulation import HallSimulation
 from controller.ticket_machine import TicketMachine
 
 log = logging.getLogger(__name__)

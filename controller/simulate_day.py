@@ -20,7 +20,8 @@ from controller.events import TicketIssued
 from controller.hall_config import HallConfig, WindowConfig
 from controller.journal import Journal
 from controller.kpis import compute_kpis
-from controller.simulation import Arrival, HallSimulation, arrival_stream, generate_arrivals
+from controller.sim_arrivals import Arrival, arrival_stream, generate_arrivals
+from controller.simulation import HallSimulation
 from controller.state import Ticket
 
 STEP = dt.timedelta(minutes=5)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from controller.hall_config import HallConfig
+from controller.sim_arrivals import Arrival
 from controller.simulate_day import DayReport, simulate_day, with_extra_windows
-from controller.simulation import Arrival
 
 Progress = Callable[[str], None]
 

@@ -13,7 +13,8 @@ from playwright.sync_api import sync_playwright
 
 from controller import commands as cmd
 from controller.ratings import RatingLevel
-from controller.simulation import HallSimulation, generate_arrivals
+from controller.sim_arrivals import generate_arrivals
+from controller.simulation import HallSimulation
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.dashboard_helpers import DashboardHall, serve_dashboard_hall
 from tests.conftest import MONDAY, hall_time
