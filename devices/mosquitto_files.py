@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.errors import HallError
-from firmware_protocols.keypad_mqtt import MAX_PAYLOAD_BYTES, KeypadTopic, TopicKind
+from firmware_protocols.keypad_mqtt import KeypadTopic, TopicKind
 from firmware_protocols.keypad_mqtt_fields import ID_PATTERN
+from firmware_protocols.keypad_mqtt_json import MAX_PAYLOAD_BYTES
 
 CONTROLLER_USER = "hall-controller"
 DEVICE_USER_PREFIX = "kp-"

@@ -2,14 +2,13 @@
 
 Spec a vendor builds from: docs/protocols/keypad-mqtt.md; JSON Schema of every payload:
 docs/protocols/keypad-mqtt.schema.json. Payloads are UTF-8 JSON objects with `"v": 1`, no
-unknown or duplicate fields, at most `MAX_PAYLOAD_BYTES`. Decoders raise only `KeypadMqttError`
-(defined with the field checks in `keypad_mqtt_fields`).
+unknown or duplicate fields, at most `MAX_PAYLOAD_BYTES` (the JSON layer, `keypad_mqtt_json`).
+Decoders raise only `KeypadMqttError` (defined with the field checks in `keypad_mqtt_fields`).
 Key, rating and reason-code names come from `keypad_codes` (shared with the RS-485 keypads).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -32,9 +31,14 @@ from firmware_protocols.keypad_mqtt_fields import (
     check_pattern,
     check_text,
 )
+from firmware_protocols.keypad_mqtt_json import (
+    PROTOCOL_VERSION,
+    check_envelope,
+    dump_object,
+    load_object,
+    parse_object,
+)
 
-PROTOCOL_VERSION = 1
-MAX_PAYLOAD_BYTES = 4096  # the largest legal display is 2,899 B; an event at most 336 B
 MAX_TOPIC_BYTES = 160  # 5 + 32 + 8 + 4 + 8 + 32 + 8 bytes for the longest legal topic, with room
 MAX_SEQ = 2**31 - 1  # a keypad pressing once a second needs 68 years to run out
 MAX_WINDOW = 9999
@@ -150,10 +154,10 @@ class KeypadEvent:
     @classmethod
     def decode(cls, data: bytes) -> KeypadEvent:
         """Parse an event payload; KeypadMqttError naming the field, with the ids it could read."""
-        obj, duplicated = _parse(data)
+        obj, duplicated = parse_object(data)
         ids = _readable_ids(obj, duplicated)
         try:
-            _check_envelope(obj, duplicated)
+            check_envelope(obj, duplicated)
             if "reasons" in obj and (not isinstance(obj["reasons"], list) or not obj["reasons"]):
                 raise KeypadMqttError("expected a non-empty list of codes", field="reasons")
             return _decode(cls, obj)
@@ -192,7 +196,7 @@ class KeypadAck:
     @classmethod
     def decode(cls, data: bytes) -> KeypadAck:
         """Parse an ack payload; KeypadMqttError naming the field."""
-        return _decode(cls, _load(data))
+        return _decode(cls, load_object(data))
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,7 @@ class KeypadScreen:
     @classmethod
     def decode(cls, data: bytes) -> KeypadScreen:
         """Parse a display payload; KeypadMqttError naming the field."""
-        obj = _load(data)
+        obj = load_object(data)
         if "extra" in obj and not isinstance(obj["extra"], dict):
             raise KeypadMqttError("expected an object of texts", field="extra")
         return _decode(cls, obj)
@@ -276,7 +280,7 @@ class KeypadState:
     @classmethod
     def decode(cls, data: bytes) -> KeypadState:
         """Parse a state payload; KeypadMqttError naming the field."""
-        return _decode(cls, _load(data))
+        return _decode(cls, load_object(data))
 
 
 # --- private helpers ---
@@ -292,7 +296,7 @@ def _encode(payload: KeypadEvent | KeypadAck | KeypadScreen | KeypadState) -> by
             value = list(value) if isinstance(value, tuple) else dict(value)
         if value is not None and value not in ("", [], {}):
             obj[item.name] = value
-    return _dump(obj)
+    return dump_object(obj)
 
 
 def _decode(cls: type[_Payload], obj: dict[str, Any]) -> _Payload:
@@ -306,74 +310,6 @@ def _decode(cls: type[_Payload], obj: dict[str, Any]) -> _Payload:
     if isinstance(obj.get("reasons"), list):
         obj["reasons"] = tuple(obj["reasons"])
     return cls(**obj)
-
-
-def _dump(obj: dict[str, Any]) -> bytes:
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    if len(data) > MAX_PAYLOAD_BYTES:
-        raise KeypadMqttError(f"{len(data)} bytes, more than {MAX_PAYLOAD_BYTES}", field="payload")
-    return data
-
-
-def _parse(data: bytes) -> tuple[dict[str, Any], list[str]]:
-    """A JSON object and its duplicated top-level names; refusals that leave no ids readable.
-
-    A wrong version or a duplicated field is refused only after the ids are read, so that the
-    keypad is answered `bad_payload` instead of resending for ever.
-    """
-    if not isinstance(data, bytes | bytearray):
-        raise KeypadMqttError("expected bytes", field="payload")
-    if len(data) > MAX_PAYLOAD_BYTES:
-        raise KeypadMqttError(f"{len(data)} bytes, more than {MAX_PAYLOAD_BYTES}", field="payload")
-    top: list[list[str]] = []
-
-    def keep_first(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        twice: list[str] = []
-        for key, value in pairs:
-            if key in obj:
-                twice.append(key)
-            else:
-                obj[key] = value
-        top.append(twice)  # the outermost object is decoded last
-        return obj
-
-    try:
-        text = bytes(data).decode("utf-8")
-        obj = json.loads(text, object_pairs_hook=keep_first, parse_constant=_no_constant)
-    except UnicodeDecodeError as err:
-        raise KeypadMqttError(f"not UTF-8 at byte {err.start}", field="payload") from err
-    except json.JSONDecodeError as err:
-        raise KeypadMqttError(f"not JSON: {err.msg} at {err.pos}", field="payload") from err
-    except RecursionError as err:  # 4 KB of "[[[[" nests deeper than the parser's stack
-        raise KeypadMqttError("nested too deeply", field="payload") from err
-    if not isinstance(obj, dict):
-        raise KeypadMqttError("expected a JSON object", field="payload")
-    nested = [name for twice in top[:-1] for name in twice]
-    if nested:
-        raise KeypadMqttError("appears twice", field=nested[0])
-    return obj, top[-1] if top else []
-
-
-def _check_envelope(obj: dict[str, Any], duplicated: list[str]) -> None:
-    """Refuse a duplicated field, then a missing or wrong `v`; removes `v` from `obj`."""
-    if duplicated:
-        raise KeypadMqttError("appears twice", field=duplicated[0])
-    if "v" not in obj:
-        raise KeypadMqttError("missing", field="v")
-    if type(obj["v"]) is not int or obj["v"] != PROTOCOL_VERSION:
-        raise KeypadMqttError(f"version {obj['v']!r}, expected {PROTOCOL_VERSION}", field="v")
-    del obj["v"]
-
-
-def _no_constant(name: str) -> None:
-    raise KeypadMqttError(f"{name} is not JSON", field="payload")
-
-
-def _load(data: bytes) -> dict[str, Any]:
-    obj, duplicated = _parse(data)
-    _check_envelope(obj, duplicated)
-    return obj
 
 
 def _readable_ids(

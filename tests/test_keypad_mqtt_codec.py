@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from devices.keypad import KeypadKey, RatingKey
 from firmware_protocols import keypad_codes as codes
 from firmware_protocols.keypad_mqtt import (
-    MAX_PAYLOAD_BYTES,
     KeypadAck,
     KeypadEvent,
     KeypadScreen,
@@ -28,6 +27,7 @@ from firmware_protocols.keypad_mqtt import (
     subscription,
 )
 from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
+from firmware_protocols.keypad_mqtt_json import MAX_PAYLOAD_BYTES
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "docs/protocols/keypad-mqtt.schema.json").read_text(
