@@ -17,14 +17,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
 import serial
 
-from devices.led_config import BOARD, LedBusConfig, LedStripConfig
-from devices.led_display import LedBusError, LedDisplay, LedDisplayHealth, Target
+from devices.led_bus_display import BusDisplay, BusJob
+from devices.led_config import BOARD, LedBusConfig
+from devices.led_display import LedBusError, LedDisplay
 from devices.led_line import QUIET_CHARS, BusLine
 from devices.led_probes import ProbeSchedule
 from display.led_text import board_commands, strip_commands
@@ -55,94 +55,6 @@ PROBE_BYTES = 11 + 17  # STATUS query and its reply; the first estimate of a pro
 _FAULT_TEXT = {StatusFlags.MODULE_FAULT: "灯板故障", StatusFlags.OVER_TEMPERATURE: "温度过高"}
 
 
-@dataclass
-class _Job:
-    strip: _Strip | None  # None: broadcast
-    kind: Literal["send", "probe", "resync"]
-    commands: tuple[LedCommand, ...] = ()
-
-
-@dataclass
-class _Stats:
-    state: Literal["unknown", "online", "offline"] = "unknown"
-    detail: str = "not asked yet"
-    stale: bool = True  # must be brought to the current state when it next answers
-    faults: tuple[str, ...] = ()
-    identity: Identity | None = None
-    counters: dict[str, int] = field(
-        default_factory=lambda: {
-            "frames_sent": 0,
-            "retries": 0,
-            "naks": 0,
-            "resyncs": 0,
-            "probes": 0,
-        }
-    )
-
-
-class _Strip:
-    """One display on the bus: the `LedDisplay` handle the subscriber talks to."""
-
-    def __init__(self, bus: LedBus, config: LedStripConfig) -> None:
-        self.bus = bus
-        self.config = config
-        self.stats = _Stats()
-        self.seq = random.randrange(256)  # a fresh start after a controller restart (doc §seq)
-
-    @property
-    def id(self) -> str:
-        """ "BUS:ADDRESS"."""
-        return f"{self.bus.config.id}:{self.config.address}"
-
-    @property
-    def target(self) -> Target:
-        """The window number, or "board"."""
-        return self.config.window
-
-    @property
-    def lines(self) -> int:
-        """Text lines."""
-        return self.config.lines
-
-    @property
-    def columns(self) -> int:
-        """Half-width columns."""
-        return self.config.columns
-
-    @property
-    def label(self) -> str:
-        """Its name on the floor: "3号窗口条屏" or "综合屏"."""
-        window = self.config.window
-        return "综合屏" if window == BOARD else f"{window}号窗口条屏"
-
-    def show(self, commands: Sequence[LedCommand]) -> None:
-        """Queue commands in order; dropped while unavailable (a resync follows its return)."""
-        if commands:
-            self.bus._enqueue(_Job(self, "send", tuple(commands)))
-
-    def resync(self) -> None:
-        """Show the current state again as soon as possible."""
-        self.bus._enqueue(_Job(self, "resync"))
-
-    def health(self) -> LedDisplayHealth:
-        """What the bus owner knows of this display now."""
-        with self.bus._cond:
-            stats = self.stats
-            available = {"unknown": None, "online": True, "offline": False}[stats.state]
-            return LedDisplayHealth(
-                available=available,
-                detail=stats.detail,
-                faults=stats.faults,
-                firmware=stats.identity.firmware if stats.identity else "",
-                **stats.counters,
-            )
-
-    def next_seq(self) -> int:
-        """A new sequence number for a new frame (a resend keeps the old one)."""
-        self.seq = (self.seq + 1) & 0xFF
-        return self.seq
-
-
 class LedBus:
     """Owns one serial port (pyserial URL) and every LED display on it; see the module doc."""
 
@@ -153,8 +65,8 @@ class LedBus:
             raise LedBusError(config.id, f"unsupported port URL {config.url!r}: {err}") from err
         self.config = config
         self._snapshot = snapshot
-        self._strips = {s.address: _Strip(self, s) for s in config.strips}
-        self._jobs: deque[_Job] = deque()
+        self._strips = {s.address: BusDisplay(self, s) for s in config.strips}
+        self._jobs: deque[BusJob] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._line = BusLine(config)
@@ -214,7 +126,7 @@ class LedBus:
 
     def broadcast(self, commands: Sequence[LedCommand]) -> None:
         """Send commands to every display at once (no reply; each frame sent twice)."""
-        self._enqueue(_Job(None, "send", tuple(commands)))
+        self._enqueue(BusJob(None, "send", tuple(commands)))
 
     def alerts(self) -> list[dict[str, Any]]:
         """Floor alerts: displays not answering or reporting a fault, a port that will not open."""
@@ -244,7 +156,7 @@ class LedBus:
 
     # --- the bus thread ---
 
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: BusJob) -> None:
         with self._cond:
             strip = job.strip
             if strip is not None and strip.stats.state != "online":
@@ -253,7 +165,7 @@ class LedBus:
             self._jobs.append(job)
             self._cond.notify()
 
-    def _take(self) -> _Job | None:
+    def _take(self) -> BusJob | None:
         with self._cond:
             while not self._stopping:
                 now = time.monotonic()
@@ -263,7 +175,7 @@ class LedBus:
                 choice = self._probes.choose(online, now)
                 if choice.address is not None and (choice.overdue or not self._jobs):
                     self._probes.begin(choice.address, now)
-                    return _Job(self._strips[choice.address], "probe")
+                    return BusJob(self._strips[choice.address], "probe")
                 if self._jobs:
                     return self._jobs.popleft()
                 self._cond.wait(None if choice.wake == math.inf else choice.wake - now)
@@ -283,7 +195,7 @@ class LedBus:
             except Exception:  # the bus supervisor: one bad job must not end the bus
                 log.exception("LED bus %s: job failed", self.config.id)
 
-    def _probe(self, strip: _Strip | None) -> None:
+    def _probe(self, strip: BusDisplay | None) -> None:
         assert strip is not None
         was_online = strip.stats.state == "online"
         started = time.monotonic()
@@ -310,7 +222,7 @@ class LedBus:
         if strip.stats.stale:
             self._resync(strip)
 
-    def _resync(self, strip: _Strip | None) -> None:
+    def _resync(self, strip: BusDisplay | None) -> None:
         assert strip is not None
         with self._cond:
             if strip.stats.state != "online":
@@ -328,7 +240,7 @@ class LedBus:
         strip.stats.counters["resyncs"] += 1
         self._send_all(strip, commands)
 
-    def _send_all(self, strip: _Strip, commands: Sequence[LedCommand]) -> None:
+    def _send_all(self, strip: BusDisplay, commands: Sequence[LedCommand]) -> None:
         for command in commands:
             reply = self._request(strip, command)
             busy = 0
@@ -356,7 +268,7 @@ class LedBus:
                 self._line.exchange(data, None, 0)
 
     def _request(
-        self, strip: _Strip, request: LedRequest, *, quick: bool = False, seq: int | None = None
+        self, strip: BusDisplay, request: LedRequest, *, quick: bool = False, seq: int | None = None
     ) -> LedReply | None:
         """Send until answered (same seq on every resend); None and offline after the last try.
 
@@ -381,7 +293,7 @@ class LedBus:
         self._mark(strip, "offline", f"no reply after {attempts} tries")
         return None
 
-    def _mark(self, strip: _Strip, state: Literal["online", "offline"], detail: str) -> None:
+    def _mark(self, strip: BusDisplay, state: Literal["online", "offline"], detail: str) -> None:
         with self._cond:
             before = strip.stats.state
             strip.stats.state = state
@@ -395,7 +307,7 @@ class LedBus:
             level = logging.WARNING if state == "offline" else logging.INFO
             log.log(level, "LED %s (%s) is now %s: %s", strip.id, strip.label, state, detail)
 
-    def _check_identity(self, strip: _Strip, identity: Identity) -> None:
+    def _check_identity(self, strip: BusDisplay, identity: Identity) -> None:
         with self._cond:
             strip.stats.identity = identity
         wanted = DeviceClass.LED_BOARD if strip.config.window == BOARD else DeviceClass.LED_STRIP
