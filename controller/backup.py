@@ -51,18 +51,23 @@ class JournalCheck:
     last_day: str | None
 
 
-def check_journal(path: Path) -> JournalCheck:
-    """Verify a journal file: SQLite integrity, schema version, every event readable."""
+@contextlib.contextmanager
+def _checked_sqlite(path: Path) -> Iterator[tuple[sqlite3.Connection, set[str]]]:
+    """A read-only connection to a SQLite file that passes its integrity check, and its tables."""
     if not path.is_file():
         raise BackupError(str(path), "file not found")
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        status = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if status != "ok":
+            raise BackupError(str(path), f"SQLite integrity check failed: {status}")
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        yield conn, {r[0] for r in rows}
+
+
+def check_journal(path: Path) -> JournalCheck:
+    """Verify a journal file: SQLite integrity, schema version, every event readable."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            status = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if status != "ok":
-                raise BackupError(str(path), f"SQLite integrity check failed: {status}")
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
+        with _checked_sqlite(path) as (conn, tables):
             if not {"journal_event", "journal_meta"} <= tables:
                 raise BackupError(str(path), "not a hall journal (tables missing)")
             version = conn.execute(
@@ -166,16 +171,8 @@ def check_backup(path: Path) -> BackupCheck:
 
 def check_satisfaction(path: Path) -> SatisfactionCheck:
     """Verify a satisfaction database: SQLite integrity, its tables, rows countable."""
-    if not path.is_file():
-        raise BackupError(str(path), "file not found")
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            status = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if status != "ok":
-                raise BackupError(str(path), f"SQLite integrity check failed: {status}")
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
+        with _checked_sqlite(path) as (conn, tables):
             missing = sorted(SATISFACTION_TABLES - tables)
             if missing:
                 raise BackupError(str(path), f"not a satisfaction database (no {missing[0]})")
