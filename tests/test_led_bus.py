@@ -327,15 +327,8 @@ def test_a_command_answered_busy_is_sent_again_until_taken(
 ) -> None:
     # hall-bus.md section 8: BUSY means "resend after the reply timeout"; a SHOW_IDLE refused
     # once used to be dropped, leaving 暂停服务 on the strip after the staff member resumed.
-    layout = {"a": [strip_config(1)]}
-    with led_hall(hall_config, tmp_path, layout) as hall:
-        one = hall.sim("a", 1)
-        _sign_in(hall, 1)
-        one.wait_for_text("周文")
-        hall.run(cmd.Pause(1, "取资料"))
-        one.wait_for_text("暂停")
-        one.faults.busy_for = 2  # within the default 2 resends
-        hall.run(cmd.Resume(1))
+    with led_hall(hall_config, tmp_path, {"a": [strip_config(1)]}) as hall:
+        one = _resumed_while_busy(hall, busy=2)  # within the default 2 resends
         one.wait_until(lambda s: "暂停" not in s.text and "周文" in s.text, timeout=3)
         assert hall.buses["a"].display(1).health().naks == 2
 
@@ -343,15 +336,8 @@ def test_a_command_answered_busy_is_sent_again_until_taken(
 def test_a_command_still_busy_after_every_resend_is_repaired_by_the_next_probe(
     hall_config: HallConfig, tmp_path: Path
 ) -> None:
-    layout = {"a": [strip_config(1)]}
-    with led_hall(hall_config, tmp_path, layout) as hall:
-        one = hall.sim("a", 1)
-        _sign_in(hall, 1)
-        one.wait_for_text("周文")
-        hall.run(cmd.Pause(1, "取资料"))
-        one.wait_for_text("暂停")
-        one.faults.busy_for = 3  # one more than the resends: the command is refused for now
-        hall.run(cmd.Resume(1))
+    with led_hall(hall_config, tmp_path, {"a": [strip_config(1)]}) as hall:
+        one = _resumed_while_busy(hall, busy=3)  # one more than the resends: refused for now
         wait_until(lambda: one.faults.busy_for == 0, what="three BUSY answers")
         # The strip answers probes, so it stays online; the probe's resync shows the window.
         one.wait_until(lambda s: "暂停" not in s.text and "周文" in s.text, timeout=15)
@@ -387,3 +373,15 @@ def test_after_a_port_outage_every_display_is_offline_and_all_come_back_at_once(
         # A rebooted strip is back at its power-up brightness (100) until it is resynced.
         wait_until(lambda: all(s.brightness == 40 for s in strips), timeout=20, what="resynced")
         wait_until(lambda: hall.alerts() == [] and hall.alerts("led_bus_offline") == [])
+
+
+def _resumed_while_busy(hall, busy: int) -> SimLedStrip:
+    """Window 1 paused, then resumed while its strip answers the next `busy` commands BUSY."""
+    one: SimLedStrip = hall.sim("a", 1)
+    _sign_in(hall, 1)
+    one.wait_for_text("周文")
+    hall.run(cmd.Pause(1, "取资料"))
+    one.wait_for_text("暂停")
+    one.faults.busy_for = busy
+    hall.run(cmd.Resume(1))
+    return one
