@@ -60,12 +60,12 @@ from benchmarks.dashboard_clients import (
     ClientProcess,
     ClientTimes,
 )
-from controller import commands as cmd
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.clock import ManualClock
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
 
 TARGET_P99_SECONDS = 0.250
 # ---- the hall (this process) -----------------------------------------------------------------

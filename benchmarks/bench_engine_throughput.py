@@ -17,9 +17,9 @@ import time
 from collections import Counter
 
 from benchmarks.common import MONDAY, CommandMix, at, bench_config, drive, sign_in_all
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.hall_config import HallConfig
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig
 
 TARGET = 20_000.0
 STEP_SECONDS = 2.0

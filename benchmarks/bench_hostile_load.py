@@ -53,7 +53,7 @@ def start_hall(data: Path, port: int, nofile: int) -> tuple[subprocess.Popen[str
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
 
-    command = [sys.executable, "-m", "controller.cli", "up", "--simulate", "--data", str(data)]
+    command = [sys.executable, "-m", "controller.cli.main", "up", "--simulate", "--data", str(data)]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--clock", "2026-11-23T09:00"],
         cwd=ROOT,

@@ -26,11 +26,11 @@ from benchmarks.common import (
     percentile,
     sign_in_all,
 )
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.engine import Decision
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.engine import Decision
 
 TARGET_RATIO = 3.0
 STEP_SECONDS = 2.0

@@ -33,16 +33,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.common import MONDAY, at, example_config, ms, percentile
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.device_settings import PressLimitConfig
-from controller.journal import Journal
-from controller.keypad_dispatch import KeypadDispatcher
-from controller.runtime import HallRuntime
-from devices.keypad import KeypadAnswer, KeypadHandler, KeypadPress
-from devices.keypad_mqtt import open_keypad_port
-from devices.keypad_mqtt_local import start_local_keypad_hall
-from devices.mosquitto import no_delay
+from controller.app.clock import ManualClock
+from controller.app.config_sections import PressLimitConfig
+from controller.app.journal import Journal
+from controller.app.keypad_intake import KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from devices.keypad.keypad import KeypadAnswer, KeypadHandler, KeypadPress
+from devices.keypad.keypad_mqtt import open_keypad_port
+from devices.keypad.keypad_mqtt_local import start_local_keypad_hall
+from devices.mqtt_broker.mosquitto import no_delay
 
 TARGET_RATIO = 2.0
 WARMUP = 20

@@ -27,13 +27,13 @@ import tty
 from pathlib import Path
 
 from benchmarks.common import ms, percentile
-from devices.keypad import KeypadAnswer, KeypadPress
-from devices.keypad_serial import SerialKeypadBus
-from devices.keypad_serial_config import KeypadBusConfig
-from devices.keypad_serial_line import QUIET_CHARS
-from devices.sim_keypad_serial import REPLY_SECONDS, SimulatedKeypadLine
-from firmware_protocols.hall_bus import Frame, wire_seconds
-from firmware_protocols.keypad_serial import (
+from devices.keypad.keypad import KeypadAnswer, KeypadPress
+from devices.keypad.keypad_serial import SerialKeypadBus
+from devices.keypad.keypad_serial_line import QUIET_CHARS
+from devices.keypad.serial_config import KeypadBusConfig
+from devices.keypad.sim_keypad_serial import REPLY_SECONDS, SimulatedKeypadLine
+from firmware_protocols.hall_bus.hall_bus import Frame, wire_seconds
+from firmware_protocols.keypad.keypad_serial import (
     FN_EVENT,
     EventReply,
     KeypadStatus,

@@ -31,15 +31,15 @@ import uvicorn
 from benchmarks.common import MONDAY, at, example_config, ms, percentile, sign_in_all
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.clock import ManualClock
-from controller.device_settings import KioskConfig
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from controller.ticket_machine import TicketMachine
-from controller.ticket_print import ticket_renderer
-from devices.escpos_printer import open_printer
-from devices.sim_printer import SimulatedPrinter
-from devices.text_raster import rasterize_line
+from controller.app.clock import ManualClock
+from controller.app.config_sections import KioskConfig
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.ticket_machine import TicketMachine
+from controller.app.ticket_print import ticket_renderer
+from devices.printer.escpos_printer import open_printer
+from devices.printer.sim_printer import SimulatedPrinter
+from devices.printer.text_raster import rasterize_line
 
 TARGET_MS = 20.0
 TOKEN = "bench-kiosk-token-0000000001"

@@ -24,17 +24,17 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks.common import MONDAY, at, example_config, ms, percentile
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from devices.led_bus import LedBus
-from devices.led_config import LedBusConfig, LedStripConfig
-from devices.led_line import QUIET_CHARS
-from devices.led_subscriber import LedStripSubscriber
-from devices.sim_led_strip import SimLedStrip, SimulatedLedBus
-from firmware_protocols.hall_bus import wire_seconds
-from firmware_protocols.led_strip import ShowCall, request_frame
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.subscribers.led_strips import LedStripSubscriber
+from controller.domain import commands as cmd
+from devices.led.led_bus import LedBus
+from devices.led.led_config import LedBusConfig, LedStripConfig
+from devices.led.led_line import QUIET_CHARS
+from devices.led.sim_led_strip import SimLedStrip, SimulatedLedBus
+from firmware_protocols.hall_bus.hall_bus import wire_seconds
+from firmware_protocols.led.led_strip import ShowCall, request_frame
 
 TARGET_SECONDS = 0.010
 BAUD = 9600

@@ -22,13 +22,13 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.common import MONDAY, OUTCOME, at, bench_config, sign_in_all
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.engine import Engine
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig
 
 TARGET_SECONDS = 1.0
 BATCH = 2_000

@@ -106,7 +106,7 @@ def main() -> None:
         command = [
             sys.executable,
             "-m",
-            "controller.cli",
+            "controller.cli.main",
             "up",
             "--config",
             str(EXAMPLE_CONFIG),

@@ -131,7 +131,7 @@ def serve() -> None:
     if workers == 1:
         uvicorn.run(bench_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
-    from controller.cli_satisfaction import worker_patience
+    from controller.cli.satisfaction import worker_patience
 
     uvicorn.run(
         "benchmarks.bench_satisfaction_ingest:bench_app",
@@ -147,7 +147,7 @@ def serve() -> None:
 
 def bench_app() -> Any:
     """The API of one server process, with the bench hall's token and a clock on the bench day."""
-    from controller.config_loader import load_config
+    from controller.app.config_loader import load_config
     from controller.satisfaction.app import create_satisfaction_app
     from controller.satisfaction.auth import (
         SatisfactionCaller,

@@ -3,8 +3,8 @@
 A real HallRuntime (example hall, durable file journal) served by uvicorn on a free port;
 windows 1-3 call in turn, 30 s of hall time apart. Each sample runs from the moment
 `runtime.execute(CallNext)` returned to the moment a scene whose latest-call tile shows that
-number had been built by `controller.screen_runner.scene_for` (the pure
-`display.screen_scene` function) at 1920x1080, or drawn on the screen. Four phases, each on
+number had been built by `controller.app.screen_runner.scene_for` (the pure
+`display.tv_layout` function) at 1920x1080, or drawn on the screen. Four phases, each on
 a fresh hall:
 
 * in-process, built: `RuntimeScreenSource` (what `LocalScreen` uses when `[screen] local`),
@@ -13,7 +13,7 @@ a fresh hall:
   `run_screen`, with `ScreenWindow` at 1920x1080 on SDL's dummy video driver, which draws
   with `SceneDrawer`); the sample ends when the frame showing the number was flipped;
 * remote, built / drawn: the same two in a separate process (the TV's mini PC) following
-  the hall with `controller.screen_client.HallStream`: GET /api/events?with_state=true
+  the hall with `controller.app.screen_client.HallStream`: GET /api/events?with_state=true
   (SSE), the fresh state arriving on the stream after each burst of events.
 
 Baselines measured in the same run: a raw SSE reader in the remote process (httpx stream of
@@ -55,17 +55,17 @@ from benchmarks.screen_watchers import (
     watch_built,
     watch_drawn,
 )
-from controller import commands as cmd
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.clock import ManualClock
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from controller.screen_runner import (
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.screen_runner import (
     RuntimeScreenSource,
     ScreenFrame,
     scene_for,
 )
+from controller.domain import commands as cmd
 
 CALLING = {1: "S0101", 2: "S0201", 3: "S0301"}  # window -> its A staff (example hall)
 MAX_CALLS = 290  # window 2 takes from SB and YB; YB's quota is 200
@@ -214,7 +214,7 @@ def bare(directory: Path, samples: int) -> dict[str, list[float]]:
     """Baselines in this process: snapshot, snapshot + scene build, and draw of that scene."""
     import pygame
 
-    from display.screen_pygame import SceneDrawer
+    from devices.screen.pygame_screen import SceneDrawer
 
     found: dict[str, list[float]] = {"snapshot": [], "build": [], "draw": []}
     with hall(directory, "bare", samples) as running:

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 from benchmarks.common import MONDAY, at, example_config
-from controller.clock import ManualClock
-from controller.device_settings import PressLimitConfig
-from controller.journal import Journal
-from controller.keypad_dispatch import PRESS_RATE_LIMITED, KeypadDispatcher
-from controller.runtime import HallRuntime
-from devices.keypad import KeypadKey, KeypadPress
+from controller.app.clock import ManualClock
+from controller.app.config_sections import PressLimitConfig
+from controller.app.journal import Journal
+from controller.app.keypad_intake import PRESS_RATE_LIMITED, KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from devices.keypad.keypad import KeypadKey, KeypadPress
 
 RATE = 220  # presses a second from a stuck key
 

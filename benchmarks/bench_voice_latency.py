@@ -29,16 +29,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks.common import MONDAY, at, example_config, ms, percentile
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.events import TicketCalled
-from controller.hub import Hub
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from devices.announcer import Announcer
-from devices.audio_sink import AudioBuffer, PygameAudioSink, SimulatedAudioSink
-from devices.voice_clip_synth import generate_clip_set, write_wav
-from devices.voice_clips import ClipSet
+from controller.app.clock import ManualClock
+from controller.app.hub import Hub
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.events import TicketCalled
+from devices.voice.announcer import Announcer
+from devices.voice.audio_sink import AudioBuffer, PygameAudioSink, SimulatedAudioSink
+from devices.voice.voice_clip_synth import generate_clip_set, write_wav
+from devices.voice.voice_clips import ClipSet
 from display.voice_script import CLIP_NAMES
 
 TARGET_P99_SECONDS = 0.050

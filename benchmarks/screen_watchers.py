@@ -20,8 +20,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import httpx
 
-from controller.screen_client import HallStream, sse_events
-from controller.screen_runner import FRAMES_PER_SECOND, ScreenSource, scene_for
+from controller.app.screen_client import HallStream, sse_events
+from controller.app.screen_runner import FRAMES_PER_SECOND, ScreenSource, scene_for
 from display.scene import Scene
 
 TOKEN = "bench-display-token-00000001"
@@ -103,7 +103,7 @@ def watch_drawn(
     source: ScreenSource, recorder: Recorder, stop: threading.Event, frames: list[float]
 ) -> None:
     """The screen's frame loop (as run_screen) at 1920x1080; reports numbers once flipped."""
-    from display.screen_pygame import ScreenWindow
+    from devices.screen.pygame_screen import ScreenWindow
 
     window = ScreenWindow(windowed=True, size=SIZE)
     period = 1.0 / FRAMES_PER_SECOND

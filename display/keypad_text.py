@@ -6,10 +6,10 @@ import unicodedata
 from dataclasses import replace
 from typing import Any
 
-from controller import events as ev
-from controller import values
-from controller.ratings import RatingLevel
-from devices.keypad import KeypadDisplay
+from controller.domain import events as ev
+from controller.domain import values
+from controller.domain.ratings import RatingLevel
+from devices.keypad.keypad import KeypadDisplay
 
 _STATE_TEXT = {
     "closed": "窗口未开放",
@@ -20,7 +20,7 @@ _STATE_TEXT = {
 
 
 def keypad_display(window: dict[str, Any], event: ev.Event | None = None) -> KeypadDisplay:
-    """The keypad state for a window view (see controller.snapshot); `event` adds invite/thanks."""
+    """The keypad state for a window view (see controller.app.snapshot); `event` adds invite/thanks."""
     staff = window.get("staff") or {}
     base = KeypadDisplay(
         window=int(window["number"]),
@@ -50,7 +50,7 @@ def keypad_display(window: dict[str, Any], event: ev.Event | None = None) -> Key
     invited = window.get("rating_open")
     if invited:
         # An open invitation outlives the next call, a pause or a sign-out: the citizen's side
-        # keeps the rating keys for the ticket a press will rate (controller/invitations.py).
+        # keeps the rating keys for the ticket a press will rate (controller/domain/invitations.py).
         serving = f"（正在办理 {_number(current)}）" if current else ""
         return replace(
             base,

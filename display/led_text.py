@@ -6,8 +6,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from firmware_protocols.hall_bus_fields import HallBusError
-from firmware_protocols.led_strip import (
+from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
+from firmware_protocols.led.led_strip import (
     MAX_BOARD_LINE_CHARS,
     MAX_LINES_PER_FRAME,
     MAX_NAME_CHARS,

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from controller.errors import HallError
+from controller.domain.errors import HallError
 
 CHIME = "chime.wav"
 ALARM = "alarm.wav"

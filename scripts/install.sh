@@ -35,7 +35,7 @@ echo "==> installing Python packages into .venv"
 
 # The default voice clips (chime, 请, digits, 号窗口办理 …) from espeak-ng's Mandarin voice;
 # a hall's own recordings go in [voice] custom_clips_dir (docs/voice.md).
-if ! .venv/bin/python -m devices.voice_clips check var/voice >/dev/null 2>&1; then
+if ! .venv/bin/python -m devices.voice.voice_clips check var/voice >/dev/null 2>&1; then
   echo "==> generating the default voice clips in var/voice"
-  .venv/bin/python -m devices.voice_clips generate var/voice
+  .venv/bin/python -m devices.voice.voice_clips generate var/voice
 fi

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from controller import commands as cmd
-from controller.engine import Decision, Engine
-from controller.hall_config import HallConfig
+from controller.domain import commands as cmd
+from controller.domain.engine import Decision, Engine
+from controller.domain.hall_config import HallConfig
 
 
 class At(Protocol):

@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from controller.hub import SubscriberHealth
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from devices.led_bus import LedBus
-from devices.led_config import LedBusConfig, LedStripConfig
-from devices.led_subscriber import LedStripSubscriber
-from devices.sim_led_strip import SimulatedLedBus
+from controller.app.clock import ManualClock
+from controller.app.hub import SubscriberHealth
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.subscribers.led_strips import LedStripSubscriber
+from controller.domain import commands as cmd
+from controller.domain.hall_config import HallConfig
+from devices.led.led_bus import LedBus
+from devices.led.led_config import LedBusConfig, LedStripConfig
+from devices.led.sim_led_strip import SimulatedLedBus
 from tests.conftest import hall_time
 
 BAUD = 38_400  # paced like a real line, but quicker than 9600 so that tests stay short

@@ -13,17 +13,17 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
-from devices.keypad import KeypadAnswer, KeypadHandler, KeypadPress
-from devices.keypad_config import KeypadMqttConfig, MqttBrokerConfig
-from devices.keypad_mqtt import MqttKeypadPort
-from devices.mosquitto import (
+from devices.keypad.keypad import KeypadAnswer, KeypadHandler, KeypadPress
+from devices.keypad.keypad_mqtt import MqttKeypadPort
+from devices.keypad.mqtt_config import KeypadMqttConfig, MqttBrokerConfig
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.mqtt_broker.mosquitto import (
     BrokerAccounts,
     MosquittoBroker,
     mosquitto_binary,
     mosquitto_passwd_binary,
 )
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
-from tests.parts import require_part
+from tests.required_parts import require_part
 
 HALL = "qs"
 RESEND_SECONDS = 0.3  # short, so that lost-ack tests cost little time

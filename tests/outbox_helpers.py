@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.hall_config import HallConfig
-from controller.hall_devices import HallDevices
-from controller.outbox import RatingOutbox, http_sender
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.device_wiring import HallDevices
+from controller.app.outbox import RatingOutbox, http_sender
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.hall_config import HallConfig
 from controller.satisfaction.embedded import embedded_satisfaction_app
 from tests.conftest import EXAMPLE_CONFIG
 from tests.servers import free_port, serving

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from controller.hall_config import PrinterConfig
-from devices.sim_printer import SimulatedPrinter, Transport
-from firmware_protocols.escpos_ticket import TicketLayout, build_ticket
+from controller.domain.hall_config import PrinterConfig
+from devices.printer.sim_printer import SimulatedPrinter, Transport
+from firmware_protocols.escpos.escpos_ticket import TicketLayout, build_ticket
 
 HALL_NAME = "清水县政务服务中心"
 FOOTER = "请妥善保管本票，过号请重新取号"

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from controller import commands as cmd
-from controller.config_loader import load_config
-from controller.engine import Engine
-from controller.simulate_day import with_extra_windows
-from controller.snapshot import build_snapshot
+from controller.app.config_loader import load_config
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.sim.simulate_day import with_extra_windows
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 
 LONG_NOTICE = "因系统升级，今天 16:00 至 17:00 不动产登记业务暂停受理，请合理安排办事时间，敬请谅解"

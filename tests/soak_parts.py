@@ -22,12 +22,12 @@ from typing import Any
 
 import httpx
 
-from controller.config_loader import load_config
-from controller.hall_config import HallConfig
-from devices.led_config import BOARD
-from devices.sim_led_model import SimLedStrip
+from controller.app.config_loader import load_config
+from controller.domain.hall_config import HallConfig
+from devices.led.led_config import BOARD
+from devices.led.sim_led_model import SimLedStrip
 from display.led_text import board_commands, strip_commands
-from firmware_protocols.led_strip import request_frame
+from firmware_protocols.led.led_strip import request_frame
 from tests.conftest import EXAMPLE_CONFIG
 from tests.servers import free_port
 
@@ -90,7 +90,7 @@ def spawn_hall(data: Path, config: Path, clock: dt.datetime, speed: float, seria
     port = free_port()
     err = data.parent / f"hall-{serial:03d}.err"
     env = os.environ | {"HALLCTL_ADMIN_TOKEN": TOKEN}
-    argv = [sys.executable, "-m", "controller.cli", "up", "--simulate", "--demo"]
+    argv = [sys.executable, "-m", "controller.cli.main", "up", "--simulate", "--demo"]
     argv += ["--data", str(data), "--port", str(port), "--config", str(config)]
     argv += ["--clock", clock.replace(tzinfo=None).isoformat(timespec="seconds")]
     argv += ["--speed", str(speed), "--log-format", "json"]

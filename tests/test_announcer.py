@@ -14,25 +14,31 @@ from typing import Any
 
 import pytest
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.events import Event, NoticeCleared, NoticePosted, TicketCalled, TicketRecalled
-from controller.hub import Hub
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from devices.announcer import Announcer
-from devices.audio_sink import (
+from controller.app.clock import ManualClock
+from controller.app.hub import Hub
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.events import (
+    Event,
+    NoticeCleared,
+    NoticePosted,
+    TicketCalled,
+    TicketRecalled,
+)
+from devices.voice.announcer import Announcer
+from devices.voice.audio_sink import (
     AudioBuffer,
     AudioSink,
     PlayRecord,
     PygameAudioSink,
     SimulatedAudioSink,
 )
-from devices.voice_clips import ClipSet
-from devices.voice_config import VoiceConfig
+from devices.voice.voice_clips import ClipSet
+from devices.voice.voice_config import VoiceConfig
 from display.voice_script import call_script
 from tests.conftest import hall_time
-from tests.parts import require_part
+from tests.required_parts import require_part
 from tests.voice_helpers import generated_clip_dir, tiny_clip_dir, twenty_window_hall
 
 AT = hall_time("09:00")

@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from controller.backup import check_journal
+from controller.app.backup import check_journal
 from tests.satisfaction.conftest import make_api, record
 from tests.test_cli import _journal_with_a_morning, hallctl
 

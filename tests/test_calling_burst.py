@@ -19,21 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller.screen_client import HallStream
-from controller.screen_runner import RuntimeScreenSource, ScreenFrame, ScreenSource, scene_for
-from devices.announcer import Announcer
-from devices.audio_sink import SimulatedAudioSink
-from devices.led_bus import LedBus
-from devices.led_config import LedBusConfig, LedStripConfig
-from devices.led_subscriber import LedStripSubscriber
-from devices.sim_led_strip import SimLedStrip, SimulatedLedBus
-from devices.voice_clips import ClipSet
-from display.screen_content import NO_TICKET
-from display.screen_pygame import DEFAULT_FONT_PATH, save_png
+from controller.app.screen_client import HallStream
+from controller.app.screen_runner import RuntimeScreenSource, ScreenFrame, ScreenSource, scene_for
+from controller.app.subscribers.led_strips import LedStripSubscriber
+from controller.domain import commands as cmd
+from devices.led.led_bus import LedBus
+from devices.led.led_config import LedBusConfig, LedStripConfig
+from devices.led.sim_led_strip import SimLedStrip, SimulatedLedBus
+from devices.screen.pygame_screen import DEFAULT_FONT_PATH, save_png
+from devices.voice.announcer import Announcer
+from devices.voice.audio_sink import SimulatedAudioSink
+from devices.voice.voice_clips import ClipSet
+from display.tv_text import NO_TICKET
 from display.voice_script import call_script
-from firmware_protocols.led_strip import ShowCall
-from tests.parts import require_part
+from firmware_protocols.led.led_strip import ShowCall
+from tests.required_parts import require_part
 from tests.screen_helpers import DISPLAY_TOKEN, ScreenHall, served_hall, wait_for
 from tests.voice_helpers import generated_clip_dir, twenty_window_hall
 

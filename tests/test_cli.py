@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller.backup import check_journal, hall_lock
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.errors import BackupError
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.backup import check_journal, hall_lock
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.errors import BackupError
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 
 ROOT = EXAMPLE_CONFIG.parent.parent
@@ -24,7 +24,7 @@ ROOT = EXAMPLE_CONFIG.parent.parent
 
 def hallctl(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args],
+        [sys.executable, "-m", "controller.cli.main", *args],
         check=False,
         cwd=cwd,
         capture_output=True,
@@ -157,7 +157,7 @@ def test_restore_refuses_bad_files_and_a_running_hall(tmp_path: Path) -> None:
 
 
 def test_replay_compares_a_recorded_day(tmp_path: Path) -> None:
-    from controller.simulate_day import simulate_day
+    from controller.sim.simulate_day import simulate_day
 
     data = tmp_path / "var"
     data.mkdir()
@@ -177,7 +177,7 @@ def test_replay_compares_a_recorded_day(tmp_path: Path) -> None:
 def test_backup_while_the_hall_is_writing_is_consistent(tmp_path: Path) -> None:
     import threading
 
-    from controller.backup import backup
+    from controller.app.backup import backup
 
     data = tmp_path / "var"
     config = load_config(EXAMPLE_CONFIG)

@@ -61,7 +61,7 @@ def _start(data: Path, port: int, config: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "controller.cli",
+            "controller.cli.main",
             "up",
             "--simulate",
             "--data",

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.demo import DemoDriver
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.hall_config import HallConfig
+from controller.sim.demo import DemoDriver
 from tests.conftest import hall_time
 
 

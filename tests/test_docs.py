@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from controller import events as ev
-from controller.cli import _parser
+from controller.cli.main import _parser
+from controller.domain import events as ev
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Engine
-from controller.hall_config import HallConfig
-from controller.state import Lane
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig
+from controller.domain.state import Lane
 from tests.engine_helpers import At, call, issue, kinds, ok, refused, sign_in, tuned
 
 TUESDAY = dt.date(2026, 11, 24)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Engine
-from controller.hall_config import HallConfig
-from controller.state import Lane, TicketStatus
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig
+from controller.domain.state import Lane, TicketStatus
 from tests.engine_helpers import (
     At,
     call,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.event_codec import event_from_json, event_to_json
-from controller.events import Event
-from controller.hall_config import HallConfig
-from controller.kpis import compute_kpis
-from controller.snapshot import build_snapshot
+from controller.app.event_codec import event_from_json, event_to_json
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.events import Event
+from controller.domain.hall_config import HallConfig
+from controller.domain.kpis import compute_kpis
 from tests.engine_helpers import At, kinds, ok, refused, sign_in
 
 

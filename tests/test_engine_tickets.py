@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Engine
-from controller.errors import InvalidRequest, NotFound
-from controller.hall_config import HallConfig, SlotQuota
-from controller.state import TicketStatus
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
+from controller.domain.errors import InvalidRequest, NotFound
+from controller.domain.hall_config import HallConfig, SlotQuota
+from controller.domain.state import TicketStatus
 from tests.engine_helpers import (
     At,
     call,

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from controller import commands as cmd
-from controller import event_codec
-from controller import events as ev
-from controller.engine import Engine
-from controller.errors import InvalidRequest, NotFound
-from controller.state import TicketStatus
+from controller.app import event_codec
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
+from controller.domain.errors import InvalidRequest, NotFound
+from controller.domain.state import TicketStatus
 from tests.engine_helpers import At, call, finish, issue, kinds, ok, refused, sign_in
 
 # --- sign-in / sign-out (AB角, 考勤) ---------------------------------------------------------

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from firmware_protocols.escpos_reader import (
+from firmware_protocols.escpos.escpos_reader import (
     MAX_BUFFERED_BYTES,
     Cut,
     EscPosReader,
@@ -21,7 +21,7 @@ from firmware_protocols.escpos_reader import (
     TextLine,
     ticket_text,
 )
-from firmware_protocols.escpos_ticket import (
+from firmware_protocols.escpos.escpos_ticket import (
     EscPosError,
     RasterImage,
     TicketLayout,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_protocols.escpos_reader import (
+from firmware_protocols.escpos.escpos_reader import (
     Cut,
     EscPosReader,
     QrCode,
@@ -18,7 +18,7 @@ from firmware_protocols.escpos_reader import (
     status_reply,
     ticket_text,
 )
-from firmware_protocols.escpos_ticket import (
+from firmware_protocols.escpos.escpos_ticket import (
     MAX_FIELD_CHARS,
     MAX_MATERIALS,
     MAX_TICKET_BYTES,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.flag_audit import HONEST, audit_day, summarise
-from controller.floor_alerts import ALERT_ACTIONS
-from controller.hall_config import HallConfig
-from controller.snapshot import build_snapshot
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.floor_alerts import ALERT_ACTIONS
+from controller.domain.hall_config import HallConfig
+from controller.sim.flag_audit import HONEST, audit_day, summarise
 from tests.conftest import MONDAY
 from tests.engine_helpers import At, issue, ok, sign_in
 
@@ -111,7 +111,7 @@ def test_honest_simulated_days_stay_within_the_alert_budget_with_no_flags(
 def test_every_planted_dishonest_case_is_flagged_and_every_flag_names_one(
     hall_config: HallConfig, seed: int
 ) -> None:
-    from controller.flag_audit import DISHONEST
+    from controller.sim.flag_audit import DISHONEST
 
     summary = summarise([audit_day(hall_config, MONDAY, seed=seed, planted=DISHONEST)])
     assert set(summary["cases"]) == {"self_rate", "late_invite", "away_press", "top_run"}

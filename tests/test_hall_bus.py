@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_protocols.hall_bus import (
+from firmware_protocols.hall_bus.hall_bus import (
     MAX_FRAME_BYTES,
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -22,7 +22,7 @@ from firmware_protocols.hall_bus import (
     reply_to,
     wire_seconds,
 )
-from firmware_protocols.hall_bus_fields import HallBusError, PayloadReader, encode_text
+from firmware_protocols.hall_bus.hall_bus_fields import HallBusError, PayloadReader, encode_text
 
 # Typed byte by byte from docs/protocols/hall-bus.md section 2; CRCs from the bitwise reference
 # below (the doc's worked example walks through the first one).

@@ -15,17 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.hall_config import HallConfig
-from devices.keypad import REFUSAL_MESSAGES
-from firmware_protocols.keypad_codes import KEYS, RATINGS, REASON_TABLES
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig
+from devices.keypad.keypad import REFUSAL_MESSAGES
+from firmware_protocols.keypad.keypad_codes import KEYS, RATINGS, REASON_TABLES
 from tests.conftest import hall_time
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "protocols"
-UNSENDABLE = (
-    "error"  # devices/keypad_serial_fit.py, devices/keypad_mqtt.py: an answer that breaks the spec
-)
+UNSENDABLE = "error"  # devices/keypad/keypad_serial_fit.py, devices/keypad/keypad_mqtt.py: an answer that breaks the spec
 STEPS = 60_000
 WINDOWS = (1, 2, 3, 4, 5)  # SB; SB+YB; YB; BDC and BDC (outcome required) in the example hall
 ARGUMENTS = (

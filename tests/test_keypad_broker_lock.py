@@ -17,8 +17,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.mosquitto import BrokerAccounts, MosquittoBroker, TlsListener, device_username
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.mqtt_broker.mosquitto import (
+    BrokerAccounts,
+    MosquittoBroker,
+    TlsListener,
+    device_username,
+)
 from tests.mqtt_helpers import (
     HALL,
     DedupeHandler,

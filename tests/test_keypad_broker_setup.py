@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from controller.config_loader import load_config
-from devices.keypad import KeypadKey
-from devices.keypad_mqtt import MqttKeypadPort
-from devices.mosquitto import free_port, mosquitto_binary
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
-from firmware_protocols.keypad_mqtt import KeypadEvent
+from controller.app.config_loader import load_config
+from devices.keypad.keypad import KeypadKey
+from devices.keypad.keypad_mqtt import MqttKeypadPort
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.mqtt_broker.mosquitto import free_port, mosquitto_binary
+from firmware_protocols.keypad.keypad_mqtt import KeypadEvent
 from tests.conftest import EXAMPLE_CONFIG
 from tests.mqtt_helpers import (
     DedupeHandler,
@@ -45,7 +45,7 @@ HALL = "qingshan"
 def hallctl(*args: str) -> subprocess.CompletedProcess[str]:
     """Run `hallctl ARGS` from the project root."""
     return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args],
+        [sys.executable, "-m", "controller.cli.main", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

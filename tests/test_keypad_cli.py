@@ -30,7 +30,7 @@ def hallctl(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProces
     if token is not None:
         env["HALLCTL_ADMIN_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args],
+        [sys.executable, "-m", "controller.cli.main", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -48,7 +48,7 @@ def running_hall(tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k != "HALLCTL_ADMIN_TOKEN"}
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "controller.cli", "up", "--simulate"),
+            *(sys.executable, "-m", "controller.cli.main", "up", "--simulate"),
             *("--data", str(tmp_path / "var"), "--port", str(port)),
         ],
         cwd=ROOT,

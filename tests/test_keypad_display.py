@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.snapshot import build_snapshot
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
 from display.keypad_text import keypad_display, windows_touched
 from tests.engine_helpers import At, issue, ok, sign_in
 

@@ -11,12 +11,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr, ValidationError
 
-from devices.keypad import KeypadDisplay, KeypadKey, RatingKey
-from devices.keypad_config import KeypadLinkError, KeypadMqttConfig, MqttBrokerConfig
-from devices.keypad_mqtt import MqttKeypadPort, open_keypad_port
-from devices.keypad_mqtt_local import start_local_keypad_hall
-from devices.mosquitto import BrokerAccounts, BrokerError, acl_text, device_username
-from firmware_protocols.keypad_mqtt import KeypadEvent
+from devices.keypad.keypad import KeypadDisplay, KeypadKey, RatingKey
+from devices.keypad.keypad_mqtt import MqttKeypadPort, open_keypad_port
+from devices.keypad.keypad_mqtt_local import start_local_keypad_hall
+from devices.keypad.mqtt_config import KeypadLinkError, KeypadMqttConfig, MqttBrokerConfig
+from devices.mqtt_broker.mosquitto import BrokerAccounts, BrokerError, acl_text, device_username
+from firmware_protocols.keypad.keypad_mqtt import KeypadEvent
 from tests.mqtt_helpers import (
     DedupeHandler,
     connect_reason,
@@ -195,7 +195,7 @@ def test_garbage_is_logged_answered_when_possible_and_never_stops_the_driver(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = DedupeHandler()
-    caplog.set_level(logging.WARNING, logger="devices.keypad_mqtt")
+    caplog.set_level(logging.WARNING, logger="devices.keypad.keypad_mqtt")
     with (
         running_broker(tmp_path, KEYPADS) as broker,
         controller_port(broker, handler) as port,

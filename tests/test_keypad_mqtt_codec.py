@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.keypad import KeypadKey, RatingKey
-from firmware_protocols import keypad_codes as codes
-from firmware_protocols.keypad_mqtt import (
+from devices.keypad.keypad import KeypadKey, RatingKey
+from firmware_protocols.keypad import keypad_codes as codes
+from firmware_protocols.keypad.keypad_mqtt import (
     KeypadAck,
     KeypadEvent,
     KeypadScreen,
@@ -26,8 +26,8 @@ from firmware_protocols.keypad_mqtt import (
     TopicKind,
     subscription,
 )
-from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
-from firmware_protocols.keypad_mqtt_json import MAX_PAYLOAD_BYTES
+from firmware_protocols.keypad.keypad_mqtt_fields import KeypadMqttError
+from firmware_protocols.keypad.keypad_mqtt_json import MAX_PAYLOAD_BYTES
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "docs/protocols/keypad-mqtt.schema.json").read_text(

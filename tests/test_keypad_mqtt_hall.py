@@ -6,16 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.journal import Journal
-from controller.keypad_dispatch import KeypadDispatcher
-from controller.keypad_link import KeypadLink
-from controller.runtime import HallRuntime
-from devices.keypad_mqtt import MqttKeypadPort
-from devices.mosquitto import MosquittoBroker
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.keypad_intake import KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.app.subscribers.keypad_screens import KeypadLink
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from devices.keypad.keypad_mqtt import MqttKeypadPort
+from devices.mqtt_broker.mosquitto import MosquittoBroker
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.mqtt_helpers import controller_config, keypad, running_broker, wait_until
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from devices.sim_keypad_model import SimKeypad
-from devices.sim_keypad_mqtt import SimulatedMqttKeypad
+from controller.app.clock import ManualClock
+from controller.domain import commands as cmd
+from controller.domain.hall_config import HallConfig
+from devices.keypad.sim_keypad_model import SimKeypad
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
 from tests.conftest import hall_time
 from tests.test_keypad_serial import keypad_line, run, serial_hall
 

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.device_settings import KeypadsConfig, PressLimitConfig
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.keypad_dispatch import PRESS_RATE_LIMITED, KeypadDispatcher
-from controller.runtime import HallRuntime
-from devices.keypad import REFUSAL_MESSAGES, KeypadKey, KeypadPress
-from devices.keypad_serial import SerialKeypadBus
-from devices.keypad_serial_config import KeypadBusConfig
-from devices.sim_keypad_serial import SimulatedKeypadLine
+from controller.app.clock import ManualClock
+from controller.app.config_sections import KeypadsConfig, PressLimitConfig
+from controller.app.journal import Journal
+from controller.app.keypad_intake import PRESS_RATE_LIMITED, KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.domain import events as ev
+from controller.domain.hall_config import HallConfig
+from devices.keypad.keypad import REFUSAL_MESSAGES, KeypadKey, KeypadPress
+from devices.keypad.keypad_serial import SerialKeypadBus
+from devices.keypad.serial_config import KeypadBusConfig
+from devices.keypad.sim_keypad_serial import SimulatedKeypadLine
 from tests.conftest import MONDAY, hall_time
 from tests.mqtt_helpers import controller_port, keypad, running_broker, wait_until
 
@@ -127,7 +127,7 @@ def test_one_stuck_keypad_does_not_limit_another(hall_config: HallConfig, tmp_pa
 def test_a_flood_of_refused_messages_is_not_journaled_each(
     hall_config: HallConfig, tmp_path: Path
 ) -> None:
-    from devices.keypad import RefusedPress
+    from devices.keypad.keypad import RefusedPress
 
     ticking = Ticking()
     with hall(hall_config, tmp_path) as runtime:

@@ -14,20 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.engine import Decision, Engine
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.keypad_dispatch import KeypadDispatcher
-from controller.runtime import HallRuntime
-from controller.snapshot import build_snapshot
-from devices.keypad import KeypadKey, KeypadPress, RatingKey
-from devices.keypad_serial import SerialKeypadBus
-from devices.keypad_serial_config import KeypadBusConfig
-from devices.mosquitto import device_username
-from devices.sim_keypad_serial import SimulatedKeypadLine
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.keypad_intake import KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Decision, Engine
+from controller.domain.hall_config import HallConfig
+from devices.keypad.keypad import KeypadKey, KeypadPress, RatingKey
+from devices.keypad.keypad_serial import SerialKeypadBus
+from devices.keypad.serial_config import KeypadBusConfig
+from devices.keypad.sim_keypad_serial import SimulatedKeypadLine
+from devices.mqtt_broker.mosquitto import device_username
 from tests.conftest import MONDAY, hall_time
 from tests.engine_helpers import At, issue, ok, refused, sign_in
 from tests.mqtt_helpers import controller_port, keypad, publish_as, running_broker, wait_until

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.engine import Decision, Engine
-from controller.journal import Journal
-from controller.keypad_dispatch import KeypadDispatcher
-from controller.ratings import RatingLevel
-from controller.runtime import HallRuntime
-from devices.keypad import KeypadKey, KeypadPress, RatingKey
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.keypad_intake import KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Decision, Engine
+from controller.domain.ratings import RatingLevel
+from devices.keypad.keypad import KeypadKey, KeypadPress, RatingKey
 from tests.conftest import EXAMPLE_CONFIG, MONDAY, hall_time
 from tests.engine_helpers import At, issue, ok, refused, sign_in
 
@@ -277,8 +277,8 @@ def test_a_resent_press_counts_once_even_across_a_restart(tmp_path: Path) -> Non
 def test_ratings_feed_the_kpis_and_a_bad_rating_or_a_flag_reaches_the_floor(
     engine: Engine, at: At
 ) -> None:
-    from controller.kpis import compute_kpis
-    from controller.snapshot import build_snapshot
+    from controller.app.snapshot import build_snapshot
+    from controller.domain.kpis import compute_kpis
 
     served_and_invited(engine, at)
     ok(press(engine, 1, "rate", at("09:10:30"), rating="dissatisfied", reasons=("R02",)))

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Decision, Engine
-from controller.ratings import BAD_RATING_REASONS, REASON_TABLE_VERSION, RECORD_REASON_TABLES
-from devices.mosquitto import device_username
-from firmware_protocols import keypad_codes
-from firmware_protocols.keypad_codes import REASON_TABLES
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Decision, Engine
+from controller.domain.ratings import BAD_RATING_REASONS, REASON_TABLE_VERSION, RECORD_REASON_TABLES
+from devices.mqtt_broker.mosquitto import device_username
+from firmware_protocols.keypad import keypad_codes
+from firmware_protocols.keypad.keypad_codes import REASON_TABLES
 from tests.engine_helpers import At, issue, ok, refused, sign_in
 from tests.mqtt_helpers import (
     DedupeHandler,

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.keypad_dispatch import KeypadDispatcher
-from controller.keypad_link import KeypadLink
-from controller.runtime import HallRuntime
-from devices.keypad_serial import SerialKeypadBus
-from devices.keypad_serial_config import KeypadBusConfig
-from devices.sim_keypad_serial import SimKeypad, SimulatedKeypadLine
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.keypad_intake import KeypadDispatcher
+from controller.app.runtime import HallRuntime
+from controller.app.subscribers.keypad_screens import KeypadLink
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.hall_config import HallConfig
+from devices.keypad.keypad_serial import SerialKeypadBus
+from devices.keypad.serial_config import KeypadBusConfig
+from devices.keypad.sim_keypad_serial import SimKeypad, SimulatedKeypadLine
 from tests.conftest import hall_time
 from tests.led_helpers import wait_until
 

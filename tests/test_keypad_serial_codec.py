@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_protocols.hall_bus import (
+from firmware_protocols.hall_bus.hall_bus import (
     MAX_FRAME_BYTES,
     MAX_PAYLOAD_BYTES,
     Ack,
@@ -23,9 +23,15 @@ from firmware_protocols.hall_bus import (
     NakReason,
     crc16_modbus,
 )
-from firmware_protocols.hall_bus_fields import HallBusError
-from firmware_protocols.keypad_codes import ARGUMENT_KEYS, BAD_RATINGS, KEYS, RATINGS, REASON_TABLES
-from firmware_protocols.keypad_serial import (
+from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
+from firmware_protocols.keypad.keypad_codes import (
+    ARGUMENT_KEYS,
+    BAD_RATINGS,
+    KEYS,
+    RATINGS,
+    REASON_TABLES,
+)
+from firmware_protocols.keypad.keypad_serial import (
     FN_DISPLAY,
     FN_EVENT,
     FN_NO_EVENT,
@@ -43,7 +49,7 @@ from firmware_protocols.keypad_serial import (
     decode_request,
     request_frame,
 )
-from firmware_protocols.keypad_serial_fields import (
+from firmware_protocols.keypad.keypad_serial_fields import (
     KEY_CODES,
     MAX_REPLY_BYTES,
     RATING_CODES,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware_protocols.hall_bus import Frame
-from firmware_protocols.keypad_codes import REASON_TABLES
-from firmware_protocols.keypad_serial import decode_reply, decode_request, request_frame
-from firmware_protocols.keypad_serial_fields import KEY_CODES, RATING_CODES, STATE_CODES
+from firmware_protocols.hall_bus.hall_bus import Frame
+from firmware_protocols.keypad.keypad_codes import REASON_TABLES
+from firmware_protocols.keypad.keypad_serial import decode_reply, decode_request, request_frame
+from firmware_protocols.keypad.keypad_serial_fields import KEY_CODES, RATING_CODES, STATE_CODES
 from tests.test_hall_bus import bitwise_crc
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "protocols" / "keypad-serial.md"

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Decision, Engine
-from controller.hall_config import HallConfig
-from controller.snapshot import build_snapshot
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Decision, Engine
+from controller.domain.hall_config import HallConfig
 from tests.conftest import hall_time
 from tests.engine_helpers import At, issue, ok, sign_in
 

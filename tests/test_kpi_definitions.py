@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.kpi_definitions import KPI_DEFINITIONS
-from controller.kpis import compute_kpis
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.kpi_definitions import KPI_DEFINITIONS
+from controller.domain.kpis import compute_kpis
 from tests.engine_helpers import At, issue, ok, sign_in
 
 DOC = Path(__file__).parent.parent / "docs" / "dashboard-and-console.md"

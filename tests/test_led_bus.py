@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.hall_config import HallConfig
-from devices.led_bus import LedBus
-from devices.led_config import LedBusConfig, LedStripConfig
-from devices.led_display import LedBusError
-from devices.led_subscriber import LedStripSubscriber
-from devices.sim_led_model import SimLedStrip
-from devices.sim_led_strip import SimulatedLedBus
-from firmware_protocols.hall_bus import Ack, Frame, Nak, NakReason
-from firmware_protocols.led_strip import (
+from controller.app.subscribers.led_strips import LedStripSubscriber
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.hall_config import HallConfig
+from devices.led.led_bus import LedBus
+from devices.led.led_config import LedBusConfig, LedStripConfig
+from devices.led.led_display import LedBusError
+from devices.led.sim_led_model import SimLedStrip
+from devices.led.sim_led_strip import SimulatedLedBus
+from firmware_protocols.hall_bus.hall_bus import Ack, Frame, Nak, NakReason
+from firmware_protocols.led.led_strip import (
     BoardText,
     Clear,
     SetBrightness,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from controller import commands as cmd
-from controller.hall_config import HallConfig
-from devices.led_config import LedBusConfig
-from devices.led_probes import ProbeSchedule
+from controller.domain import commands as cmd
+from controller.domain.hall_config import HallConfig
+from devices.led.led_config import LedBusConfig
+from devices.led.led_probes import ProbeSchedule
 from tests.led_helpers import led_hall, strip_config, wait_until
 
 COST = 0.033  # a STATUS exchange at 9600 baud

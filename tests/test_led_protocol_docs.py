@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devices.sim_led_model import SimLedStrip
-from firmware_protocols.hall_bus import BROADCAST, Frame, Nak, NakReason, crc16_modbus
-from firmware_protocols.hall_bus_fields import HallBusError
-from firmware_protocols.led_strip import (
+from devices.led.sim_led_model import SimLedStrip
+from firmware_protocols.hall_bus.hall_bus import BROADCAST, Frame, Nak, NakReason, crc16_modbus
+from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
+from firmware_protocols.led.led_strip import (
     SetBrightness,
     decode_reply,
     decode_request,

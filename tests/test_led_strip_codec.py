@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_protocols.hall_bus import (
+from firmware_protocols.hall_bus.hall_bus import (
     MAX_PAYLOAD_BYTES,
     Ack,
     Frame,
@@ -22,8 +22,8 @@ from firmware_protocols.hall_bus import (
     NakReason,
     crc16_modbus,
 )
-from firmware_protocols.hall_bus_fields import HallBusError
-from firmware_protocols.led_strip import (
+from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
+from firmware_protocols.led.led_strip import (
     Blink,
     BoardText,
     Clear,

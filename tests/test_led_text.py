@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from devices.led_config import LedBusConfig, LedDisplaysConfig, LedStripConfig
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain.hall_config import HallConfig
+from devices.led.led_config import LedBusConfig, LedDisplaysConfig, LedStripConfig
 from display.led_text import (
     board_commands,
     board_lines,
@@ -24,7 +24,7 @@ from display.led_text import (
     strip_commands,
     window_command,
 )
-from firmware_protocols.led_strip import BoardText, Clear, ShowCall, ShowIdle, ShowPaused
+from firmware_protocols.led.led_strip import BoardText, Clear, ShowCall, ShowIdle, ShowPaused
 from tests.conftest import hall_time
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def test_display_width_and_fit() -> None:
 
 
 def test_led_text_from_a_real_snapshot(hall_config: HallConfig, tmp_path: Path) -> None:
-    from controller import commands as cmd
+    from controller.domain import commands as cmd
 
     runtime = HallRuntime(
         hall_config,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.errors import ConfigError
-from controller.journal import Journal
-from controller.outbox import RatingOutbox, RetryPolicy, http_sender
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
+from controller.app.runtime import HallRuntime
+from controller.domain.errors import ConfigError
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.outbox_helpers import roomy_config, serve, sign_in_everyone, wait_for
 

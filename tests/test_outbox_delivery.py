@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.outbox import RatingOutbox, SendResult, http_sender
-from controller.outbox_records import rating_record
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.outbox import RatingOutbox, SendResult, http_sender
+from controller.app.outbox_records import rating_record
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.hall_config import HallConfig
 from tests.conftest import MONDAY, hall_time
 from tests.outbox_helpers import (
     OUTBOX_TOKEN,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.escpos_printer import EscPosPrinter, open_printer
-from devices.escpos_transports import (
+from devices.printer.escpos_printer import EscPosPrinter, open_printer
+from devices.printer.escpos_transports import (
     DEFAULT_PORT,
     FileTransport,
     NetworkTransport,
@@ -17,9 +17,9 @@ from devices.escpos_transports import (
     UsbTransport,
     transport_for,
 )
-from devices.printer import PrinterError
-from devices.sim_printer import SimulatedPrinter
-from firmware_protocols.escpos_reader import EscPosReader, ticket_text
+from devices.printer.printer import PrinterError
+from devices.printer.sim_printer import SimulatedPrinter
+from firmware_protocols.escpos.escpos_reader import EscPosReader, ticket_text
 from tests.printer_helpers import (
     FOOTER,
     HALL_NAME,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.engine import Engine
-from controller.snapshot import build_snapshot
+from controller.app.snapshot import build_snapshot
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.engine import Engine
 from tests.engine_helpers import At, issue, ok, refused, sign_in
 from tests.test_keypad_ratings import logged, press
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.errors import InvalidRequest, StoreError
-from controller.hall_config import HallConfig
-from controller.hub import Hub
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.hub import Hub
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
+from controller.domain.errors import InvalidRequest, StoreError
+from controller.domain.hall_config import HallConfig
 from tests.conftest import MONDAY, hall_time
 
 TUESDAY = MONDAY.replace(day=24)

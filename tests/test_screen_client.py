@@ -12,13 +12,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from controller import commands as cmd
-from controller.cli_screen import add_screen_commands
-from controller.errors import HallError
-from controller.screen_client import HallStream, ScreenLinkError, fetch_snapshot, sse_events
-from controller.screen_runner import RuntimeScreenSource, ScreenFrame, scene_for
+from controller.app.screen_client import HallStream, ScreenLinkError, fetch_snapshot, sse_events
+from controller.app.screen_runner import RuntimeScreenSource, ScreenFrame, scene_for
+from controller.cli.screen import add_screen_commands
+from controller.domain import commands as cmd
+from controller.domain.errors import HallError
 from display.scene import Scene
-from tests.parts import require_part
+from tests.required_parts import require_part
 from tests.screen_helpers import (
     DISPLAY_TOKEN,
     CuttableLink,
@@ -238,7 +238,7 @@ def test_the_mini_pc_screen_draws_what_the_stream_brings(
         "scripts/install.sh installs the Debian package fonts-wqy-zenhei",
     )
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from controller.screen_runner import run_screen
+    from controller.app.screen_runner import run_screen
 
     stream = HallStream(hall.base, DISPLAY_TOKEN, backoff=FAST).start()
     stop = threading.Event()

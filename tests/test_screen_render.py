@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from display.scene import Scene, Text
-from display.screen_pygame import (
+from devices.screen.pygame_screen import (
     DEFAULT_FONT_PATH,
     FONT_ENV,
     SceneDrawer,
@@ -24,8 +23,9 @@ from display.screen_pygame import (
     font_choice,
     save_png,
 )
-from display.screen_scene import NAVY, render_scene
-from tests.parts import require_part
+from display.scene import Scene, Text
+from display.tv_layout import NAVY, render_scene
+from tests.required_parts import require_part
 from tests.screen_samples import SampleHall, busy_hall, emergency_hall
 
 REFS = Path(__file__).parent / "screen_refs"
@@ -162,12 +162,12 @@ def _difference(actual: Path, reference: Path) -> tuple[float, float]:
 def test_the_in_controller_screen_draws_the_runtime_and_stops_cleanly(
     tmp_path: Path, windowed: bool
 ) -> None:
-    from controller import commands as cmd
-    from controller.clock import ManualClock
-    from controller.config_loader import load_config
-    from controller.journal import Journal
-    from controller.runtime import HallRuntime
-    from controller.screen_runner import LocalScreen
+    from controller.app.clock import ManualClock
+    from controller.app.config_loader import load_config
+    from controller.app.journal import Journal
+    from controller.app.runtime import HallRuntime
+    from controller.app.screen_runner import LocalScreen
+    from controller.domain import commands as cmd
     from tests.conftest import EXAMPLE_CONFIG, hall_time
     from tests.screen_helpers import wait_for
 

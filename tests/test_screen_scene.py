@@ -6,10 +6,10 @@ import copy
 import datetime as dt
 import json
 
-from controller import commands as cmd
+from controller.domain import commands as cmd
 from display.scene import Scene, Text
-from display.screen_content import content_to_dict, screen_content
-from display.screen_scene import (
+from display.text_measure import ELLIPSIS, fit_text, text_px, wrap_text, wrap_to_box
+from display.tv_layout import (
     BLINK_SECONDS,
     EMERGENCY,
     MIN_TEXT_PX,
@@ -22,7 +22,7 @@ from display.screen_scene import (
     render_connecting,
     render_scene,
 )
-from display.screen_text import ELLIPSIS, fit_text, text_px, wrap_text, wrap_to_box
+from display.tv_text import content_to_dict, screen_content
 from tests.screen_samples import EMERGENCY_TEXT, busy_hall, emergency_hall, fresh_hall
 
 

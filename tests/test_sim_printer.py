@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from devices.sim_printer import SimulatedPrinter, Transport
-from devices.sim_printer_model import PrinterModel
-from devices.ticket_png import PAPER_DOTS, TicketFontMissing, find_cjk_font
-from firmware_protocols.escpos_ticket import (
+from devices.printer.sim_printer import SimulatedPrinter, Transport
+from devices.printer.sim_printer_model import PrinterModel
+from devices.printer.ticket_png import PAPER_DOTS, TicketFontMissing, find_cjk_font
+from firmware_protocols.escpos.escpos_ticket import (
     EscPosError,
     RasterImage,
     build_ticket,

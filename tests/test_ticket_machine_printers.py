@@ -16,19 +16,19 @@ from typing import TypeVar
 
 import pytest
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.errors import InvalidRequest
-from controller.events import Event, TicketPrinted, TicketPrintFailed
-from controller.hall_config import HallConfig, PrinterConfig
-from controller.journal import Journal
-from controller.runtime import HallRuntime, IdempotencyKey
-from controller.ticket_machine import RenderTicket, TicketMachine
-from devices.escpos_printer import open_printer
-from devices.printer import TicketPrinter
-from devices.sim_printer import SimulatedPrinter
-from firmware_protocols.escpos_ticket import TicketLayout, build_ticket
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime, IdempotencyKey
+from controller.app.ticket_machine import RenderTicket, TicketMachine
+from controller.domain import commands as cmd
+from controller.domain.errors import InvalidRequest
+from controller.domain.events import Event, TicketPrinted, TicketPrintFailed
+from controller.domain.hall_config import HallConfig, PrinterConfig
+from devices.printer.escpos_printer import open_printer
+from devices.printer.printer import TicketPrinter
+from devices.printer.sim_printer import SimulatedPrinter
+from firmware_protocols.escpos.escpos_ticket import TicketLayout, build_ticket
 from tests.conftest import EXAMPLE_CONFIG, MONDAY, hall_time
 from tests.printer_helpers import TIMEOUT
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.clock import ManualClock
-from controller.journal import Journal
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.domain import commands as cmd
+from controller.domain import events as ev
 from tests.conftest import hall_time
 from tests.mqtt_helpers import keypad, running_broker, wait_until
 from tests.test_keypad_mqtt_hall import KEYPADS, hall_on_broker

@@ -18,10 +18,10 @@ from pydantic import TypeAdapter, ValidationError
 from controller.api.app import create_app
 from controller.api.auth import TokenRegistry
 from controller.api.schemas import SignInRequest
-from controller.clock import ManualClock
-from controller.journal import Journal
-from controller.outbox import RatingOutbox, http_sender
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.outbox import RatingOutbox, http_sender
+from controller.app.runtime import HallRuntime
 from controller.satisfaction.models_served import ServedTicketCreate
 from tests.api.conftest import TOKENS, auth
 from tests.conftest import hall_time

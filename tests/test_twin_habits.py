@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.config_loader import parse_config
-from controller.errors import ConfigError
-from controller.hall_config import HallConfig
-from controller.sim_behaviour import Behaviour
-from controller.simulate_day import day_arrivals, simulate_day
+from controller.app.config_loader import parse_config
+from controller.domain.errors import ConfigError
+from controller.domain.hall_config import HallConfig
+from controller.sim.behaviour import Behaviour
+from controller.sim.simulate_day import day_arrivals, simulate_day
 from tests.conftest import EXAMPLE_CONFIG, MONDAY
 
 ROOT = Path(__file__).parent.parent

@@ -9,8 +9,8 @@ import statistics
 
 import pytest
 
-from controller.simulate_day import DayReport, TicketWait
-from controller.twin_results import day_figures, paired_change, spread, summarise
+from controller.sim.simulate_day import DayReport, TicketWait
+from controller.sim.twin_results import day_figures, paired_change, spread, summarise
 from tests.conftest import MONDAY, hall_time
 from tests.test_cli import hallctl
 

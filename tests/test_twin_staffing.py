@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.hall_config import HallConfig
-from controller.simulate_day import day_arrivals, simulate_day
-from controller.staffing import comprehensive, plan_staffing
+from controller.domain.hall_config import HallConfig
+from controller.sim.simulate_day import day_arrivals, simulate_day
+from controller.sim.staffing import comprehensive, plan_staffing
 from tests.conftest import MONDAY
 from tests.test_cli import hallctl
 from tests.test_twin_textbook import one_service_hall

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from controller.hall_config import HallConfig
-from controller.simulate_day import DayReport, day_arrivals, simulate_day, what_if
+from controller.domain.hall_config import HallConfig
+from controller.sim.simulate_day import DayReport, day_arrivals, simulate_day, what_if
 from tests.conftest import MONDAY
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from controller import commands as cmd
-from controller.engine import Engine
-from controller.hall_config import HallConfig, WindowConfig
-from controller.sim_behaviour import Behaviour
-from controller.simulation import HallSimulation
+from controller.domain import commands as cmd
+from controller.domain.engine import Engine
+from controller.domain.hall_config import HallConfig, WindowConfig
+from controller.sim.behaviour import Behaviour
+from controller.sim.simulation import HallSimulation
 from tests.conftest import MONDAY
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from controller.hall_config import HallConfig
+from controller.domain.hall_config import HallConfig
 from tests.conftest import MONDAY
 from tests.test_cli import hallctl
 
@@ -24,7 +24,7 @@ def test_extra_windows_on_the_command_line_keep_the_same_citizens() -> None:
 def test_a_what_if_with_extra_windows_keeps_ticket_count_and_arrival_times(
     hall_config: HallConfig,
 ) -> None:
-    from controller.simulate_day import what_if
+    from controller.sim.simulate_day import what_if
 
     before, after = what_if(hall_config, MONDAY, seed=1, extra_windows=2)
     assert len(before.tickets) == len(after.tickets) > 100
@@ -33,7 +33,7 @@ def test_a_what_if_with_extra_windows_keeps_ticket_count_and_arrival_times(
 
 
 def test_arrival_growth_is_its_own_explicit_option(hall_config: HallConfig) -> None:
-    from controller.simulate_day import what_if
+    from controller.sim.simulate_day import what_if
 
     before, after = what_if(hall_config, MONDAY, seed=1, arrival_scale=1.3)
     assert 1.15 * len(before.tickets) < len(after.tickets) < 1.45 * len(before.tickets)

@@ -22,7 +22,7 @@ TOKEN = "up-test-admin-token-0000001"
 def _up(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     base = {k: v for k, v in os.environ.items() if k != "HALLCTL_ADMIN_TOKEN"}
     return subprocess.Popen(
-        [sys.executable, "-m", "controller.cli", "up", *args],
+        [sys.executable, "-m", "controller.cli.main", "up", *args],
         cwd=ROOT,
         env=base | (env or {}),
         stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""The value vocabulary (controller.values): its rules, and that every value it accepts fits every
+"""The value vocabulary (controller.domain.values): its rules, and that every value it accepts fits every
 wire that carries it (both keypad protocols, unfitted) while hostile text is refused by name."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller import values
-from devices.keypad import KeypadDisplay
+from controller.domain import values
+from devices.keypad.keypad import KeypadDisplay
 from display.keypad_text import fallback_display, keypad_display
-from firmware_protocols.keypad_mqtt import KeypadScreen
-from firmware_protocols.keypad_serial import DisplayState
+from firmware_protocols.keypad.keypad_mqtt import KeypadScreen
+from firmware_protocols.keypad.keypad_serial import DisplayState
 from tests.adversarial import TEXT
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.audio_sink import SAMPLE_RATE
-from devices.voice_clip_synth import (
+from devices.voice.audio_sink import SAMPLE_RATE
+from devices.voice.voice_clip_synth import (
     SPEECH_PEAK,
     TONE_PEAK,
     ClipGenerationError,
@@ -19,7 +19,7 @@ from devices.voice_clip_synth import (
     espeak_voice,
     read_any_wav,
 )
-from devices.voice_clips import ClipSet, VoiceClipError, compose, main, read_clip
+from devices.voice.voice_clips import ClipSet, VoiceClipError, compose, main, read_clip
 from display.voice_script import CLIP_NAMES, LETTERS, SPOKEN, TONES, call_script
 from tests.voice_helpers import copy_clips, generated_clip_dir, write_tone
 

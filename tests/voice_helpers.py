@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.config_loader import parse_config
-from controller.hall_config import HallConfig
-from devices.voice_clip_synth import generate_clip_set
+from controller.app.config_loader import parse_config
+from controller.domain.hall_config import HallConfig
+from devices.voice.voice_clip_synth import generate_clip_set
 from display.voice_script import CLIP_NAMES
-from tests.parts import require_part
+from tests.required_parts import require_part
 
 
 def require_espeak() -> None:

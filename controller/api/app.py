@@ -32,9 +32,9 @@ from controller.api.schemas import ErrorBody
 from controller.api.security_headers import SecureFastAPI
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import StreamSlots
-from controller.errors import AuthError, CommandRejected, HallError, RateLimited, StoreError
-from controller.runtime import HallRuntime
-from controller.ticket_machine import TicketMachine
+from controller.app.runtime import HallRuntime
+from controller.app.ticket_machine import TicketMachine
+from controller.domain.errors import AuthError, CommandRejected, HallError, RateLimited, StoreError
 
 log = logging.getLogger(__name__)
 # Every JSON route may refuse with these; all share one body (see `_hall_error`).

@@ -7,8 +7,8 @@ import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controller.errors import AuthError
-from controller.hall_config import TokenConfig
+from controller.domain.errors import AuthError
+from controller.domain.hall_config import TokenConfig
 
 
 class Role(StrEnum):

@@ -9,10 +9,10 @@ from fastapi import Depends, Header, Request
 
 from controller.api.auth import Caller, TokenRegistry
 from controller.api.kiosk_guard import KioskGuard
-from controller.engine import Decision
-from controller.errors import InvalidRequest
-from controller.runtime import HallRuntime, IdempotencyKey, default_render
-from controller.ticket_machine import TicketMachine
+from controller.app.runtime import HallRuntime, IdempotencyKey, default_render
+from controller.app.ticket_machine import TicketMachine
+from controller.domain.engine import Decision
+from controller.domain.errors import InvalidRequest
 
 
 # The cheap dependencies are async: a sync one costs every request a thread-pool round trip.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from controller.api.auth import Caller, Role
-from controller.event_codec import event_to_dict
-from controller.events import Event
+from controller.app.event_codec import event_to_dict
+from controller.domain.events import Event
 
 # Tokens that live on public screens (the TV calling screen, the kiosk): whoever stands in
 # front of one can read its localStorage, so they get what the screen shows and no more.

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.burst_limit import Burst, BurstLimiter
-from controller.device_settings import KioskConfig
-from controller.errors import AuthError, CommandRejected, RateLimited
+from controller.app.burst_limit import Burst, BurstLimiter
+from controller.app.config_sections import KioskConfig
+from controller.domain.errors import AuthError, CommandRejected, RateLimited
 
 log = logging.getLogger(__name__)
 CONFIRMING_ROLES = frozenset({Role.FLOOR_MANAGER, Role.ADMIN})

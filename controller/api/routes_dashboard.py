@@ -11,15 +11,20 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from controller import event_codec
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.shared_reads import SharedReads
-from controller.dashboard_figures import FOLDED_KINDS, DayFigures, wait_histogram, waiting_history
-from controller.errors import NotFound
-from controller.journal import EVENTS, Journal
-from controller.runtime import HallRuntime
-from controller.state import Outcome
+from controller.app import event_codec
+from controller.app.dashboard_figures import (
+    FOLDED_KINDS,
+    DayFigures,
+    wait_histogram,
+    waiting_history,
+)
+from controller.app.journal import EVENTS, Journal
+from controller.app.runtime import HallRuntime
+from controller.domain.errors import NotFound
+from controller.domain.state import Outcome
 
 router = APIRouter(tags=["dashboard"])
 # Reasons offered on the console's pause dialog; staff may also type their own.

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep
 from controller.api.shared_reads import SharedReads
-from controller.errors import NotFound
+from controller.domain.errors import NotFound
 
 router = APIRouter(tags=["devices"])
 
 
 class DeviceStatus(Protocol):
-    """What the running hall's devices report (controller.hall_devices.HallDevices)."""
+    """What the running hall's devices report (controller.app.device_wiring.HallDevices)."""
 
     def keypads(self) -> list[dict[str, object]]:
         """Every keypad: device id, window, online, last seen, firmware version."""

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from controller import commands as cmd
 from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
 from controller.api.schemas import DutyLeaderRequest, NoticeRequest, TemporaryStaffRequest
 from controller.api.shared_reads import SharedReads
-from controller.errors import InvalidRequest
+from controller.domain import commands as cmd
+from controller.domain.errors import InvalidRequest
 
 router = APIRouter(prefix="/api", tags=["floor"])
 

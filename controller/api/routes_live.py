@@ -15,7 +15,7 @@ from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.exposure import is_public, public_snapshot, snapshot_for, stream_event
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import SlotStreamingResponse, StreamSlots
-from controller.runtime import HallRuntime
+from controller.app.runtime import HallRuntime
 
 router = APIRouter(prefix="/api", tags=["live"])
 KEEPALIVE_SECONDS = 15.0

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.runtime import HallRuntime
+from controller.app.runtime import HallRuntime
 
 router = APIRouter(tags=["operations"])
 WINDOW_STATES = ("closed", "signed_out", "paused", "idle", "serving")

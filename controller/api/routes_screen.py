@@ -9,14 +9,14 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from controller.api.deps import CallerDep, RuntimeDep
-from display.screen_content import content_to_dict, screen_content
-from display.screen_scene import (
+from display.tv_layout import (
     BLINK_PERIOD,
     BLINK_SECONDS,
     SCROLL_PX_PER_SECOND,
     WINDOWS_AREA,
     window_grid,
 )
+from display.tv_text import content_to_dict, screen_content
 
 router = APIRouter()
 

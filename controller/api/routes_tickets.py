@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from controller import commands as cmd
 from controller.api.auth import Caller, Role, require
 from controller.api.deps import (
     CallerDep,
@@ -25,8 +24,9 @@ from controller.api.schemas import (
     TicketRequest,
     VoidRequest,
 )
-from controller.errors import CommandRejected, NotFound
-from controller.ticket_machine import TicketMachine
+from controller.app.ticket_machine import TicketMachine
+from controller.domain import commands as cmd
+from controller.domain.errors import CommandRejected, NotFound
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票），请扫描号票上的二维码查询"

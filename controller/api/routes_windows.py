@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
-from controller import commands as cmd
 from controller.api.auth import Caller, Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep
 from controller.api.schemas import (
@@ -18,7 +17,8 @@ from controller.api.schemas import (
     TransferRequest,
     WindowServicesRequest,
 )
-from controller.runtime import HallRuntime, IdempotencyKey
+from controller.app.runtime import HallRuntime, IdempotencyKey
+from controller.domain import commands as cmd
 
 router = APIRouter(prefix="/api/windows", tags=["windows"])
 WindowNumber = Annotated[int, Path(ge=1, le=999, description="window number")]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.values import (
+from controller.domain.values import (
     CitizenText,
     LeaderName,
     LeaderTitle,

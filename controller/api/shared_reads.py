@@ -18,7 +18,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi.responses import Response
 
-from controller.runtime import HallRuntime
+from controller.app.runtime import HallRuntime
 
 MAX_AGE_SECONDS = 1.0  # device alerts and "now" change without events: at most this stale
 

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from controller.api.auth import Caller
-from controller.errors import CommandRejected
+from controller.domain.errors import CommandRejected
 
 
 class StreamSlots:

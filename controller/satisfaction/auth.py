@@ -9,8 +9,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.api.auth import token_digest
-from controller.errors import AuthError
-from controller.hall_config import TokenConfig
+from controller.domain.errors import AuthError
+from controller.domain.hall_config import TokenConfig
 
 
 class SatisfactionRole(StrEnum):

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.engine import RowMapping
 
-from controller.ratings import RatingLevel
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionTokens, require_hall
 from controller.satisfaction.errors import RecordRefused

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.errors import CommandRejected
+from controller.domain.errors import CommandRejected
 
 
 class RatingConflict(CommandRejected):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from controller.ratings import RatingLevel
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction.models import RatingPublic
 
 ASSESS_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # yyyy-MM-dd HH:mm:ss

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from controller.ratings import reason_label
+from controller.domain.ratings import reason_label
 from controller.satisfaction.exchange import ASSESS_TIME_FORMAT
 from controller.satisfaction.kpis import KpiRow
 from controller.satisfaction.models import RatingPublic

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from controller.errors import AuthError
-from controller.ratings import RatingLevel
+from controller.domain.errors import AuthError
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
 from controller.satisfaction.errors import RecordRefused

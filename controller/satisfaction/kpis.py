@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Engine, Table, and_, case, func, literal, or_, select
 from sqlmodel import SQLModel
 
-from controller.ratings import RatingLevel
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.workorders import OVERTURNED
 

@@ -17,12 +17,12 @@ from pydantic import (
 from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from controller import values
-from controller.ratings import RECORD_REASON_TABLES, RatingLevel
+from controller.domain import values
+from controller.domain.ratings import RECORD_REASON_TABLES, RatingLevel
 
 HALL_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 RATING_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-# One vocabulary with the hall (controller.values): a staff id or service code the hall accepts
+# One vocabulary with the hall (controller.domain.values): a staff id or service code the hall accepts
 # is one this API accepts, so no finished ticket or rating is parked for its shape.
 STAFF_ID = values.STAFF_ID_PATTERN
 SERVICE_CODE = values.SERVICE_CODE_PATTERN
@@ -37,7 +37,7 @@ _T = TypeVar("_T")
 
 Channel = Literal["4", "5", "7"]
 # The 六件分类 case outcome staff record at finish, by name on the wire (like rating levels);
-# controller.state.Outcome holds the Chinese names (models_served.OUTCOME_LABELS).
+# controller.domain.state.Outcome holds the Chinese names (models_served.OUTCOME_LABELS).
 CaseOutcome = Literal["immediate", "promised", "supplement", "joint", "rejected", "escalated"]
 ReasonCode = Annotated[str, StringConstraints(pattern=REASON_CODE)]
 

@@ -12,6 +12,7 @@ import datetime as dt
 from pydantic import AwareDatetime, ConfigDict, StrictInt, field_validator
 from sqlmodel import Field, SQLModel
 
+from controller.domain.state import Outcome
 from controller.satisfaction.models import (
     HALL_ID,
     SERVICE_CODE,
@@ -20,7 +21,6 @@ from controller.satisfaction.models import (
     moment_in_range,
     storable_text,
 )
-from controller.state import Outcome
 
 OUTCOME_LABELS: dict[str, str] = {o.name.lower(): o.value for o in Outcome}
 TICKET_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"

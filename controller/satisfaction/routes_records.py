@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from sqlmodel import SQLModel
 
-from controller.errors import NotFound
-from controller.ratings import RatingLevel
+from controller.domain.errors import NotFound
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction import ingest, store
 from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep, hall_of_item
 from controller.satisfaction.exchange import to_exchange

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from controller.errors import InvalidRequest
+from controller.domain.errors import InvalidRequest
 from controller.satisfaction import export, store
 from controller.satisfaction.deps import ContextDep, SatisfactionContext, ScopeDep
 from controller.satisfaction.kpis import GroupBy, KpiReport, compute_kpis

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlmodel import SQLModel
 
-from controller.errors import NotFound
+from controller.domain.errors import NotFound
 from controller.satisfaction import workorders
 from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep
 from controller.satisfaction.models import (

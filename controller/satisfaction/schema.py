@@ -28,7 +28,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from controller.errors import StoreError
+from controller.domain.errors import StoreError
 from controller.satisfaction.schema_baseline import BASELINE, TABLE_NAMES, bring_to_baseline
 
 log = logging.getLogger(__name__)

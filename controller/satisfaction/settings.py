@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from controller.calendar import HallCalendar
-from controller.config_loader import load_config
-from controller.errors import ConfigError, ConfigProblem
-from controller.hall_config import CalendarConfig, HallConfig, HallIdentity
+from controller.app.config_loader import load_config
+from controller.domain.calendar import HallCalendar
+from controller.domain.errors import ConfigError, ConfigProblem
+from controller.domain.hall_config import CalendarConfig, HallConfig, HallIdentity
 from controller.satisfaction.auth import SatisfactionTokenConfig
 from controller.satisfaction.models import HALL_ID
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
-from controller.errors import StoreError
+from controller.domain.errors import StoreError
 from controller.satisfaction.errors import RatingConflict, ServedConflict
 from controller.satisfaction.models import (
     Rating,

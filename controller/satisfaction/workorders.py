@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Select, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from controller.errors import NotFound
-from controller.ratings import RatingLevel
+from controller.domain.errors import NotFound
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
 from controller.satisfaction.errors import BadTransition

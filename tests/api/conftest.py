@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from controller.clock import ManualClock
+from controller.app.clock import ManualClock
 from tests.api.conftest import TOKENS, at, auth, make_hall
 
 ROLES = tuple(TOKENS)  # admin, floor, kiosk, display, staff1 (window 1), staff4 (window 4)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from controller import commands as cmd
-from controller.clock import ManualClock
-from controller.dashboard_figures import waiting_history
+from controller.app.clock import ManualClock
+from controller.app.dashboard_figures import waiting_history
+from controller.domain import commands as cmd
 from tests.api.conftest import Hall, at, auth, make_hall
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller import commands as cmd
-from controller.hall_devices import HallDevices
-from controller.outbox import RatingOutbox, http_sender
-from devices.mosquitto import free_port
+from controller.app.device_wiring import HallDevices
+from controller.app.outbox import RatingOutbox, http_sender
+from controller.domain import commands as cmd
+from devices.mqtt_broker.mosquitto import free_port
 from tests.api.conftest import Hall, auth
 from tests.outbox_helpers import parking_api, stored
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from controller.api.kiosk_guard import KioskGuard
-from controller.clock import ManualClock
-from controller.device_settings import KioskConfig
+from controller.app.clock import ManualClock
+from controller.app.config_sections import KioskConfig
 from tests.api.conftest import TOKENS, Hall, at, auth, make_hall
 
 PIN = "472913"

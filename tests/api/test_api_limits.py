@@ -21,12 +21,12 @@ import uvicorn
 from controller.api.app import create_app
 from controller.api.auth import TokenRegistry
 from controller.api.connection_guard import ConnectionBook, uvicorn_config
-from controller.clock import ManualClock
-from controller.config_loader import load_config, parse_config
-from controller.errors import ConfigError
-from controller.journal import Journal
-from controller.runtime import HallRuntime
-from controller.server_limits import ServerLimits
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config, parse_config
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.server_limits import ServerLimits
+from controller.domain.errors import ConfigError
 from tests.api.conftest import ROOT, TOKENS, at, auth
 from tests.servers import free_port
 

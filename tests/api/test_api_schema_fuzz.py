@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from controller.clock import ManualClock
+from controller.app.clock import ManualClock
 from tests.api.conftest import Hall, at, auth, make_hall
 
 STREAMS = {"/api/events"}

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.encoders import jsonable_encoder
 
-from controller import commands as cmd
 from controller.api.shared_reads import SharedReads, encode_json
+from controller.domain import commands as cmd
 from tests.api.conftest import Hall, auth
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.keypad_dispatch import KeypadDispatcher
-from devices.keypad import KeypadKey, KeypadPress, RatingKey
+from controller.app.keypad_intake import KeypadDispatcher
+from devices.keypad.keypad import KeypadKey, KeypadPress, RatingKey
 from tests.api.conftest import Hall, auth
 from tests.servers import serving
 

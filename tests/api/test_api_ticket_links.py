@@ -10,9 +10,9 @@ import re
 import sqlite3
 from pathlib import Path
 
-from controller.clock import ManualClock
-from controller.ticket_print import ticket_renderer
-from firmware_protocols.escpos_reader import EscPosReader, QrCode
+from controller.app.clock import ManualClock
+from controller.app.ticket_print import ticket_renderer
+from firmware_protocols.escpos.escpos_reader import EscPosReader, QrCode
 from tests.api.conftest import Hall, at, auth, make_hall
 
 STATUS_BASE = "http://127.0.0.1:8000/t"  # tickets.status_url of the example hall

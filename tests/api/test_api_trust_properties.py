@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.clock import ManualClock
+from controller.app.clock import ManualClock
 from tests.adversarial import EXAMPLES, TEXT, json_body
 from tests.api.conftest import Hall, at, auth, make_hall
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from playwright.sync_api import Page
 
-from controller import commands as cmd
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.journal import Journal
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.domain import commands as cmd
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.servers import serving
 

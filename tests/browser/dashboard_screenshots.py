@@ -11,14 +11,14 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from controller import commands as cmd
-from controller.ratings import RatingLevel
-from controller.sim_arrivals import generate_arrivals
-from controller.simulation import HallSimulation
+from controller.domain import commands as cmd
+from controller.domain.ratings import RatingLevel
+from controller.sim.arrivals import generate_arrivals
+from controller.sim.simulation import HallSimulation
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.dashboard_helpers import DashboardHall, serve_dashboard_hall
 from tests.conftest import MONDAY, hall_time
-from tests.parts import chromium_path
+from tests.required_parts import chromium_path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Mostly content citizens, a few 差评: the mix a hall's keypads typically report.

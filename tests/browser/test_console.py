@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from controller import commands as cmd
-from controller import events as ev
+from controller.domain import commands as cmd
+from controller.domain import events as ev
 from tests.browser.dashboard_helpers import (
     FLOOR_TOKEN,
     KIOSK_TOKEN,

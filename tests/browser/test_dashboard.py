@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from controller import commands as cmd
+from controller.domain import commands as cmd
 from tests.browser.dashboard_helpers import (
     KIOSK_TOKEN,
     DashboardHall,
@@ -232,8 +232,8 @@ def test_parked_ratings_are_resent_from_the_device_panel(
 def test_a_draining_kiosk_and_a_stuck_keypad_show_as_urgent_alerts(
     hall: DashboardHall, page: Page
 ) -> None:
-    from controller.keypad_dispatch import KeypadDispatcher
-    from devices.keypad import KeypadKey, KeypadPress
+    from controller.app.keypad_intake import KeypadDispatcher
+    from devices.keypad.keypad import KeypadKey, KeypadPress
 
     hall.dashboard(page)
     expect(page.locator("#live")).to_have_text("实时更新中")

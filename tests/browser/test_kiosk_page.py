@@ -8,10 +8,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from controller.config_loader import load_config
-from controller.hall_config import HallConfig
-from controller.runtime import HallRuntime
-from controller.ticket_machine import TicketMachine
+from controller.app.config_loader import load_config
+from controller.app.runtime import HallRuntime
+from controller.app.ticket_machine import TicketMachine
+from controller.domain.hall_config import HallConfig
 from tests.browser.conftest import KIOSK_TOKEN, ServedHall
 from tests.conftest import EXAMPLE_CONFIG
 
@@ -39,7 +39,7 @@ def test_closed_service_is_greyed_with_its_reason(
     serve_hall: Callable[..., ServedHall], browser: Browser
 ) -> None:
     hall = serve_hall()
-    from controller.clock import ManualClock
+    from controller.app.clock import ManualClock
     from tests.conftest import hall_time
 
     assert isinstance(hall.runtime.clock, ManualClock)
@@ -56,7 +56,7 @@ def test_closed_service_is_greyed_with_its_reason(
 def test_ticket_status_page_shows_the_number_and_place(
     serve_hall: Callable[..., ServedHall], browser: Browser
 ) -> None:
-    from controller import commands as cmd
+    from controller.domain import commands as cmd
 
     hall = serve_hall()
     hall.runtime.execute(cmd.IssueTicket("YB"))
@@ -72,8 +72,8 @@ def test_ticket_status_page_shows_the_number_and_place(
 def test_tap_a_service_and_the_ticket_comes_out_of_the_simulated_printer(
     serve_hall: Callable[..., ServedHall], browser: Browser
 ) -> None:
-    from controller.server import ticket_machines
-    from devices.sim_printer import SimulatedPrinter
+    from controller.cli.hall_process import ticket_machines
+    from devices.printer.sim_printer import SimulatedPrinter
 
     simulated: list[SimulatedPrinter] = []
 

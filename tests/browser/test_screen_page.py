@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from controller import commands as cmd
+from controller.domain import commands as cmd
 from tests.screen_helpers import DISPLAY_TOKEN, CuttableLink, ScreenHall, served_hall
 
 TV: ViewportSize = {"width": 1920, "height": 1080}

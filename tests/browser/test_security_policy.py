@@ -77,7 +77,7 @@ def test_an_injected_inline_script_is_refused(
 
 def _ticket_token(hall: ServedHall) -> str:
     """Issue one ticket on the served hall; the token its QR code carries."""
-    from controller import commands as cmd
+    from controller.domain import commands as cmd
 
     decision = hall.runtime.execute(cmd.IssueTicket("SB", "normal"))
     return hall.runtime.ticket_links.token(str(decision.body["id"]))

@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from controller.calendar import HallCalendar
-from controller.clock import ManualClock
-from controller.config_loader import load_config
-from controller.hall_config import CalendarConfig
+from controller.app.clock import ManualClock
+from controller.app.config_loader import load_config
+from controller.domain.calendar import HallCalendar
+from controller.domain.hall_config import CalendarConfig
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import (
@@ -25,7 +25,7 @@ from controller.satisfaction.settings import (
     hall_id_of,
     profile_from_config,
 )
-from tests.parts import require_part
+from tests.required_parts import require_part
 from tests.satisfaction.pg_server import INSTALL_HINT, PostgresServer, find_postgres_bin
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from controller import events as ev
-from controller.cli_satisfaction import add_satisfaction_commands
-from controller.errors import ConfigError
+from controller.cli.satisfaction import add_satisfaction_commands
+from controller.domain import events as ev
+from controller.domain.errors import ConfigError
 from controller.satisfaction.embedded import embedded_satisfaction_app
 from controller.satisfaction.settings import load_central_config
 from tests.satisfaction.conftest import EXAMPLE, HALL_A, NOW, ROOT, ZONE
@@ -71,7 +71,7 @@ def test_hallctl_satisfaction_api_check(
 def test_the_outbox_records_of_a_controller_are_accepted_by_the_embedded_api(
     tmp_path: Path,
 ) -> None:
-    from controller.outbox_records import rating_record
+    from controller.app.outbox_records import rating_record
 
     app = embedded_satisfaction_app(
         EXAMPLE, tmp_path, outbox_token="outbox-token-for-tests-01", clock=lambda: NOW
@@ -124,7 +124,7 @@ def test_hallctl_satisfaction_api_serves_from_several_worker_processes(tmp_path:
         [
             sys.executable,
             "-m",
-            "controller.cli",
+            "controller.cli.main",
             "satisfaction-api",
             "--config",
             str(CENTRAL),

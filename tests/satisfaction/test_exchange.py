@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.ratings import RatingLevel
+from controller.domain.ratings import RatingLevel
 from controller.satisfaction.exchange import assess_time, to_exchange
 from controller.satisfaction.models import RatingPublic
 from tests.satisfaction.conftest import Api, at, record

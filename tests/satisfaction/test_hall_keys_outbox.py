@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from controller.clock import ManualClock
-from controller.hall_config import HallConfig
-from controller.journal import Journal
-from controller.outbox import RatingOutbox, http_sender
-from controller.runtime import HallRuntime
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.outbox import RatingOutbox, http_sender
+from controller.app.runtime import HallRuntime
+from controller.domain.hall_config import HallConfig
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import hall_id_of, profile_from_config

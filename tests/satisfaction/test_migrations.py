@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from controller.errors import StoreError
+from controller.domain.errors import StoreError
 from controller.satisfaction import schema, store
 from controller.satisfaction.schema_baseline import BASELINE, TABLE_NAMES, bring_to_baseline
 from tests.satisfaction import legacy_fixture
@@ -197,7 +197,7 @@ def test_a_database_migrated_by_a_newer_release_is_refused_by_name(database_url:
 def test_hallctl_satisfaction_migrate_stamps_and_upgrades_a_database_of_the_previous_release(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from controller.cli_satisfaction import add_satisfaction_commands
+    from controller.cli.satisfaction import add_satisfaction_commands
 
     legacy_fixture.load(database_url)
     parser = argparse.ArgumentParser()

@@ -6,10 +6,10 @@ import csv
 import io
 from typing import Any, get_args
 
+from controller.domain.state import Outcome
 from controller.satisfaction.models import CaseOutcome
 from controller.satisfaction.models_served import OUTCOME_LABELS, outcome_name
 from controller.satisfaction.store import make_engine
-from controller.state import Outcome
 from tests.satisfaction import legacy_fixture
 from tests.satisfaction.conftest import HALL_A, HALL_B, Api, at, auth, make_api, record
 

@@ -1,0 +1,1 @@
+"""The running hall: runtime, journal, hub and its subscribers, outbox, device wiring, config loading."""

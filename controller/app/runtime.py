@@ -1,0 +1,242 @@
+"""The running hall: engine + journal + hub behind one lock; a command's events are durable first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.app.clock import Clock
+from controller.app.hub import Hub
+from controller.app.journal import Journal, StoredResponse
+from controller.app.snapshot import build_snapshot, ticket_view
+from controller.app.ticket_links import TicketLinks
+from controller.domain import commands as cmd
+from controller.domain import rating_defaults, roster
+from controller.domain.engine import Decision, Engine
+from controller.domain.errors import InvalidRequest, StoreError
+from controller.domain.floor_alerts import with_actions
+from controller.domain.hall_config import HallConfig
+from controller.domain.kpis import compute_kpis
+
+log = logging.getLogger(__name__)
+Render = Callable[[Decision], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's Idempotency-Key, scoped to caller and endpoint, with the request's fingerprint."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass
+class Reply:
+    """What a command produced for its caller; `replayed` when served from an earlier retry."""
+
+    status: int
+    body: dict[str, Any]
+    decision: Decision | None = None
+    replayed: bool = False
+    events: list[str] = field(default_factory=list)
+
+
+def default_render(decision: Decision) -> tuple[int, dict[str, Any]]:
+    """200 with the result, or the rejection's status with its reason and Chinese message."""
+    if decision.rejection is not None:
+        rejection = decision.rejection
+        return rejection.status, {"error": rejection.reason, "message": rejection.message}
+    return 200, decision.result
+
+
+def store_alert(error: StoreError, since: dt.datetime) -> dict[str, Any]:
+    """The floor alert for a journal that cannot be written (a full disk named as such)."""
+    if error.disk_full:
+        return {
+            "kind": "disk_full",
+            "since": since.isoformat(),
+            "message": "数据盘已满：取号、叫号等操作无法保存，请立即清理磁盘空间或联系技术人员",
+        }
+    return {
+        "kind": "journal_unwritable",
+        "since": since.isoformat(),
+        "message": "数据无法写入：取号、叫号等操作暂时无法保存，请联系技术人员",
+    }
+
+
+class HallRuntime:
+    """Serialises commands, journals their events before answering, then publishes them."""
+
+    def __init__(
+        self, config: HallConfig, journal: Journal, clock: Clock, hub: Hub | None = None
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.hub = hub or Hub()
+        self._lock = threading.RLock()
+        self.version = 0  # bumped by every journaled batch: readers cache answers by it
+        started = time.perf_counter()
+        self.engine = Engine(config)
+        self.restored_events = self.engine.replay(journal.restart_events())
+        self.restore_seconds = time.perf_counter() - started
+        self.ticket_links = TicketLinks.of_journal(journal)
+        self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
+        self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
+        self._gauge_sources: list[Callable[[], dict[str, float]]] = []
+
+    def execute(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render = default_render,
+    ) -> Reply:
+        """Run a command; its events and response are on disk before this returns."""
+        with self._lock:
+            replayed = self.stored_reply(idempotency)
+            if replayed is not None:
+                return replayed
+            now = self.clock.now()
+            self._roll_over(now)
+            decision = self.engine.handle(command, now)
+            status, body = render(decision)
+            if decision.events:
+                response = (
+                    (idempotency.key, StoredResponse(idempotency.fingerprint, status, body))
+                    if idempotency is not None
+                    else None
+                )
+                self._persist(decision, response)
+            return Reply(status, body, decision, events=[e.kind for e in decision.events])
+
+    def stored_reply(self, idempotency: IdempotencyKey | None) -> Reply | None:
+        """The answer already given to this Idempotency-Key, or None; 422 if the body differs."""
+        if idempotency is None:
+            return None
+        stored = self.journal.stored_response(idempotency.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != idempotency.fingerprint:
+            raise InvalidRequest(
+                "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
+            )
+        return Reply(stored.status, stored.body, replayed=True)
+
+    def tick(self) -> None:
+        """Let time pass: rolls the day over at the hall's midnight."""
+        with self._lock:
+            self._roll_over(self.clock.now())
+
+    def add_alert_source(self, source: Callable[[], list[dict[str, Any]]]) -> None:
+        """Devices report their own alerts (printer out of paper, …) into every snapshot."""
+        self._alert_sources.append(source)
+
+    def add_gauge_source(self, source: Callable[[], dict[str, float]]) -> None:
+        """Devices and the outbox report figures for /metrics (e.g. hall_outbox_backlog)."""
+        self._gauge_sources.append(source)
+
+    def gauges(self) -> dict[str, float]:
+        """Every reported figure, by metric name."""
+        found: dict[str, float] = {}
+        for source in self._gauge_sources:
+            found.update(source())
+        return found
+
+    def snapshot(self) -> dict[str, Any]:
+        """The public state snapshot, consistent with the journal, plus device alerts."""
+        with self._lock:
+            snapshot = build_snapshot(self.engine, self.clock.now())
+            trouble = self._store_trouble
+        if trouble is not None:
+            snapshot["alerts"].append(store_alert(*trouble))
+        snapshot["alerts"].extend(self.hub.alerts())
+        for source in self._alert_sources:
+            snapshot["alerts"].extend(source())
+        snapshot["alerts"] = with_actions(snapshot["alerts"])  # every alert says what to do
+        return snapshot
+
+    def roster_at(self, window: int) -> list[dict[str, Any]]:
+        """Who a window's own token may sign in: its A/B staff and today's temporaries for it."""
+        with self._lock:
+            return roster.window_roster(self.config, self.engine.state, window)
+
+    def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """One of today's tickets as the status page shows it, or None."""
+        with self._lock:
+            ticket = self.engine.state.tickets.get(ticket_id)
+            return ticket_view(self.engine, ticket, self.clock.now()) if ticket else None
+
+    def ticket_by_token(self, token: str) -> dict[str, Any] | None:
+        """One of today's tickets by its status token (the QR code's), or None."""
+        with self._lock:
+            found = self.ticket_links.find(token, self.engine.state.tickets)
+            ticket = self.engine.state.tickets.get(found) if found else None
+            return ticket_view(self.engine, ticket, self.clock.now()) if ticket else None
+
+    def kpis(self, day: dt.date | None = None) -> dict[str, Any]:
+        """KPIs of a day: today's from live state, earlier days' by replaying the journal."""
+        threshold = self.config.alerts.max_wait_minutes
+        with self._lock:
+            now = self.clock.now()
+            today = self.engine.state.day
+            if day is None or day == today:
+                state = self.engine.state
+                return compute_kpis(
+                    state.tickets.values(),
+                    state.attendance,
+                    day=today or now.date(),
+                    now=now,
+                    overtime_minutes=threshold,
+                )
+        past = Engine(self.config)
+        past.replay(self.journal.events_of_day(day))
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.config.zone)
+        return compute_kpis(
+            past.state.tickets.values(),
+            past.state.attendance,
+            day=day,
+            now=min(end, now),
+            overtime_minutes=threshold,
+        )
+
+    def _roll_over(self, now: dt.datetime) -> None:
+        day = self.engine.state.day
+        if day is not None and now.astimezone(self.config.zone).date() <= day:
+            return
+        decision = self.engine.handle(cmd.Tick(), now)
+        if decision.events:
+            self._persist(decision, None)
+        today = now.astimezone(self.config.zone).date()
+        for command in rating_defaults.due_commands(self.engine, self.journal, today):
+            applied = self.engine.handle(command, now)
+            if applied.events:
+                self._persist(applied, None)
+
+    def _persist(self, decision: Decision, response: tuple[str, StoredResponse] | None) -> None:
+        assert self.engine.state.day is not None
+        try:
+            self.journal.append(decision.events, day=self.engine.state.day, response=response)
+        except (StoreError, ValueError) as err:
+            # Memory ran ahead of the disk: rebuild from what is durable, then report.
+            log.exception("journal write failed; rebuilding state from the journal")
+            if isinstance(err, StoreError):  # an unstorable value is the request's, not the disk's
+                self._store_trouble = (err, self.clock.now())
+            self.version += 1  # the floor alert shows at once, not after the cache's max age
+            self.engine = Engine(self.config)
+            self.engine.replay(self.journal.restart_events())
+            if isinstance(err, ValueError):  # text no journal can hold (a lone surrogate)
+                raise InvalidRequest(
+                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
+                ) from err
+            raise
+        if self._store_trouble is not None:
+            log.warning("journal writable again")
+            self._store_trouble = None
+        self.version += 1
+        self.hub.publish(decision.events)

@@ -1,0 +1,109 @@
+"""Hub subscriber for the LED displays: each event batch becomes commands for the right strips.
+
+A call (or recall) is shown from the event itself, so that two calls at one window in quick
+succession both appear, in order, blinking; every other change is shown from the state
+snapshot, so a strip always ends on what its window is doing now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from controller.app.hub import SubscriberHealth
+from controller.domain import events as ev
+from devices.led.led_display import LedDisplay
+from display.led_text import board_commands, call_command, strip_commands
+from firmware_protocols.led.led_strip import LedCommand
+
+log = logging.getLogger(__name__)
+SnapshotSource = Callable[[], Mapping[str, Any]]
+
+CALL_EVENTS = (ev.TicketCalled, ev.TicketRecalled)
+WINDOW_EVENTS = (
+    ev.StaffSignedIn,
+    ev.StaffSignedOut,
+    ev.TicketNoShow,
+    ev.TicketFinished,
+    ev.WindowPaused,
+    ev.WindowResumed,
+    ev.WindowOpened,
+    ev.WindowClosed,
+)
+HALL_EVENTS = (ev.DayOpened, ev.DayClosed)
+
+
+class LedStripSubscriber:
+    """Turns hub event batches into strip and board commands; pass `handle` to Hub.subscribe."""
+
+    def __init__(
+        self,
+        displays: Sequence[LedDisplay],
+        snapshot: SnapshotSource,
+        *,
+        blink_seconds: int = 5,
+    ) -> None:
+        self.displays = list(displays)
+        self.blink_seconds = blink_seconds
+        self._snapshot = snapshot
+        self._health: SubscriberHealth | None = None
+
+    def watch(self, health: SubscriberHealth) -> None:
+        """Resync every display when the hub reports that this subscriber lost events."""
+        self._health = health
+
+    def handle(self, batch: Sequence[ev.Event]) -> None:
+        """Queue the commands for one batch of events (in order); never blocks on a display."""
+        if self._health is not None and self._health.needs_resync:
+            self._health.needs_resync = False
+            self.resync_all()
+        plan: dict[int, list[ev.Event]] = {}
+        board_changed = board_call = False
+        for event in batch:
+            if isinstance(event, HALL_EVENTS):
+                self.resync_all()
+                return
+            window = _window_of(event)
+            if window is None:
+                continue
+            plan.setdefault(window, []).append(event)
+            board_changed = True
+            board_call = board_call or isinstance(event, CALL_EVENTS)
+        snapshot: Mapping[str, Any] | None = None
+        for window, events in plan.items():
+            strips = [d for d in self.displays if d.target == window]
+            if not strips:
+                continue
+            commands: list[LedCommand] = []
+            for event in events:
+                if isinstance(event, CALL_EVENTS):
+                    commands.append(call_command(event.number, window, self.blink_seconds))
+            if not isinstance(events[-1], CALL_EVENTS):  # the window moved on after its calls
+                snapshot = snapshot if snapshot is not None else self._snapshot()
+                commands.extend(strip_commands(snapshot, window))
+            for strip in strips:
+                strip.show(commands)
+        boards = [d for d in self.displays if d.target == "board"]
+        if board_changed and boards:
+            snapshot = snapshot if snapshot is not None else self._snapshot()
+            blink = self.blink_seconds if board_call else 0
+            for board in boards:
+                board.show(
+                    board_commands(
+                        snapshot, lines=board.lines, columns=board.columns, blink_seconds=blink
+                    )
+                )
+
+    def resync_all(self) -> None:
+        """Every display shows the current state again (day change, lost events)."""
+        for display in self.displays:
+            display.resync()
+
+
+def _window_of(event: ev.Event) -> int | None:
+    if isinstance(event, CALL_EVENTS + WINDOW_EVENTS):
+        return event.window
+    if isinstance(event, ev.TicketTransferred):
+        return event.from_window
+    return None

@@ -1,0 +1,1 @@
+"""`hallctl`: the command line, and the hall process it starts."""

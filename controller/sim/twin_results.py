@@ -1,0 +1,129 @@
+"""Twin results over several seeds: waits per service and per hour with 95 % confidence intervals."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from controller.sim.simulate_day import DayReport, TicketWait
+
+# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
+_T95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+STATS = ("mean", "p50", "p90", "within_target")
+
+
+def t95(degrees: int) -> float:
+    """The 97.5 % quantile of Student's t with `degrees` degrees of freedom."""
+    return _T95[degrees - 1] if 1 <= degrees <= len(_T95) else 1.96
+
+
+def spread(
+    values: Sequence[float], low: float = -math.inf, high: float = math.inf
+) -> dict[str, Any]:
+    """Mean over seeds and its 95 % confidence interval, kept within [low, high].
+
+    The interval is None with fewer than two seeds.
+    """
+    if not values:
+        return {"mean": None, "ci95": None, "seeds": 0}
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return {"mean": round(mean, 4), "ci95": None, "seeds": 1}
+    half = t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return {
+        "mean": round(mean, 4),
+        "ci95": [round(max(low, mean - half), 4), round(min(high, mean + half), 4)],
+        "seeds": len(values),
+    }
+
+
+def wait_figures(waits: Sequence[float], target_minutes: float) -> dict[str, float] | None:
+    """Mean, median, 90th percentile of waits (minutes) and the share within the target."""
+    if not waits:
+        return None
+    ordered = sorted(waits)
+    return {
+        "mean": statistics.fmean(ordered),
+        "p50": _quantile(ordered, 0.5),
+        "p90": _quantile(ordered, 0.9),
+        "within_target": sum(1 for w in ordered if w <= target_minutes) / len(ordered),
+    }
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default, `inclusive` in statistics)."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def day_figures(report: DayReport, target_minutes: float) -> dict[str, Any]:
+    """One day's wait figures: for all tickets, per service, and mean wait per hour of arrival."""
+    groups: dict[str, list[TicketWait]] = defaultdict(list)
+    hours: dict[str, list[float]] = defaultdict(list)
+    for ticket in report.tickets:
+        if ticket.wait_minutes is None:
+            continue
+        groups["all"].append(ticket)
+        groups[ticket.service].append(ticket)
+        hours[f"{ticket.issued_at.hour:02d}"].append(ticket.wait_minutes)
+    return {
+        "groups": {
+            name: wait_figures([t.wait_minutes or 0.0 for t in rows], target_minutes)
+            for name, rows in groups.items()
+        },
+        "by_hour": {hour: statistics.fmean(waits) for hour, waits in sorted(hours.items())},
+    }
+
+
+def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Across seeds: each group's statistics and each hour's mean wait as mean and 95 % CI."""
+    rows = list(days)
+    names = sorted({n for d in rows for n in d["groups"]}, key=lambda n: (n != "all", n))
+    hours = sorted({h for d in rows for h in d["by_hour"]})
+    return {
+        "groups": {
+            name: {
+                stat: spread(
+                    [d["groups"][name][stat] for d in rows if d["groups"].get(name)],
+                    0.0,
+                    1.0 if stat == "within_target" else math.inf,
+                )
+                for stat in STATS
+            }
+            for name in names
+        },
+        "by_hour": {
+            h: spread([d["by_hour"][h] for d in rows if h in d["by_hour"]], 0.0) for h in hours
+        },
+    }
+
+
+def paired_change(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
+    """After − before, seed by seed (the same citizens), as mean and 95 % CI."""
+    pairs = list(zip(before, after, strict=True))
+    names = sorted(
+        {n for b, a in pairs for n in b["groups"] if a["groups"].get(n)},
+        key=lambda n: (n != "all", n),
+    )
+    return {
+        name: {
+            stat: spread(
+                [
+                    a["groups"][name][stat] - b["groups"][name][stat]
+                    for b, a in pairs
+                    if b["groups"].get(name) and a["groups"].get(name)
+                ]
+            )
+            for stat in STATS
+        }
+        for name in names
+    }

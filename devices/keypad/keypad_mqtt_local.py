@@ -1,0 +1,85 @@
+"""A local keypad hall for `hallctl up --simulate`: a Mosquitto broker and simulated Wi-Fi keypads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+
+from devices.keypad.mqtt_config import KeypadMqttConfig, MqttBrokerConfig
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
+from devices.mqtt_broker.mosquitto import BrokerAccounts, MosquittoBroker
+
+
+@dataclass
+class LocalKeypadHall:
+    """A broker on 127.0.0.1 with fresh passwords, the controller's config for it, and keypads."""
+
+    broker: MosquittoBroker
+    config: KeypadMqttConfig
+    keypads: dict[str, SimulatedMqttKeypad] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        """Stop every simulated keypad, then the broker."""
+        for keypad in self.keypads.values():
+            keypad.stop()
+        self.broker.stop()
+
+    def __enter__(self) -> LocalKeypadHall:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_local_keypad_hall(
+    hall_id: str,
+    keypads: Mapping[str, int],
+    data_dir: str | Path,
+    *,
+    port: int = 0,
+    simulate_keypads: bool = True,
+    resend_seconds: float = 2.0,
+    reconnect_max_seconds: int = 5,
+) -> LocalKeypadHall:
+    """Start Mosquitto in `data_dir` (new random passwords each time) and, optionally, one
+    simulated keypad per configured device; the controller connects with `hall.config`."""
+    accounts = BrokerAccounts.generate(hall_id, keypads)
+    broker = MosquittoBroker(accounts, data_dir, port=port).start()
+    config = KeypadMqttConfig(
+        hall_id=hall_id,
+        keypads=dict(keypads),
+        broker=MqttBrokerConfig(
+            host=broker.host,
+            port=broker.port,
+            username=accounts.controller_user,
+            password=SecretStr(accounts.controller_password),
+            reconnect_max_seconds=reconnect_max_seconds,
+        ),
+    )
+    hall = LocalKeypadHall(broker, config)
+    if simulate_keypads:
+        try:
+            for seed, (device, window) in enumerate(sorted(keypads.items())):
+                hall.keypads[device] = SimulatedMqttKeypad(
+                    hall_id,
+                    device,
+                    window,
+                    accounts.device_passwords[device],
+                    host=broker.host,
+                    port=broker.port,
+                    resend_seconds=resend_seconds,
+                    seed=seed,
+                ).start()
+        except BaseException:
+            hall.stop()
+            raise
+    return hall

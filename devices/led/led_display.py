@@ -1,0 +1,72 @@
+"""The LED display role: what the hall needs from a window strip or a board, real or simulated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from controller.domain.errors import HallError
+from firmware_protocols.led.led_strip import LedCommand
+
+Target = int | Literal["board"]
+
+
+@dataclass(frozen=True)
+class LedDisplayHealth:
+    """A display's state as its bus owner sees it; `available` None = not asked yet."""
+
+    available: bool | None
+    detail: str = ""
+    faults: tuple[str, ...] = ()
+    firmware: str = ""
+    frames_sent: int = 0
+    retries: int = 0
+    naks: int = 0
+    resyncs: int = 0
+    probes: int = 0  # STATUS probes sent (first tries)
+
+
+class LedBusError(HallError):
+    """An LED bus cannot be used (port missing, bad URL); `bus` names it."""
+
+    def __init__(self, bus: str, reason: str) -> None:
+        self.bus = bus
+        self.reason = reason
+        super().__init__(f"LED bus {bus}: {reason}")
+
+
+class LedDisplay(Protocol):
+    """One LED window strip or board; never blocks the caller, never raises for a dead display."""
+
+    @property
+    def id(self) -> str:
+        """ "BUS:ADDRESS", unique in the hall."""
+        ...
+
+    @property
+    def target(self) -> Target:
+        """The window number it hangs above, or "board"."""
+        ...
+
+    @property
+    def lines(self) -> int:
+        """Text lines it shows."""
+        ...
+
+    @property
+    def columns(self) -> int:
+        """Half-width columns per line (a Chinese character takes 2)."""
+        ...
+
+    def show(self, commands: Sequence[LedCommand]) -> None:
+        """Queue commands in order; dropped while unavailable (a resync follows its return)."""
+        ...
+
+    def resync(self) -> None:
+        """Show the hall's current state again as soon as possible (after lost events)."""
+        ...
+
+    def health(self) -> LedDisplayHealth:
+        """What the bus owner knows of it now."""
+        ...

@@ -1,0 +1,1 @@
+"""The hall's Mosquitto broker for Wi-Fi keypads: files, certificates and its process."""

@@ -1,0 +1,1 @@
+"""The voice announcer: clips, audio output and the announcement queue."""

@@ -1,0 +1,1 @@
+"""ESC/POS: ticket bytes and the printer's side of the wire (pure)."""

@@ -1,0 +1,1 @@
+"""Window keypad protocols: serial on the hall bus and MQTT JSON (pure)."""

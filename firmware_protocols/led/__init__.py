@@ -1,0 +1,1 @@
+"""LED strip and board commands on the hall bus (pure)."""
