@@ -19,7 +19,7 @@ from collections import Counter
 from benchmarks.common import MONDAY, CommandMix, at, bench_config, drive, sign_in_all
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 
 TARGET = 20_000.0
 STEP_SECONDS = 2.0

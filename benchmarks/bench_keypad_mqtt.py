@@ -34,11 +34,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.common import MONDAY, at, example_config, ms, percentile
 from controller.app.clock import ManualClock
-from controller.app.config_sections import PressLimitConfig
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
+from controller.settings.config_sections import PressLimitConfig
 from devices.keypad.keypad import KeypadAnswer, KeypadHandler, KeypadPress
 from devices.keypad.keypad_mqtt import open_keypad_port
 from devices.keypad.keypad_mqtt_local import start_local_keypad_hall

@@ -32,11 +32,11 @@ from benchmarks.common import MONDAY, at, example_config, ms, percentile, sign_i
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.clock import ManualClock
-from controller.app.config_sections import KioskConfig
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import TicketMachine
 from controller.app.ticket_print import ticket_renderer
+from controller.settings.config_sections import KioskConfig
 from devices.printer.escpos_printer import open_printer
 from devices.printer.sim_printer import SimulatedPrinter
 from devices.printer.text_raster import rasterize_line

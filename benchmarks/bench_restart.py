@@ -28,7 +28,7 @@ from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 
 TARGET_SECONDS = 1.0
 BATCH = 2_000

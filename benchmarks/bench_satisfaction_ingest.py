@@ -147,7 +147,6 @@ def serve() -> None:
 
 def bench_app() -> Any:
     """The API of one server process, with the bench hall's token and a clock on the bench day."""
-    from controller.app.config_loader import load_config
     from controller.satisfaction.app import create_satisfaction_app
     from controller.satisfaction.auth import (
         SatisfactionCaller,
@@ -155,6 +154,7 @@ def bench_app() -> Any:
         SatisfactionTokens,
     )
     from controller.satisfaction.settings import profile_from_config
+    from controller.settings.config_loader import load_config
 
     tokens = SatisfactionTokens()
     for hall, token in TOKENS.items():

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from benchmarks.common import MONDAY, at, example_config
 from controller.app.clock import ManualClock
-from controller.app.config_sections import PressLimitConfig
 from controller.app.journal import Journal
 from controller.app.keypad_intake import PRESS_RATE_LIMITED, KeypadDispatcher
 from controller.app.runtime import HallRuntime
+from controller.settings.config_sections import PressLimitConfig
 from devices.keypad.keypad import KeypadKey, KeypadPress
 
 RATE = 220  # presses a second from a stuck key

@@ -9,11 +9,11 @@ import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from controller.app.config_loader import load_config, parse_config
 from controller.domain import commands as cmd
 from controller.domain.engine import Decision
-from controller.domain.hall_config import HallConfig
 from controller.domain.state import HallState
+from controller.settings.config_loader import load_config, parse_config
+from controller.settings.hall_config import HallConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config" / "hall.example.toml"

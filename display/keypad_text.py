@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controller.domain import events as ev
 from controller.domain import values
 from controller.domain.ratings import RatingLevel
-from devices.keypad.keypad import KeypadDisplay
+
+
+@dataclass(frozen=True)
+class KeypadDisplay:
+    """What a window's keypad shows: its state, the current ticket and the staff on duty."""
+
+    window: int
+    state: str  # "idle", "serving", "paused", "rating_invited", "thanks", "closed"
+    ticket: str | None = None
+    staff_name: str | None = None
+    staff_post: str | None = None
+    staff_photo_id: str | None = None
+    message: str = ""  # Chinese text for the keypad's screen
+    rating_seconds: int | None = None  # time left to rate, while state is "rating_invited"
+    extra: dict[str, str] = field(default_factory=dict)
+
 
 _STATE_TEXT = {
     "closed": "窗口未开放",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything, then run the full check: ruff, mypy (strict) and the test suite.
+# Install everything, then run the full check: ruff, mypy (strict), the layer contracts and the tests.
 # HALL_CRASH_ROUNDS sets how many SIGKILLs the crash test deals (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +9,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy --strict"
 .venv/bin/mypy controller devices display firmware_protocols tests
+echo "==> import-linter (the layers of docs/architecture.md)"
+.venv/bin/lint-imports --no-cache
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

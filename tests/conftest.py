@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.app.config_loader import load_config
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hall.example.toml"
 HALL_ZONE = ZoneInfo("Asia/Shanghai")

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from controller.domain import commands as cmd
 from controller.domain.engine import Decision, Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 
 
 class At(Protocol):

@@ -15,7 +15,7 @@ from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.led.led_bus import LedBus
 from devices.led.led_config import LedBusConfig, LedStripConfig
 from devices.led.sim_led_strip import SimulatedLedBus

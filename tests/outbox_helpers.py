@@ -14,14 +14,14 @@ from typing import Any
 import httpx
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.device_wiring import HallDevices
 from controller.app.outbox import RatingOutbox, http_sender
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
 from controller.satisfaction.embedded import embedded_satisfaction_app
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from tests.conftest import EXAMPLE_CONFIG
 from tests.servers import free_port, serving
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from controller.domain.hall_config import PrinterConfig
+from devices.printer.printer_config import PrinterConfig
 from devices.printer.sim_printer import SimulatedPrinter, Transport
 from firmware_protocols.escpos.escpos_ticket import TicketLayout, build_ticket
 

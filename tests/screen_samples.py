@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from controller.app.config_loader import load_config
 from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
+from controller.settings.config_loader import load_config
 from controller.sim.simulate_day import with_extra_windows
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 

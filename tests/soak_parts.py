@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from controller.app.config_loader import load_config
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from devices.led.led_config import BOARD
 from devices.led.sim_led_model import SimLedStrip
 from display.led_text import board_commands, strip_commands

@@ -12,11 +12,11 @@ import pytest
 
 from controller.app.backup import check_journal, hall_lock
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
 from controller.domain.errors import BackupError
+from controller.settings.config_loader import load_config
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 
 ROOT = EXAMPLE_CONFIG.parent.parent

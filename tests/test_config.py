@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.app.config_loader import load_config, locate_keys, parse_config
 from controller.domain.errors import ConfigError, ConfigProblem
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import load_config, locate_keys, parse_config
+from controller.settings.hall_config import HallConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

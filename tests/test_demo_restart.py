@@ -16,7 +16,7 @@ from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from controller.sim.demo import DemoDriver
 from tests.conftest import hall_time
 

@@ -9,8 +9,8 @@ import pytest
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
 from controller.domain.state import Lane
+from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import At, call, issue, kinds, ok, refused, sign_in, tuned
 
 TUESDAY = dt.date(2026, 11, 24)

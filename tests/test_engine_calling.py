@@ -7,8 +7,8 @@ import pytest
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
 from controller.domain.state import Lane, TicketStatus
+from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import (
     At,
     call,

@@ -11,9 +11,9 @@ from controller.app import event_codec
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Decision, Engine
-from controller.domain.hall_config import HallConfig
 from controller.domain.reducer import apply
 from controller.domain.state import HallState, TicketStatus
+from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import At, call, finish, issue, kinds, ok, refused, sign_in
 
 TUESDAY = dt.date(2026, 11, 24)

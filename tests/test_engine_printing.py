@@ -7,8 +7,8 @@ from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
 from controller.domain.events import Event
-from controller.domain.hall_config import HallConfig
 from controller.domain.kpis import compute_kpis
+from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import At, kinds, ok, refused, sign_in
 
 

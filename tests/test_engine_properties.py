@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from controller.app.config_loader import load_config
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
 from controller.domain.state import HallState, TicketStatus
+from controller.settings.config_loader import load_config
 from tests.engine_helpers import At
 
 CONFIG = load_config(Path(__file__).resolve().parent.parent / "config" / "hall.example.toml")

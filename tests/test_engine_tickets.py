@@ -10,8 +10,9 @@ from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
 from controller.domain.errors import InvalidRequest, NotFound
-from controller.domain.hall_config import HallConfig, SlotQuota
+from controller.domain.hall_rules import SlotQuota
 from controller.domain.state import TicketStatus
+from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import (
     At,
     call,

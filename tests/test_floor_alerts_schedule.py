@@ -16,7 +16,7 @@ from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
 from controller.domain.floor_alerts import ALERT_ACTIONS
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from controller.sim.flag_audit import HONEST, audit_day, summarise
 from tests.conftest import MONDAY
 from tests.engine_helpers import At, issue, ok, sign_in

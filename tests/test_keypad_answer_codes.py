@@ -17,7 +17,7 @@ import pytest
 
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.keypad.keypad import REFUSAL_MESSAGES
 from firmware_protocols.keypad.keypad_codes import KEYS, RATINGS, REASON_TABLES
 from tests.conftest import hall_time

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from controller.app.config_loader import load_config
+from controller.settings.config_loader import load_config
 from devices.keypad.keypad import KeypadKey
 from devices.keypad.keypad_mqtt import MqttKeypadPort
 from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.device_wiring import HallDevices
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
+from controller.settings.config_loader import load_config
 from devices.keypad.keypad_mqtt import MqttKeypadPort
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.mqtt_helpers import controller_config, keypad, running_broker, wait_until

@@ -11,11 +11,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr, ValidationError
 
-from devices.keypad.keypad import KeypadDisplay, KeypadKey, RatingKey
+from devices.keypad.keypad import KeypadKey, RatingKey
 from devices.keypad.keypad_mqtt import MqttKeypadPort, open_keypad_port
 from devices.keypad.keypad_mqtt_local import start_local_keypad_hall
 from devices.keypad.mqtt_config import KeypadLinkError, KeypadMqttConfig, MqttBrokerConfig
 from devices.mqtt_broker.mosquitto import BrokerAccounts, BrokerError, acl_text, device_username
+from display.keypad_text import KeypadDisplay
 from firmware_protocols.keypad.keypad_mqtt import KeypadEvent
 from tests.mqtt_helpers import (
     DedupeHandler,

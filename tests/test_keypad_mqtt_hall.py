@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
 from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.domain import commands as cmd
 from controller.domain import events as ev
+from controller.settings.config_loader import load_config
 from devices.keypad.keypad_mqtt import MqttKeypadPort
 from devices.mqtt_broker.mosquitto import MosquittoBroker
 from tests.conftest import EXAMPLE_CONFIG, hall_time

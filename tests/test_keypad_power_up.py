@@ -11,7 +11,7 @@ from pathlib import Path
 
 from controller.app.clock import ManualClock
 from controller.domain import commands as cmd
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.keypad.sim_keypad_model import SimKeypad
 from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
 from tests.conftest import hall_time

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from controller.app.clock import ManualClock
-from controller.app.config_sections import KeypadsConfig, PressLimitConfig
 from controller.app.journal import Journal
 from controller.app.keypad_intake import PRESS_RATE_LIMITED, KeypadDispatcher
 from controller.app.runtime import HallRuntime
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_sections import KeypadsConfig, PressLimitConfig
+from controller.settings.hall_config import HallConfig
 from devices.keypad.keypad import REFUSAL_MESSAGES, KeypadKey, KeypadPress
 from devices.keypad.keypad_serial import SerialKeypadBus
 from devices.keypad.serial_config import KeypadBusConfig

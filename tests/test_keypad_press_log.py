@@ -22,7 +22,7 @@ from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Decision, Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.keypad.keypad import KeypadKey, KeypadPress, RatingKey
 from devices.keypad.keypad_serial import SerialKeypadBus
 from devices.keypad.serial_config import KeypadBusConfig

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
@@ -16,6 +15,7 @@ from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Decision, Engine
 from controller.domain.ratings import RatingLevel
+from controller.settings.config_loader import load_config
 from devices.keypad.keypad import KeypadKey, KeypadPress, RatingKey
 from tests.conftest import EXAMPLE_CONFIG, MONDAY, hall_time
 from tests.engine_helpers import At, issue, ok, refused, sign_in

@@ -16,7 +16,7 @@ from controller.app.runtime import HallRuntime
 from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.keypad.keypad_serial import SerialKeypadBus
 from devices.keypad.serial_config import KeypadBusConfig
 from devices.keypad.sim_keypad_serial import SimKeypad, SimulatedKeypadLine

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from devices.keypad.keypad import KeypadAnswer, KeypadDisplay, KeypadPress
+from devices.keypad.keypad import KeypadAnswer, KeypadPress
 from devices.keypad.keypad_serial import SerialKeypadBus, open_keypad_buses
 from devices.keypad.keypad_serial_fit import answer_for, display_state
 from devices.keypad.serial_config import KeypadBusConfig, KeypadBusError, SerialKeypadsConfig
 from devices.keypad.sim_keypad_model import KeypadQueueFull, SimKeypad
 from devices.keypad.sim_keypad_serial import SimulatedKeypadLine, simulated_keypad_line
+from display.keypad_text import KeypadDisplay
 from firmware_protocols.hall_bus.hall_bus import Ack, Frame, Identity, Nak, NakReason
 from firmware_protocols.keypad.keypad_serial import (
     DisplayState,

@@ -11,7 +11,7 @@ from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Decision, Engine
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from tests.conftest import hall_time
 from tests.engine_helpers import At, issue, ok, sign_in
 

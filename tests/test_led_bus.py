@@ -12,7 +12,7 @@ from PIL import Image
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.led.led_bus import LedBus
 from devices.led.led_config import LedBusConfig, LedStripConfig
 from devices.led.led_display import LedBusError

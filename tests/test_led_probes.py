@@ -6,7 +6,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from controller.domain import commands as cmd
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.led.led_config import LedBusConfig
 from devices.led.led_probes import ProbeSchedule
 from tests.led_helpers import led_hall, strip_config, wait_until

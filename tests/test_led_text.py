@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from controller.app.clock import ManualClock
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from devices.led.led_config import LedBusConfig, LedDisplaysConfig, LedStripConfig
 from display.led_text import (
     board_commands,

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
 from controller.domain.errors import ConfigError
+from controller.settings.config_loader import load_config
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.outbox_helpers import roomy_config, serve, sign_in_everyone, wait_for
 

@@ -15,7 +15,7 @@ from controller.app.outbox import RatingOutbox, SendResult, http_sender
 from controller.app.outbox_records import rating_record
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from tests.conftest import MONDAY, hall_time
 from tests.outbox_helpers import (
     OUTBOX_TOKEN,

@@ -15,7 +15,7 @@ from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
 from controller.domain.errors import InvalidRequest, StoreError
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from tests.conftest import MONDAY, hall_time
 
 TUESDAY = MONDAY.replace(day=24)

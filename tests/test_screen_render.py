@@ -163,11 +163,11 @@ def test_the_in_controller_screen_draws_the_runtime_and_stops_cleanly(
     tmp_path: Path, windowed: bool
 ) -> None:
     from controller.app.clock import ManualClock
-    from controller.app.config_loader import load_config
     from controller.app.journal import Journal
     from controller.app.runtime import HallRuntime
     from controller.app.screen_runner import LocalScreen
     from controller.domain import commands as cmd
+    from controller.settings.config_loader import load_config
     from tests.conftest import EXAMPLE_CONFIG, hall_time
     from tests.screen_helpers import wait_for
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.app.config_loader import load_config
+from controller.settings.config_loader import load_config
 from tests.conftest import EXAMPLE_CONFIG
 from tests.soak_parts import (
     DeviceWatch,

@@ -17,16 +17,17 @@ from typing import TypeVar
 import pytest
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime, IdempotencyKey
 from controller.app.ticket_machine import RenderTicket, TicketMachine
 from controller.domain import commands as cmd
 from controller.domain.errors import InvalidRequest
 from controller.domain.events import Event, TicketPrinted, TicketPrintFailed
-from controller.domain.hall_config import HallConfig, PrinterConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from devices.printer.escpos_printer import open_printer
 from devices.printer.printer import TicketPrinter
+from devices.printer.printer_config import PrinterConfig
 from devices.printer.sim_printer import SimulatedPrinter
 from firmware_protocols.escpos.escpos_ticket import TicketLayout, build_ticket
 from tests.conftest import EXAMPLE_CONFIG, MONDAY, hall_time

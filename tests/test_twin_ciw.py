@@ -17,8 +17,8 @@ import statistics
 
 import pytest
 
-from controller.domain.hall_config import HallConfig
-from controller.sim.behaviour import Behaviour
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 from tests.twin_ciw import ciw_day, twin_day
 
 LONG = os.environ.get("HALL_TWIN_CIW_LONG") == "1"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.config_loader import parse_config
 from controller.domain.errors import ConfigError
-from controller.domain.hall_config import HallConfig
-from controller.sim.behaviour import Behaviour
+from controller.settings.config_loader import parse_config
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 from controller.sim.simulate_day import day_arrivals, simulate_day
 from tests.conftest import EXAMPLE_CONFIG, MONDAY
 

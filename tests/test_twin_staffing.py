@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from controller.sim.simulate_day import day_arrivals, simulate_day
 from controller.sim.staffing import comprehensive, plan_staffing
 from tests.conftest import MONDAY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from controller.sim.simulate_day import DayReport, day_arrivals, simulate_day, what_if
 from tests.conftest import MONDAY
 

@@ -16,8 +16,9 @@ import pytest
 
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
-from controller.domain.hall_config import HallConfig, WindowConfig
-from controller.sim.behaviour import Behaviour
+from controller.domain.hall_rules import WindowConfig
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 from controller.sim.simulation import HallSimulation
 from tests.conftest import MONDAY
 

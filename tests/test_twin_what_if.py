@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from tests.conftest import MONDAY
 from tests.test_cli import hallctl
 

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.domain import values
-from devices.keypad.keypad import KeypadDisplay
-from display.keypad_text import fallback_display, keypad_display
+from display.keypad_text import KeypadDisplay, fallback_display, keypad_display
 from firmware_protocols.keypad.keypad_mqtt import KeypadScreen
 from firmware_protocols.keypad.keypad_serial import DisplayState
 from tests.adversarial import TEXT

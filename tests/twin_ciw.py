@@ -19,9 +19,9 @@ from typing import Any
 
 import ciw
 
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 from controller.sim.arrivals import _HOURLY_INTENSITY
-from controller.sim.behaviour import Behaviour
 from tests.test_twin_textbook import one_service_hall, run_twin
 
 MEAN_SERVICE = 8.0  # SB, minutes

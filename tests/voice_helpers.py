@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.config_loader import parse_config
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import parse_config
+from controller.settings.hall_config import HallConfig
 from devices.voice.voice_clip_synth import generate_clip_set
 from display.voice_script import CLIP_NAMES
 from tests.required_parts import require_part

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from controller.domain.errors import AuthError
-from controller.domain.hall_config import TokenConfig
+from controller.settings.hall_config import TokenConfig
 
 
 class Role(StrEnum):

@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from controller.app.server_limits import ServerLimits
+from controller.settings.server_limits import ServerLimits
 
 log = logging.getLogger(__name__)
 # Files the hall needs besides its connections: journal and satisfaction databases with their

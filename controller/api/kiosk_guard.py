@@ -18,8 +18,8 @@ from typing import Any
 
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.burst_limit import Burst, BurstLimiter
-from controller.app.config_sections import KioskConfig
 from controller.domain.errors import AuthError, CommandRejected, RateLimited
+from controller.settings.config_sections import KioskConfig
 
 log = logging.getLogger(__name__)
 CONFIRMING_ROLES = frozenset({Role.FLOOR_MANAGER, Role.ADMIN})

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.app.server_limits import ServerLimits
+from controller.settings.server_limits import ServerLimits
 
 TokenCheck = Callable[[str | None], bool]
 MISSING_TOKEN = "缺少访问令牌（Authorization: Bearer <token>）"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from controller.domain.strict import StrictModel
 from controller.domain.values import (
     CitizenText,
     LeaderName,
@@ -20,10 +21,6 @@ from controller.domain.values import (
 )
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ErrorBody(BaseModel):
     """Every refusal: a stable English `error` code and a Chinese `message` for the person."""
 
@@ -34,7 +31,7 @@ class ErrorBody(BaseModel):
     )
 
 
-class TicketRequest(_Body):
+class TicketRequest(StrictModel):
     """Take a ticket (取号)."""
 
     service: ServiceCode
@@ -54,7 +51,7 @@ class TicketRequest(_Body):
     )
 
 
-class CheckInRequest(_Body):
+class CheckInRequest(StrictModel):
     """Check an appointment in (预约签到) at a ticket machine."""
 
     machine: str | None = Field(
@@ -64,7 +61,7 @@ class CheckInRequest(_Body):
     )
 
 
-class ReprintRequest(_Body):
+class ReprintRequest(StrictModel):
     """Reprint a ticket whose paper failed."""
 
     machine: str | None = Field(
@@ -72,13 +69,13 @@ class ReprintRequest(_Body):
     )
 
 
-class VoidRequest(_Body):
+class VoidRequest(StrictModel):
     """Void a ticket whose paper never reached the citizen (作废)."""
 
     reason: Reason
 
 
-class AppointmentRequest(_Body):
+class AppointmentRequest(StrictModel):
     """Book an appointment (from the online booking system)."""
 
     code: str = Field(max_length=64, description="预约码: 4-32 letters, digits or -")
@@ -88,14 +85,14 @@ class AppointmentRequest(_Body):
     phone: CitizenText = Field(default="", description="stored masked only")
 
 
-class SignInRequest(_Body):
+class SignInRequest(StrictModel):
     """Staff sign-in at a window."""
 
     staff: StaffId = Field(description="staff id (工号) on the hall's roster")
     role: Literal["A", "B"]
 
 
-class TemporaryStaffRequest(_Body):
+class TemporaryStaffRequest(StrictModel):
     """Add a temporary staff member (临时人员) to today's roster, for one window."""
 
     id: StaffId = Field(description="工号, not yet on the roster")
@@ -104,20 +101,20 @@ class TemporaryStaffRequest(_Body):
     window: int = Field(ge=1, le=999, description="the window whose staff token may sign them in")
 
 
-class PauseRequest(_Body):
+class PauseRequest(StrictModel):
     """Pause a window (暂停服务)."""
 
     reason: Reason
 
 
-class TransferRequest(_Body):
+class TransferRequest(StrictModel):
     """Transfer the current ticket (转办)."""
 
     to_service: ServiceCode | None = None
     to_window: int | None = None
 
 
-class FinishRequest(_Body):
+class FinishRequest(StrictModel):
     """Finish the current ticket; outcome in Chinese (即办件…) or English (immediate…)."""
 
     outcome: str | None = Field(default=None, max_length=16)
@@ -128,7 +125,7 @@ class FinishRequest(_Body):
     )
 
 
-class WindowServicesRequest(_Body):
+class WindowServicesRequest(StrictModel):
     """Change the services a window serves."""
 
     services: list[ServiceCode] = Field(max_length=64)
@@ -136,14 +133,14 @@ class WindowServicesRequest(_Body):
     weights: dict[ServiceCode, int] = Field(default={}, max_length=64)
 
 
-class NoticeRequest(_Body):
+class NoticeRequest(StrictModel):
     """Post a notice on every screen."""
 
     text: NoticeText
     level: Literal["normal", "emergency"] = "normal"
 
 
-class DutyLeaderRequest(_Body):
+class DutyLeaderRequest(StrictModel):
     """Set the duty leader shown on screens."""
 
     name: LeaderName

@@ -19,13 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.app.data_files import secure_dir, secure_file
+from controller.app.data_files import SATISFACTION_DB_NAME, secure_dir, secure_file
 from controller.app.event_codec import event_from_json
 from controller.app.journal import SCHEMA_VERSION
 from controller.domain.errors import BackupError, HallError, StoreError
 
 DB_NAME = "hall.db"
-SATISFACTION_DB_NAME = "satisfaction.db"
 LOCK_NAME = "hall.lock"
 MANIFEST = "manifest.json"
 # The satisfaction tables a sound satisfaction.db holds (controller/satisfaction/models*.py).

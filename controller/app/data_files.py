@@ -9,6 +9,8 @@ from pathlib import Path
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
+SATISFACTION_DB_NAME = "satisfaction.db"  # the embedded satisfaction API's database in the data dir
+
 
 def secure_dir(path: Path) -> None:
     """Create `path` (and parents) if missing and make it readable by its owner only."""

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.app.config_sections import TOKEN_ENV
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
 from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain.errors import ConfigError, ConfigProblem
-from controller.sim.demo_keypads import KeypadTwin
+from controller.settings.config_sections import TOKEN_ENV
 from devices.keypad.keypad import KeypadPort
 from devices.keypad.keypad_mqtt import MqttKeypadPort, open_keypad_port
 from devices.keypad.keypad_mqtt_local import LocalKeypadHall, start_local_keypad_hall
 from devices.keypad.keypad_serial import SerialKeypadBus, open_keypad_buses
+from devices.keypad.keypad_twin import KeypadTwin
 from devices.keypad.sim_keypad_serial import SimulatedKeypadLine, simulated_keypad_line
 from devices.led.led_bus import LedBus
 from devices.led.led_config import BOARD

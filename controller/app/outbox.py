@@ -30,7 +30,7 @@ import httpx
 from controller.app.journal import Journal
 from controller.app.outbox_records import TicketIndex, rating_record, served_record
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 
 log = logging.getLogger(__name__)
 BATCH = 100

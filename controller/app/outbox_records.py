@@ -13,8 +13,8 @@ from typing import Any
 
 from controller.app.journal import Journal
 from controller.domain import events as ev
-from controller.domain.hall_config import HallConfig
 from controller.satisfaction.models_served import outcome_name
+from controller.settings.hall_config import HallConfig
 
 _INDEX_LIMIT = 50_000  # tickets remembered; about 25 busy hall days
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from controller.app.burst_limit import Burst, BurstLimiter
-from controller.app.config_sections import PressLimitConfig
+from controller.settings.config_sections import PressLimitConfig
 
 log = logging.getLogger(__name__)
 

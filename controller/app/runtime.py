@@ -20,8 +20,8 @@ from controller.domain import rating_defaults, roster
 from controller.domain.engine import Decision, Engine
 from controller.domain.errors import InvalidRequest, StoreError
 from controller.domain.floor_alerts import with_actions
-from controller.domain.hall_config import HallConfig
 from controller.domain.kpis import compute_kpis
+from controller.settings.hall_config import HallConfig
 
 log = logging.getLogger(__name__)
 Render = Callable[[Decision], tuple[int, dict[str, Any]]]

@@ -9,7 +9,8 @@ from typing import Any
 
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import RenderTicket
-from controller.domain.hall_config import HallConfig, PrinterConfig
+from controller.settings.hall_config import HallConfig
+from devices.printer.printer_config import PrinterConfig
 from firmware_protocols.escpos.escpos_ticket import (
     RasterImage,
     TicketLayout,

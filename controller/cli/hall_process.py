@@ -20,7 +20,6 @@ from controller.api.auth import Caller, Role, TokenRegistry
 from controller.api.connection_guard import uvicorn_config
 from controller.app.backup import DB_NAME, hall_lock
 from controller.app.clock import Clock, ScaledClock, SystemClock, parse_clock_start
-from controller.app.config_loader import load_config
 from controller.app.device_wiring import start_devices
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
@@ -28,8 +27,9 @@ from controller.app.screen_runner import LocalScreen
 from controller.app.ticket_machine import TicketMachine
 from controller.app.ticket_print import ticket_renderer
 from controller.domain.calendar import HallCalendar
-from controller.domain.hall_config import HallConfig
 from controller.satisfaction.embedded import embedded_satisfaction_app
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from controller.sim.demo import DemoDriver
 from controller.sim.simulate_day import next_working_day
 from devices.printer.escpos_printer import open_printer

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from controller.api.auth import token_digest
 from controller.app.backup import DB_NAME, BackupCheck, backup, check_backup, restore
-from controller.app.config_loader import load_config
 from controller.cli.keypads import add_keypad_commands
 from controller.cli.mqtt_broker import add_mqtt_broker_commands
 from controller.cli.printer import add_printer_commands
@@ -17,6 +16,7 @@ from controller.cli.satisfaction import add_satisfaction_commands
 from controller.cli.screen import add_screen_commands
 from controller.cli.simulate import add_simulate_commands
 from controller.domain.errors import ConfigError, HallError
+from controller.settings.config_loader import load_config
 from firmware_protocols.escpos.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")

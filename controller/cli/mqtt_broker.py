@@ -16,8 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from controller.app.config_loader import load_config
 from controller.domain.errors import HallError
+from controller.settings.config_loader import load_config
 from devices.keypad.mqtt_config import KeypadMqttConfig
 from devices.mqtt_broker.mosquitto import (
     BrokerAccounts,

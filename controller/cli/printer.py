@@ -10,12 +10,13 @@ from pathlib import Path
 
 import httpx
 
-from controller.app.config_loader import load_config
 from controller.app.ticket_links import TicketLinks
 from controller.app.ticket_print import DOTS_PER_MM, ticket_layout
 from controller.domain.errors import HallError
-from controller.domain.hall_config import HallConfig, PrinterConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from devices.printer.escpos_printer import open_printer
+from devices.printer.printer_config import PrinterConfig
 from devices.printer.text_raster import rasterize_line
 from firmware_protocols.escpos.escpos_reader import EscPosReader
 from firmware_protocols.escpos.escpos_ticket import build_ticket, raster_texts

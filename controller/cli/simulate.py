@@ -11,10 +11,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from controller.app.config_loader import load_config
 from controller.domain.errors import HallError
-from controller.domain.hall_config import HallConfig
 from controller.domain.kpi_definitions import kpi_label
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 
 KPI_LINES = [
     ("issued", "issued"),

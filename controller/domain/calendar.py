@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from controller.domain.hall_config import WEEKDAYS, CalendarConfig, DayHours, ServiceConfig
+from controller.domain.hall_rules import WEEKDAYS, CalendarConfig, DayHours, ServiceConfig
 
 
 class HallCalendar:

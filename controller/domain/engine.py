@@ -21,7 +21,7 @@ from controller.domain import events as ev
 from controller.domain.calendar import HallCalendar
 from controller.domain.calling import ahead_for
 from controller.domain.errors import CommandRejected, InvalidRequest, NotFound
-from controller.domain.hall_config import HallConfig, ServiceConfig
+from controller.domain.hall_rules import HallRules, ServiceConfig
 from controller.domain.reducer import apply
 from controller.domain.state import (
     UNPRINTED,
@@ -45,7 +45,7 @@ class Decision:
 class Engine:
     """Owns the hall state; every change goes through `handle` and comes out as events."""
 
-    def __init__(self, config: HallConfig, state: HallState | None = None) -> None:
+    def __init__(self, config: HallRules, state: HallState | None = None) -> None:
         self.config = config
         self.calendar = HallCalendar(config.calendar)
         self.state = state if state is not None else initial_state(config)
@@ -301,7 +301,7 @@ class Engine:
         return {"notice_id": notice_id}
 
 
-def initial_state(config: HallConfig) -> HallState:
+def initial_state(config: HallRules) -> HallState:
     """A fresh state with the configured windows and nothing issued."""
     state = HallState()
     for window in config.windows:

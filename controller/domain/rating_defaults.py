@@ -7,7 +7,7 @@ out of 评价率. A day is defaulted once (`RatingDefaultsApplied` outlives rest
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from controller.domain import commands as cmd
 from controller.domain import events as ev
@@ -15,10 +15,16 @@ from controller.domain.errors import CommandRejected
 from controller.domain.ratings import CHANNEL_SYSTEM_DEFAULT, REASON_TABLE_VERSION
 
 if TYPE_CHECKING:
-    from controller.app.journal import Journal
     from controller.domain.engine import Engine
 
 SYSTEM_DEVICE = "system-default"
+
+
+class JournaledDays(Protocol):
+    """The days a journal holds and each day's events (the journal, without its storage)."""
+
+    def days(self) -> list[dt.date]: ...
+    def events_of_day(self, day: dt.date) -> list[ev.Event]: ...
 
 
 def apply_defaults(
@@ -65,7 +71,9 @@ def apply_defaults(
     return {"source_day": command.source_day.isoformat(), "count": len(command.tickets)}
 
 
-def due_commands(engine: Engine, journal: Journal, today: dt.date) -> list[cmd.ApplyRatingDefaults]:
+def due_commands(
+    engine: Engine, journal: JournaledDays, today: dt.date
+) -> list[cmd.ApplyRatingDefaults]:
     """One command per journaled day now old enough and not yet defaulted, oldest first."""
     days = engine.config.ratings.default_after_days
     if days is None:

@@ -18,7 +18,7 @@ import math
 from typing import TYPE_CHECKING
 
 from controller.domain import events as ev
-from controller.domain.hall_config import RatingRules
+from controller.domain.hall_rules import RatingRules
 from controller.domain.ratings import RatingLevel
 from controller.domain.state import Ticket, TicketStatus, WindowState
 

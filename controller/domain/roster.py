@@ -10,7 +10,7 @@ from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain import values
 from controller.domain.errors import CommandRejected
-from controller.domain.hall_config import HallConfig
+from controller.domain.hall_rules import HallRules
 from controller.domain.state import HallState
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class RosterMember:
     temporary: bool = False
 
 
-def member(config: HallConfig, state: HallState, staff_id: str) -> RosterMember | None:
+def member(config: HallRules, state: HallState, staff_id: str) -> RosterMember | None:
     """The roster entry for `staff_id` (configured first, then today's temporaries), or None."""
     found = [(w.number, m) for w in config.windows for m in w.staff if m.id == staff_id]
     if found:
@@ -40,7 +40,7 @@ def member(config: HallConfig, state: HallState, staff_id: str) -> RosterMember 
     return RosterMember(extra.id, extra.name, extra.post, (extra.window,), temporary=True)
 
 
-def window_roster(config: HallConfig, state: HallState, number: int) -> list[dict[str, Any]]:
+def window_roster(config: HallRules, state: HallState, number: int) -> list[dict[str, Any]]:
     """Who may sign in at window `number` with its own token: id, name, role, post, temporary."""
     window = config.window(number)
     rows: list[dict[str, Any]] = [

@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from controller.api.docs_pages import self_hosted_docs
 from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecureFastAPI
-from controller.app.server_limits import ServerLimits
 from controller.domain.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.satisfaction import (
     routes_records,
@@ -26,6 +25,7 @@ from controller.satisfaction import (
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
+from controller.settings.server_limits import ServerLimits
 
 log = logging.getLogger(__name__)
 # A batch may hold 500 records with free text: more room than the hall's own API needs.

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.api.auth import token_digest
 from controller.domain.errors import AuthError
-from controller.domain.hall_config import TokenConfig
+from controller.settings.hall_config import TokenConfig
 
 
 class SatisfactionRole(StrEnum):

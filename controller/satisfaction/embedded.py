@@ -8,12 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from controller.app.backup import SATISFACTION_DB_NAME
-from controller.app.data_files import secure_file
-from controller.domain.hall_config import HallConfig
+from controller.app.data_files import SATISFACTION_DB_NAME, secure_file
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import SatisfactionSettings, hall_id_of, profile_from_config
+from controller.settings.hall_config import HallConfig
 
 DB_NAME = SATISFACTION_DB_NAME
 

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from controller.app.config_loader import load_config
 from controller.domain.calendar import HallCalendar
 from controller.domain.errors import ConfigError, ConfigProblem
-from controller.domain.hall_config import CalendarConfig, HallConfig, HallIdentity
+from controller.domain.hall_rules import CalendarConfig, HallIdentity
 from controller.satisfaction.auth import SatisfactionTokenConfig
 from controller.satisfaction.models import HALL_ID
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 
 DEFAULT_RECTIFY_WORKING_DAYS = 15
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from controller.domain.hall_config import HallConfig
-from controller.sim.behaviour import Behaviour
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 
 # Relative arrival intensity by local hour: morning peak 9-10:30, afternoon peak 14:30-16.
 _HOURLY_INTENSITY = {

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
-from controller.sim.behaviour import citizen_level
+from controller.settings.simulation_habits import citizen_level
+from devices.keypad.keypad_twin import KeypadTwin
 
 log = logging.getLogger(__name__)
 ACK_SECONDS = 5.0
@@ -24,43 +25,6 @@ RATE_SHARE = 0.85  # citizens who press a key at all
 # Codes of the keypad spec's reason table 1 (firmware_protocols/keypad/keypad_codes.py), the one table
 # the keypads, the rules and the satisfaction API share; R10/R11 exist since that table.
 BAD_REASONS = ("R01", "R02", "R03", "R05", "R06", "R10", "R11")
-
-
-class KeypadAck(Protocol):
-    """The controller's answer as a simulated keypad received it."""
-
-    @property
-    def accepted(self) -> bool: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def ticket(self) -> str | None: ...
-
-
-class KeypadTwin(Protocol):
-    """A simulated keypad of either kind (Wi-Fi or RS-485): press a key, wait for its answer."""
-
-    @property
-    def connected(self) -> bool:
-        """True while the controller hears it."""
-        ...
-
-    def press(
-        self,
-        key: str,
-        *,
-        rating: str | None = None,
-        reasons: tuple[str, ...] = (),
-        argument: str | None = None,
-    ) -> Any:
-        """Press a key; the press, to wait for."""
-        ...
-
-    def wait_acked(self, press: Any, /, timeout: float = 5.0) -> KeypadAck:
-        """The controller's answer to `press`."""
-        ...
 
 
 class KeypadSource(Protocol):

@@ -23,8 +23,9 @@ from typing import Any
 from controller.domain import commands as cmd
 from controller.domain.engine import Engine
 from controller.domain.floor_alerts import floor_alerts
-from controller.domain.hall_config import HallConfig, WindowConfig
-from controller.sim.behaviour import citizen_level
+from controller.domain.hall_rules import WindowConfig
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import citizen_level
 from controller.sim.simulation import HallSimulation
 
 STEP = dt.timedelta(minutes=1)

@@ -18,9 +18,10 @@ from controller.domain import commands as cmd
 from controller.domain.calendar import HallCalendar
 from controller.domain.engine import Engine
 from controller.domain.events import TicketIssued
-from controller.domain.hall_config import HallConfig, WindowConfig
+from controller.domain.hall_rules import WindowConfig
 from controller.domain.kpis import compute_kpis
 from controller.domain.state import Ticket
+from controller.settings.hall_config import HallConfig
 from controller.sim.arrivals import Arrival, arrival_stream, generate_arrivals
 from controller.sim.simulation import HallSimulation
 

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from controller.domain import commands as cmd
-from controller.domain.hall_config import HallConfig, WindowConfig
+from controller.domain.hall_rules import WindowConfig
 from controller.domain.state import Outcome
+from controller.settings.hall_config import HallConfig
+from controller.settings.simulation_habits import Behaviour
 from controller.sim.arrivals import (
     Arrival,
     Visit,
@@ -20,7 +22,6 @@ from controller.sim.arrivals import (
     draw_visits,
     generate_arrivals,
 )
-from controller.sim.behaviour import Behaviour
 
 # (result, rejection reason or None) of one command.
 Execute = Callable[[cmd.Command, dt.datetime], tuple[dict[str, Any], str | None]]

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from controller.domain.hall_config import HallConfig
+from controller.settings.hall_config import HallConfig
 from controller.sim.arrivals import Arrival
 from controller.sim.simulate_day import DayReport, simulate_day, with_extra_windows
 

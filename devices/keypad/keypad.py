@@ -13,9 +13,11 @@ one (`KeypadRefusalLog`): every press reaches the press log. The controller push
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
+
+from display.keypad_text import KeypadDisplay
 
 log = logging.getLogger(__name__)
 
@@ -136,21 +138,6 @@ def log_refusal(handler: KeypadHandler, press: RefusedPress) -> bool:
         log.exception("keypad %s: refused press not logged", press.device_id)
         return False
     return True
-
-
-@dataclass(frozen=True)
-class KeypadDisplay:
-    """What a window's keypad shows: its state, the current ticket and the staff on duty."""
-
-    window: int
-    state: str  # "idle", "serving", "paused", "rating_invited", "thanks", "closed"
-    ticket: str | None = None
-    staff_name: str | None = None
-    staff_post: str | None = None
-    staff_photo_id: str | None = None
-    message: str = ""  # Chinese text for the keypad's screen
-    rating_seconds: int | None = None  # time left to rate, while state is "rating_invited"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class KeypadPort(Protocol):

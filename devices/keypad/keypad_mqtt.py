@@ -25,7 +25,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 from devices.keypad.keypad import (
     REFUSAL_MESSAGES,
     KeypadAnswer,
-    KeypadDisplay,
     KeypadHandler,
     KeypadKey,
     KeypadPress,
@@ -36,6 +35,7 @@ from devices.keypad.keypad import (
 from devices.keypad.mqtt_config import KeypadLinkError, KeypadMqttConfig
 from devices.keypad.mqtt_known_keypads import KeypadSeen, excerpt, payload_text
 from devices.mqtt_broker.mosquitto import no_delay
+from display.keypad_text import KeypadDisplay
 from firmware_protocols.keypad.keypad_codes import REASON_TABLES
 from firmware_protocols.keypad.keypad_mqtt import (
     KeypadAck,

@@ -27,7 +27,6 @@ import serial
 from devices.keypad.keypad import (
     REFUSAL_MESSAGES,
     KeypadAnswer,
-    KeypadDisplay,
     KeypadHandler,
     KeypadKey,
     KeypadPress,
@@ -40,6 +39,7 @@ from devices.keypad.keypad_serial_fit import answer_for, display_state
 from devices.keypad.keypad_serial_line import KeypadLine
 from devices.keypad.keypad_serial_state import KeypadOnBus
 from devices.keypad.serial_config import KeypadBusConfig, KeypadBusError
+from display.keypad_text import KeypadDisplay
 from firmware_protocols.hall_bus.hall_bus import (
     Ack,
     DeviceClass,

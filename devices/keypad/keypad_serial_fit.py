@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
-from devices.keypad.keypad import KeypadAnswer, KeypadDisplay
+from devices.keypad.keypad import KeypadAnswer
+from display.keypad_text import KeypadDisplay
 from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
 from firmware_protocols.keypad.keypad_serial import DisplayState, PollAnswer
 from firmware_protocols.keypad.keypad_serial_fields import (

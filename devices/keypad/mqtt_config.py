@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 
 from controller.domain.errors import HallError
+from controller.domain.strict import StrictModel
 
 _ID = r"^[A-Za-z0-9_-]{1,32}$"  # firmware_protocols.keypad.keypad_mqtt.ID_PATTERN
 DeviceId = Annotated[str, StringConstraints(pattern=_ID)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class KeypadLinkError(HallError):
@@ -26,7 +23,7 @@ class KeypadLinkError(HallError):
         super().__init__(f"keypad broker {what}: {detail}")
 
 
-class MqttBrokerConfig(_Strict):
+class MqttBrokerConfig(StrictModel):
     """Where the controller's MQTT client connects and as whom (a password or a file holding it)."""
 
     host: str = Field("127.0.0.1", min_length=1)
@@ -59,7 +56,7 @@ class MqttBrokerConfig(_Strict):
         return lines[0].strip()
 
 
-class KeypadMqttConfig(_Strict):
+class KeypadMqttConfig(StrictModel):
     """The hall's MQTT keypads; `broker` None means none configured (simulate starts a local one)."""
 
     hall_id: str = Field(pattern=_ID)

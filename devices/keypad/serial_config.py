@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from controller.domain.errors import HallError
+from controller.domain.strict import StrictModel
 from firmware_protocols.hall_bus.hall_bus import MAX_ADDRESS
 
 Address = Annotated[int, Field(ge=1, le=MAX_ADDRESS)]
 Window = Annotated[int, Field(ge=1, le=9999)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class KeypadBusError(HallError):
@@ -26,7 +23,7 @@ class KeypadBusError(HallError):
         super().__init__(f"keypad bus {bus}: {reason}")
 
 
-class KeypadBusConfig(_Strict):
+class KeypadBusConfig(StrictModel):
     """One RS-485 line (one serial port) of keypads, polled in turn by the controller."""
 
     # 24 characters leave room for "-247" in a device id of at most 32 (the MQTT id rule).
@@ -56,7 +53,7 @@ class KeypadBusConfig(_Strict):
         return f"{self.id}-{address}"
 
 
-class SerialKeypadsConfig(_Strict):
+class SerialKeypadsConfig(StrictModel):
     """Every RS-485 keypad bus of the hall."""
 
     buses: list[KeypadBusConfig] = Field(default_factory=list)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from controller.domain.strict import StrictModel
 from firmware_protocols.hall_bus.hall_bus import MAX_ADDRESS
 from firmware_protocols.led.led_strip import MAX_BLINK_SECONDS, MAX_BOARD_LINES, MAX_BRIGHTNESS
 
 BOARD = "board"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LedStripConfig(_Strict):
+class LedStripConfig(StrictModel):
     """One display on a bus: its address and what it shows (a window's strip, or the board)."""
 
     address: int = Field(ge=1, le=MAX_ADDRESS, description="hall bus address, 1-247")
@@ -38,7 +35,7 @@ class LedStripConfig(_Strict):
         return self
 
 
-class LedBusConfig(_Strict):
+class LedBusConfig(StrictModel):
     """One RS-485 line (one serial port) and the displays on it."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
@@ -74,7 +71,7 @@ class LedBusConfig(_Strict):
         return self
 
 
-class LedDisplaysConfig(_Strict):
+class LedDisplaysConfig(StrictModel):
     """Every LED bus of the hall, and how long a call blinks."""
 
     buses: list[LedBusConfig] = Field(default_factory=list)

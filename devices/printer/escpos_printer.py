@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from controller.domain.hall_config import PrinterConfig
 from devices.printer.escpos_transports import (
     TRANSPORT_ERRORS,
     PrinterTransport,
@@ -19,6 +18,7 @@ from devices.printer.escpos_transports import (
     transport_for,
 )
 from devices.printer.printer import PrinterError, PrinterHealth, TicketPrinter
+from devices.printer.printer_config import PrinterConfig
 from firmware_protocols.escpos.escpos_ticket import (
     EscPosError,
     PrinterStatus,

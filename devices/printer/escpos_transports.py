@@ -23,8 +23,8 @@ from escpos.escpos import Escpos  # type: ignore[import-untyped]
 from escpos.exceptions import Error as EscposLibraryError  # type: ignore[import-untyped]
 from escpos.printer import File, Network, Usb  # type: ignore[import-untyped]
 
-from controller.domain.hall_config import PrinterConfig
 from devices.printer.printer import PrinterError
+from devices.printer.printer_config import PrinterConfig
 
 DEFAULT_PORT = 9100  # raw TCP printing (JetDirect / AppSocket)
 # Errors a transport may raise: OSError covers socket errors, pyserial's SerialException and

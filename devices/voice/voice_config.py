@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from controller.domain.strict import StrictModel
 
 
-class VoiceConfig(BaseModel):
+class VoiceConfig(StrictModel):
     """How calls are announced: which clips, how often, how loud, on which audio driver."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     clips_dir: Path = Field(

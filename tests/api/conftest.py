@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
+from controller.settings.config_loader import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")

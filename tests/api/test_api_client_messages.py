@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.api.auth import TokenRegistry
 from controller.app.ticket_machine import TicketMachine
-from controller.domain.hall_config import PrinterConfig
 from devices.printer.escpos_printer import open_printer
+from devices.printer.printer_config import PrinterConfig
 from tests.api.conftest import TOKENS, Hall, auth
 
 ABSENT = "/dev/ttyUSB-hall-test-absent"  # a printer whose USB cable is out

@@ -13,7 +13,7 @@ import pytest
 
 from controller.api.kiosk_guard import KioskGuard
 from controller.app.clock import ManualClock
-from controller.app.config_sections import KioskConfig
+from controller.settings.config_sections import KioskConfig
 from tests.api.conftest import TOKENS, Hall, at, auth, make_hall
 
 PIN = "472913"

@@ -22,11 +22,11 @@ from controller.api.app import create_app
 from controller.api.auth import TokenRegistry
 from controller.api.connection_guard import ConnectionBook, uvicorn_config
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config, parse_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
-from controller.app.server_limits import ServerLimits
 from controller.domain.errors import ConfigError
+from controller.settings.config_loader import load_config, parse_config
+from controller.settings.server_limits import ServerLimits
 from tests.api.conftest import ROOT, TOKENS, at, auth
 from tests.servers import free_port
 

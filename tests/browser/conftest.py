@@ -13,11 +13,11 @@ from playwright.sync_api import Browser, sync_playwright
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import TicketMachine
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.required_parts import chromium_path
 from tests.servers import serving

@@ -13,10 +13,10 @@ from playwright.sync_api import Page
 from controller.api.app import create_app
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
+from controller.settings.config_loader import load_config
 from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.servers import serving
 

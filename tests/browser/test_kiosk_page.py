@@ -8,10 +8,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from controller.app.config_loader import load_config
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import TicketMachine
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_loader import load_config
+from controller.settings.hall_config import HallConfig
 from tests.browser.conftest import KIOSK_TOKEN, ServedHall
 from tests.conftest import EXAMPLE_CONFIG
 

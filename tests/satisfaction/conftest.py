@@ -14,9 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from controller.app.clock import ManualClock
-from controller.app.config_loader import load_config
 from controller.domain.calendar import HallCalendar
-from controller.domain.hall_config import CalendarConfig
+from controller.domain.hall_rules import CalendarConfig
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import (
@@ -25,6 +24,7 @@ from controller.satisfaction.settings import (
     hall_id_of,
     profile_from_config,
 )
+from controller.settings.config_loader import load_config
 from tests.required_parts import require_part
 from tests.satisfaction.pg_server import INSTALL_HINT, PostgresServer, find_postgres_bin
 

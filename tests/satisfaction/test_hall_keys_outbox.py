@@ -10,10 +10,10 @@ from controller.app.clock import ManualClock
 from controller.app.journal import Journal
 from controller.app.outbox import RatingOutbox, http_sender
 from controller.app.runtime import HallRuntime
-from controller.domain.hall_config import HallConfig
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.settings import hall_id_of, profile_from_config
+from controller.settings.hall_config import HallConfig
 from tests.conftest import hall_time
 from tests.outbox_helpers import READER, READER_TOKEN, make_ratings, roomy_config, stored
 from tests.servers import serving

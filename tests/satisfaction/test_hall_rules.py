@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.app.config_loader import load_config
 from controller.domain.errors import ConfigError
 from controller.satisfaction.embedded import embedded_satisfaction_app
+from controller.settings.config_loader import load_config
 from tests.conftest import EXAMPLE_CONFIG
 from tests.satisfaction.conftest import NOW, at, record
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from controller.app.runtime import HallRuntime
 from controller.domain import events as ev
-from devices.keypad.keypad import KeypadDisplay, KeypadPort
-from display.keypad_text import fallback_display, keypad_display, windows_touched
+from devices.keypad.keypad import KeypadPort
+from display.keypad_text import KeypadDisplay, fallback_display, keypad_display, windows_touched
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Schema of a hall configuration file (config/*.toml), validated with pydantic at start-up."""
+"""The hall's rules as validated config types (services, windows, calendar, queue, ratings); pure."""
 
 from __future__ import annotations
 
@@ -7,19 +7,10 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from controller.app.config_sections import (
-    KeypadsConfig,
-    KioskConfig,
-    SatisfactionPushConfig,
-    ScreenConfig,
-)
-from controller.app.server_limits import ServerLimits
+from controller.domain.strict import StrictModel
 from controller.domain.values import ServiceCode, StaffId, StaffName, StaffPost
-from controller.sim.behaviour import Behaviour
-from devices.led.led_config import LedDisplaysConfig
-from devices.voice.voice_config import VoiceConfig
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -37,11 +28,7 @@ def parse_hhmm(value: str) -> dt.time:
 HHMM = Annotated[dt.time, Field(description="local time as HH:MM")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeRange(_Strict):
+class TimeRange(StrictModel):
     """A span of local time within one day, start inclusive, end exclusive."""
 
     start: HHMM
@@ -63,7 +50,7 @@ class TimeRange(_Strict):
         return self.start <= moment < self.end
 
 
-class DayHours(_Strict):
+class DayHours(StrictModel):
     """Opening hours of one kind of day; no lunch means 午间不打烊."""
 
     open: HHMM
@@ -89,7 +76,7 @@ class DayHours(_Strict):
         return self
 
 
-class HallIdentity(_Strict):
+class HallIdentity(StrictModel):
     """Who the hall is: name, 行政区划 region code, department code, time zone."""
 
     name: str = Field(min_length=1)
@@ -107,7 +94,7 @@ class HallIdentity(_Strict):
         return value
 
 
-class CalendarConfig(_Strict):
+class CalendarConfig(StrictModel):
     """Opening calendar: hours per weekday, holidays, 调休 working days, closing rules."""
 
     hours: dict[Weekday, DayHours]
@@ -138,7 +125,7 @@ class SlotQuota(TimeRange):
     quota: int = Field(ge=0)
 
 
-class ServiceConfig(_Strict):
+class ServiceConfig(StrictModel):
     """One service (事项类别) with its own queue, prefix letter and daily sequence."""
 
     code: ServiceCode
@@ -153,7 +140,7 @@ class ServiceConfig(_Strict):
     outcome_required: bool = False
 
 
-class StaffConfig(_Strict):
+class StaffConfig(StrictModel):
     """A staff member on a window's roster (AB角): public name and post for 亮牌上岗."""
 
     id: StaffId
@@ -162,7 +149,7 @@ class StaffConfig(_Strict):
     post: StaffPost = ""
 
 
-class WindowConfig(_Strict):
+class WindowConfig(StrictModel):
     """One window (窗口): the services it serves, how it picks among them, its A/B staff."""
 
     number: int = Field(ge=1, le=999)
@@ -174,7 +161,7 @@ class WindowConfig(_Strict):
     open: bool = True
 
 
-class PriorityLaneConfig(_Strict):
+class PriorityLaneConfig(StrictModel):
     """绿色通道: who qualifies for the priority lane."""
 
     enabled: bool = True
@@ -182,7 +169,7 @@ class PriorityLaneConfig(_Strict):
     categories: list[str] = ["老年人", "残疾人", "孕妇", "重点项目"]
 
 
-class AppointmentConfig(_Strict):
+class AppointmentConfig(StrictModel):
     """Appointment check-in window around the booked slot."""
 
     enabled: bool = True
@@ -191,7 +178,7 @@ class AppointmentConfig(_Strict):
     late_policy: Literal["normal", "refuse"] = "normal"
 
 
-class QueueRules(_Strict):
+class QueueRules(StrictModel):
     """Recall limit, no-show re-queue policy, SLA escalation, rating invitation time."""
 
     recall_limit: int = Field(default=2, ge=0, le=10)
@@ -203,7 +190,7 @@ class QueueRules(_Strict):
     estimate_sample_size: int = Field(default=20, ge=1, le=500)
 
 
-class RatingRules(_Strict):
+class RatingRules(StrictModel):
     """好差评 rules at the keypad: anomaly flags against self-rating, and the optional default."""
 
     fast_rating_seconds: float = Field(
@@ -253,7 +240,7 @@ class RatingRules(_Strict):
     )
 
 
-class AlertThresholds(_Strict):
+class AlertThresholds(StrictModel):
     """Floor alerts shown to the floor manager."""
 
     max_waiting_per_window: int = Field(default=10, ge=1)
@@ -261,66 +248,15 @@ class AlertThresholds(_Strict):
     target_average_wait_minutes: int = Field(default=15, ge=1)
 
 
-class PrinterConfig(_Strict):
-    """A thermal ticket printer at a ticket machine (取号机)."""
-
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    machine: str = Field(default="entrance", pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    url: str = Field(
-        min_length=1,
-        description="socket://HOST:9100, a serial device or pyserial URL, usb:VID:PID, file:PATH",
-    )
-    paper_mm: Literal[58, 80] = 80
-    chinese_font: bool = Field(default=True, description="false: Chinese lines print as raster")
-    status: Literal["query", "none"] = Field(
-        default="query", description="none: the printer cannot answer DLE EOT (file printers)"
-    )
-    baudrate: int = Field(default=9600, ge=1200, le=921600)
-    timeout_seconds: float = Field(default=2.0, gt=0, le=30)
-
-
-class TicketText(_Strict):
-    """What a printed ticket says besides the number."""
-
-    footer: str = "请妥善保管本票，过号请重新取号"
-    status_url: str = Field(
-        default="", description="base URL of the ticket status page for the QR code; empty: no QR"
-    )
-    print_materials: bool = True
-
-
-class PrivacyConfig(_Strict):
+class PrivacyConfig(StrictModel):
     """Privacy options: what personal data is shown or stored."""
 
     show_masked_name_on_screens: bool = False
     store_appointment_phone: Literal["masked", "none"] = "masked"
 
 
-class TokenConfig(_Strict):
-    """An API bearer token, stored as its SHA-256 hex digest, never in clear."""
-
-    name: str = Field(min_length=1)
-    role: Literal["admin", "floor_manager", "window_staff", "kiosk", "display"]
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    window: int | None = None
-
-    @model_validator(mode="after")
-    def _window_for_staff(self) -> TokenConfig:
-        if self.role == "window_staff" and self.window is None:
-            raise ValueError("a window_staff token must name its window")
-        if self.role != "window_staff" and self.window is not None:
-            raise ValueError("only a window_staff token may name a window")
-        return self
-
-
-class AuthConfig(_Strict):
-    """API tokens; an admin token may also come from HALLCTL_ADMIN_TOKEN."""
-
-    tokens: list[TokenConfig] = []
-
-
-class HallConfig(_Strict):
-    """A whole hall configuration, cross-checked (windows name known services, prefixes unique)."""
+class HallRules(StrictModel):
+    """The rules of a hall the engine runs by: identity, calendar, services, windows, queue, ratings."""
 
     hall: HallIdentity
     calendar: CalendarConfig
@@ -332,17 +268,6 @@ class HallConfig(_Strict):
     ratings: RatingRules = RatingRules()
     alerts: AlertThresholds = AlertThresholds()
     privacy: PrivacyConfig = PrivacyConfig()
-    auth: AuthConfig = AuthConfig()
-    printers: list[PrinterConfig] = []
-    tickets: TicketText = TicketText()
-    kiosk: KioskConfig = KioskConfig()
-    led: LedDisplaysConfig = LedDisplaysConfig()
-    voice: VoiceConfig = VoiceConfig()
-    keypads: KeypadsConfig = KeypadsConfig()
-    screen: ScreenConfig = ScreenConfig()
-    satisfaction: SatisfactionPushConfig = SatisfactionPushConfig()
-    server: ServerLimits = ServerLimits()
-    simulation: Behaviour = Behaviour()
 
     @property
     def zone(self) -> ZoneInfo:

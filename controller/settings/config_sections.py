@@ -5,23 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from controller.domain.strict import StrictModel
 from devices.keypad.mqtt_config import KeypadMqttConfig
 from devices.keypad.serial_config import SerialKeypadsConfig
 
 if TYPE_CHECKING:
-    from controller.domain.hall_config import HallConfig
+    from controller.settings.hall_config import HallConfig
 
 Loc = tuple[str | int, ...]
 TOKEN_ENV = "HALLCTL_SATISFACTION_TOKEN"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PressLimitConfig(_Strict):
+class PressLimitConfig(StrictModel):
     """Per-keypad press rate: more than `max_presses` within `per_seconds` is a stuck key."""
 
     max_presses: int = Field(
@@ -35,7 +32,7 @@ class PressLimitConfig(_Strict):
     )
 
 
-class KioskConfig(_Strict):
+class KioskConfig(StrictModel):
     """Kiosk tokens (ticket machines): their issuing rate, and the staff step for 绿色通道."""
 
     max_tickets: int = Field(
@@ -59,7 +56,7 @@ class KioskConfig(_Strict):
     )
 
 
-class KeypadsConfig(_Strict):
+class KeypadsConfig(StrictModel):
     """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None
@@ -67,14 +64,14 @@ class KeypadsConfig(_Strict):
     press_limit: PressLimitConfig = PressLimitConfig()
 
 
-class ScreenConfig(_Strict):
+class ScreenConfig(StrictModel):
     """The TV calling screen drawn by the controller itself (a TV on the controller's HDMI)."""
 
     local: bool = Field(default=False, description="draw the screen from the controller process")
     windowed: bool = Field(default=False, description="a 960×540 window instead of full screen")
 
 
-class SatisfactionPushConfig(_Strict):
+class SatisfactionPushConfig(StrictModel):
     """好差评 data: where the outbox pushes it, how it retries, this hall's 差评 rectify deadline."""
 
     enabled: bool = True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from controller.domain.strict import StrictModel
 
 # A made-up, plausible spread of the five levels (most citizens are satisfied): what the demo's
 # and the flag audit's simulated citizens press.
@@ -35,10 +37,8 @@ HABITS_OFF = {
 }
 
 
-class Behaviour(BaseModel):
+class Behaviour(StrictModel):
     """Habits of the simulated staff and citizens; `habits = false` switches every habit off."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     habits: bool = Field(default=True, description="false: every habit below is off")
     utilisation: float = Field(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from controller.domain.strict import StrictModel
 
 
-class ServerLimits(BaseModel):
+class ServerLimits(StrictModel):
     """HTTP limits with safe defaults; nginx in front should match them (docs/operations.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     header_timeout_seconds: float = Field(
         default=10.0,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from controller.app.config_sections import device_references
 from controller.domain.errors import ConfigError, ConfigProblem
-from controller.domain.hall_config import HallConfig
+from controller.settings.config_sections import device_references
+from controller.settings.hall_config import HallConfig
 
 Loc = tuple[str | int, ...]
 
