@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from controller.domain import commands as cmd
 from controller.domain.engine import Decision, Engine
+from controller.domain.errors import CommandRejected
 from controller.settings.hall_config import HallConfig
 
 
@@ -27,12 +28,14 @@ def ok(decision: Decision) -> Decision:
     return decision
 
 
-def refused(decision: Decision, reason: str, *, status: int | None = None) -> Decision:
-    """Assert the command was refused with this reason code (and HTTP-ish status)."""
+def refused(
+    decision: Decision, reason: str, *, kind: type[CommandRejected] | None = None
+) -> Decision:
+    """Assert the command was refused with this reason code (and of this kind of refusal)."""
     assert decision.rejection is not None, f"accepted: {decision.result}"
     assert decision.rejection.reason == reason, str(decision.rejection)
-    if status is not None:
-        assert decision.rejection.status == status
+    if kind is not None:
+        assert type(decision.rejection) is kind, type(decision.rejection)
     return decision
 
 

@@ -77,8 +77,8 @@ class LedHall:
         """Execute a command a few seconds later; its reply body (200 expected)."""
         self.clock.advance(5)
         reply = self.runtime.execute(command)
-        assert reply.status == 200, reply.body
-        return reply.body
+        assert reply.accepted, reply.result
+        return reply.result
 
     def alerts(self, kind: str = "led_strip_offline") -> list[str]:
         """Messages of the snapshot's alerts of `kind`."""

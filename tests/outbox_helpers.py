@@ -42,8 +42,8 @@ def roomy_config(**ratings: object) -> HallConfig:
 def press(runtime: HallRuntime, window: int, key: str, **extra: Any) -> dict[str, Any]:
     """Press a key on the window's keypad; the reply body (asserting it was accepted)."""
     reply = runtime.execute(cmd.PressKey(f"kp-{window}", "b1", next(_seq), window, key, **extra))
-    assert reply.status == 200, (key, reply.body)
-    return reply.body
+    assert reply.accepted, (key, reply.result)
+    return reply.result
 
 
 def sign_in_everyone(runtime: HallRuntime) -> None:

@@ -39,8 +39,8 @@ class ScreenHall:
             self.runtime.execute(cmd.SignIn(window, staff_id, "A"))
         self.runtime.execute(cmd.IssueTicket(service))
         reply = self.runtime.execute(cmd.CallNext(window))
-        assert reply.status == 200, reply.body
-        return str(reply.body["number"])
+        assert reply.accepted, reply.result
+        return str(reply.result["number"])
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:

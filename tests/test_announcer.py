@@ -82,8 +82,8 @@ def test_burst_of_20_calls_within_one_second_all_announced_in_order(
     for window in random.Random(4).sample(range(1, 21), 20):
         clock.advance(0.045)
         reply = runtime.execute(cmd.CallNext(window))
-        assert reply.status == 200
-        called.append((reply.body["number"], window))
+        assert reply.accepted
+        called.append((reply.result["number"], window))
     assert clock.now() - start < dt.timedelta(seconds=1)
 
     assert sink.wait_records(20, timeout=30)  # the hub delivers on its own thread
@@ -142,7 +142,7 @@ def test_a_recall_is_announced_again(
     runtime.execute(cmd.SignIn(3, "W03", "A"))
     runtime.execute(cmd.CallNext(3))
     clock.advance(30)
-    assert runtime.execute(cmd.Recall(3)).status == 200
+    assert runtime.execute(cmd.Recall(3)).accepted
     assert sink.wait_records(2, timeout=10)
     assert [r.text for r in sink.records] == [
         "请A001号到3号窗口办理",
@@ -215,7 +215,7 @@ def test_no_audio_device_calls_continue_with_an_alert_and_the_device_is_retried(
     for window in (1, 2, 3):
         runtime.execute(cmd.IssueTicket("ZH"))
         runtime.execute(cmd.SignIn(window, f"W{window:02d}", "A"))
-        assert runtime.execute(cmd.CallNext(window)).status == 200  # calling goes on
+        assert runtime.execute(cmd.CallNext(window)).accepted  # calling goes on
     _eventually(lambda: announcer.health().missed == 3)
     alerts = [a for a in runtime.snapshot()["alerts"] if a["kind"] == "voice_unavailable"]
     assert len(alerts) == 1

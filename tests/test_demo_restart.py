@@ -27,8 +27,8 @@ def _runtime(config: HallConfig, tmp_path: Path, clock: ManualClock) -> HallRunt
 
 def _ok(runtime: HallRuntime, command: cmd.Command) -> dict[str, object]:
     reply = runtime.execute(command)
-    assert reply.status == 200, reply.body
-    return reply.body
+    assert reply.accepted, reply.result
+    return reply.result
 
 
 class _Driver(DemoDriver):

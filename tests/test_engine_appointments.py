@@ -9,6 +9,7 @@ import pytest
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
+from controller.domain.errors import NotFound
 from controller.domain.state import Lane
 from controller.settings.hall_config import HallConfig
 from tests.engine_helpers import At, call, issue, kinds, ok, refused, sign_in, tuned
@@ -138,7 +139,7 @@ def test_check_in_refusals(hall_config: HallConfig, engine: Engine, at: At) -> N
     unknown = refused(
         engine.handle(cmd.CheckInAppointment("NOPE-1"), at("10:00")), "unknown_appointment"
     )
-    assert unknown.rejection is not None and unknown.rejection.status == 404
+    assert type(unknown.rejection) is NotFound
     book(engine, "YY-0016", at("08:40"), at("08:00"))
     refused(engine.handle(cmd.CheckInAppointment("YY-0016"), at("08:20")), "hall_closed")
     book(engine, "YY-0017", at("10:00"), at("09:00"))

@@ -11,6 +11,7 @@ from controller.app import event_codec
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Decision, Engine
+from controller.domain.errors import NotFound
 from controller.domain.reducer import apply
 from controller.domain.state import HallState, TicketStatus
 from controller.settings.hall_config import HallConfig
@@ -34,7 +35,7 @@ def test_notices_are_posted_numbered_and_cleared(engine: Engine, at: At) -> None
     assert kinds(ok(engine.handle(cmd.ClearNotice(1), at("08:02")))) == ["NoticeCleared"]
     assert set(engine.state.notices) == {2}
     gone = refused(engine.handle(cmd.ClearNotice(1), at("08:03")), "unknown_notice")
-    assert gone.rejection is not None and gone.rejection.status == 404
+    assert type(gone.rejection) is NotFound
     assert ok(engine.handle(cmd.PostNotice("下一条"), at("08:04"))).result == {"notice_id": 3}
 
 

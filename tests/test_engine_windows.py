@@ -10,7 +10,7 @@ from controller.app import event_codec
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.engine import Engine
-from controller.domain.errors import InvalidRequest, NotFound
+from controller.domain.errors import CommandRejected, Forbidden, InvalidRequest, NotFound
 from controller.domain.state import TicketStatus
 from tests.engine_helpers import At, call, finish, issue, kinds, ok, refused, sign_in
 
@@ -52,12 +52,12 @@ def test_sign_in_refusals(engine: Engine, at: At) -> None:
     now = at("08:26")
     refused(engine.handle(cmd.SignIn(1, "S0102", "B"), now), "window_occupied")
     refused(engine.handle(cmd.SignIn(2, "S0101", "A"), now), "staff_elsewhere")
-    refused(engine.handle(cmd.SignIn(3, "T9999", "A"), now), "not_on_roster", status=404)
-    refused(engine.handle(cmd.SignIn(3, "S0101 ", "A"), now), "bad_staff_id", status=422)
+    refused(engine.handle(cmd.SignIn(3, "T9999", "A"), now), "not_on_roster", kind=NotFound)
+    refused(engine.handle(cmd.SignIn(3, "S0101 ", "A"), now), "bad_staff_id", kind=InvalidRequest)
     refused(
         engine.handle(cmd.SignIn(3, "S0401", "A", own_roster_only=True), now),
         "not_rostered_here",
-        status=403,
+        kind=Forbidden,
     )
     refused(engine.handle(cmd.SignIn(3, "S0301", "C"), now), "bad_role")
     unknown = refused(engine.handle(cmd.SignIn(99, "S0301", "A"), now), "unknown_window")
@@ -88,7 +88,7 @@ def test_a_temporary_staff_member_signs_in_at_their_window_for_the_day(
     refused(
         engine.handle(cmd.AddTemporaryStaff("T9998", "临时\t工", "", 2), at("08:29")),
         "bad_staff_name",
-        status=422,
+        kind=InvalidRequest,
     )
     refused(
         engine.handle(cmd.SignIn(2, "T9999", "B", own_roster_only=True), at("08:30")),
@@ -322,7 +322,9 @@ def test_outcome_required_services(
     missing = refused(engine.handle(cmd.Finish(window), at("08:40")), "outcome_required")
     assert isinstance(missing.rejection, InvalidRequest)
     refused(engine.handle(cmd.Finish(window, "done"), at("08:40")), "bad_outcome")
-    busy = refused(engine.handle(cmd.CallNext(window), at("08:41")), "outcome_required", status=409)
+    busy = refused(
+        engine.handle(cmd.CallNext(window), at("08:41")), "outcome_required", kind=CommandRejected
+    )
     assert busy.events == []
     assert engine.state.windows[window].current is not None
     finish(engine, window, at("08:42"), "补办件")

@@ -58,7 +58,7 @@ def test_a_next_press_over_mqtt_calls_the_next_ticket_and_the_keypad_shows_it(
         keypad(broker, "kp-03") as kp,
     ):
         runtime.execute(cmd.SignIn(3, "S0301", "A"))
-        issued = runtime.execute(cmd.IssueTicket("YB")).body
+        issued = runtime.execute(cmd.IssueTicket("YB")).result
         clock.advance(60)
         ack = kp.wait_acked(kp.press("next"))
         assert ack.accepted and ack.ticket == issued["number"]
@@ -76,7 +76,7 @@ def test_a_rating_survives_lost_acks_a_broker_restart_and_a_controller_restart_o
     with running_broker(tmp_path, KEYPADS) as broker, keypad(broker, "kp-03") as kp:
         with hall_on_broker(broker, db, clock) as (runtime, _):
             runtime.execute(cmd.SignIn(3, "S0301", "A"))
-            ticket = runtime.execute(cmd.IssueTicket("YB")).body
+            ticket = runtime.execute(cmd.IssueTicket("YB")).result
             for key, argument in (("next", None), ("finish", "即办件"), ("invite_rating", None)):
                 clock.advance(120)
                 assert kp.wait_acked(kp.press(key, argument=argument)).accepted

@@ -242,7 +242,7 @@ def test_a_resent_press_counts_once_even_across_a_restart(tmp_path: Path) -> Non
     ) -> KeypadPress:
         return KeypadPress("kp-1", "boot-7", seq, 1, key, rating, argument=arg)
 
-    assert runtime.execute(cmd.SignIn(1, "S0101", "A")).status == 200
+    assert runtime.execute(cmd.SignIn(1, "S0101", "A")).accepted
     runtime.execute(cmd.IssueTicket("SB"))
     runtime.execute(cmd.IssueTicket("SB"))
     assert dispatch(key(1, KeypadKey.NEXT)).ticket == "A001"

@@ -30,7 +30,7 @@ def _runtime(
 def test_events_are_on_disk_before_execute_returns(hall_config: HallConfig, tmp_path: Path) -> None:
     runtime = _runtime(hall_config, tmp_path / "hall.db", ManualClock(hall_time("09:00")))
     reply = runtime.execute(cmd.IssueTicket("SB"))
-    assert reply.status == 200 and reply.body["number"] == "A001"
+    assert reply.accepted and reply.result["number"] == "A001"
     with sqlite3.connect(tmp_path / "hall.db") as other:  # another connection sees it committed
         kinds = [r[0] for r in other.execute("SELECT kind FROM journal_event ORDER BY seq")]
     assert kinds == ["DayOpened", "TicketIssued"]
@@ -65,7 +65,7 @@ def test_restart_rebuilds_today_and_what_lasts_from_earlier_days(
     assert state.windows[12].services == ("ZH", "SW") and not state.windows[3].open
     assert state.duty_leader == ("值班领导乙", "主任")
     assert [n.text for n in state.notices.values()] == ["周五下午系统升级"]
-    assert again.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
+    assert again.execute(cmd.IssueTicket("SB")).result["number"] == "A002"
 
 
 def test_a_failed_write_changes_nothing(hall_config: HallConfig, tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_a_failed_write_changes_nothing(hall_config: HallConfig, tmp_path: Path)
     assert list(runtime.engine.state.tickets) == ["20261123-A001"]
     with sqlite3.connect(tmp_path / "hall.db") as conn:
         conn.execute("DROP TRIGGER refuse")
-    assert runtime.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
+    assert runtime.execute(cmd.IssueTicket("SB")).result["number"] == "A002"
 
 
 def test_an_unstorable_value_changes_nothing_and_memory_stays_the_journal(
@@ -91,12 +91,12 @@ def test_an_unstorable_value_changes_nothing_and_memory_stays_the_journal(
     """A text no journal can hold (a lone surrogate) from any edge: refused, memory rebuilt."""
     clock = ManualClock(hall_time("09:00"))
     runtime = _runtime(hall_config, tmp_path / "hall.db", clock)
-    ticket = runtime.execute(cmd.IssueTicket("SB", needs_print=True)).body["id"]
+    ticket = runtime.execute(cmd.IssueTicket("SB", needs_print=True)).result["id"]
     with pytest.raises(InvalidRequest, match="unstorable_value"):
         runtime.execute(cmd.RecordPrintFailure(ticket, "entrance-1", "cutter \ud800 jam"))
     assert runtime.engine.state.tickets[ticket].print_failure is None
     assert runtime.snapshot() == _runtime(hall_config, tmp_path / "hall.db", clock).snapshot()
-    assert runtime.execute(cmd.IssueTicket("SB")).body["number"] == "A002"
+    assert runtime.execute(cmd.IssueTicket("SB")).result["number"] == "A002"
 
 
 def test_rejections_write_nothing(hall_config: HallConfig, tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_rejections_write_nothing(hall_config: HallConfig, tmp_path: Path) -> No
     runtime.execute(cmd.IssueTicket("SB"))
     count = runtime.journal.count()
     reply = runtime.execute(cmd.CallNext(1))
-    assert (reply.status, reply.body["error"]) == (409, "not_signed_in")
+    assert reply.reason == "not_signed_in"
     assert runtime.journal.count() == count
 
 

@@ -12,16 +12,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
+from controller.api.deps import created_render
 from controller.app.clock import ManualClock
 from controller.app.journal import Journal
-from controller.app.runtime import HallRuntime, IdempotencyKey
+from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome
 from controller.app.ticket_machine import RenderTicket, TicketMachine
 from controller.domain import commands as cmd
-from controller.domain.errors import InvalidRequest
+from controller.domain.errors import InvalidRequest, PrinterUnavailable
 from controller.domain.events import Event, TicketPrinted, TicketPrintFailed
 from controller.settings.config_loader import load_config
 from controller.settings.hall_config import HallConfig
@@ -34,6 +35,27 @@ from tests.conftest import EXAMPLE_CONFIG, MONDAY, hall_time
 from tests.printer_helpers import TIMEOUT
 
 Inject = Callable[[SimulatedPrinter], None]
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """The machine's answer as the kiosk API words it: an HTTP status and a body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def kiosk(call: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Kiosk:
+    """Run a ticket machine call with the API's wording (201, or 503 when nothing printed)."""
+    try:
+        outcome = call(*args, render=created_render, **kwargs)
+    except PrinterUnavailable as err:
+        body = {"error": "printer_unavailable", "ticket": err.ticket_id, "number": err.number}
+        return Kiosk(503, {**body, "detail": err.detail})
+    assert outcome.words is not None
+    return Kiosk(*outcome.words)
+
+
 E = TypeVar("E", bound=Event)
 
 
@@ -90,7 +112,7 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
     config = load_config(EXAMPLE_CONFIG).model_copy(update={"printers": printers})
     journal = Journal.at_path(tmp_path / "hall.db", durable=False)
     runtime = HallRuntime(config, journal, ManualClock(hall_time("09:00")))
-    assert runtime.execute(cmd.SignIn(1, "S0101", "A")).status == 200
+    assert runtime.execute(cmd.SignIn(1, "S0101", "A")).accepted
     drivers = [open_printer(printer) for printer in printers]
     machine = TicketMachine("entrance", runtime, drivers, render_with_codec(runtime, config))
     yield Hall(runtime, journal, machine, sims, drivers)
@@ -112,9 +134,9 @@ def assert_no_phantoms(hall: Hall) -> None:
             assert paper[ticket.number] >= 1, f"{ticket.number} is callable but has no paper"
     flagged = {t.id for t in tickets if t.status.value == "print_failed"}
     called = set()
-    while (reply := hall.runtime.execute(cmd.CallNext(1))).status == 200:
-        called.add(reply.body["id"])
-    assert reply.body["error"] == "queue_empty"
+    while (reply := hall.runtime.execute(cmd.CallNext(1))).accepted:
+        called.add(reply.result["id"])
+    assert reply.reason == "queue_empty"
     assert not called & flagged
     printed = {e.ticket_id for e in hall.events(TicketPrinted)}
     assert called <= printed
@@ -139,7 +161,7 @@ def test_a_fault_on_printer_1_fails_over_to_printer_2_with_the_same_number(
 ) -> None:
     inject, journaled = SCENARIOS[scenario]
     inject(hall.sims[0])
-    reply = hall.machine.issue("SB")
+    reply = kiosk(hall.machine.issue, "SB")
     assert reply.status == 201, reply.body
     ticket = reply.body
     assert (ticket["status"], ticket["printer"]) == ("waiting", "entrance-2")
@@ -151,13 +173,13 @@ def test_a_fault_on_printer_1_fails_over_to_printer_2_with_the_same_number(
     failures = [(e.ticket_id, e.printer) for e in hall.events(TicketPrintFailed)]
     assert failures == ([(ticket["id"], "entrance-1")] if journaled else [])
     assert hall.machine.health["entrance-1"].ready is not True
-    assert hall.runtime.execute(cmd.CallNext(1)).body["id"] == ticket["id"]
+    assert hall.runtime.execute(cmd.CallNext(1)).result["id"] == ticket["id"]
     assert_no_phantoms(hall)
 
 
 def test_paper_near_end_still_prints_and_warns(hall: Hall) -> None:
     hall.sims[0].faults.paper_near_end = True
-    reply = hall.machine.issue("SB")
+    reply = kiosk(hall.machine.issue, "SB")
     assert (reply.status, reply.body["printer"]) == (201, "entrance-1")
     health = hall.machine.poll()["entrance-1"]
     assert (health.ready, health.paper_near_end) == (True, True)
@@ -173,7 +195,7 @@ def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprint
 ) -> None:
     hall.sims[0].faults.paper_out = True
     hall.sims[1].faults.cover_open = True
-    reply = hall.machine.issue("SB")
+    reply = kiosk(hall.machine.issue, "SB")
     assert reply.status == 503 and reply.body["error"] == "printer_unavailable"
     ticket_id, number = reply.body["ticket"], reply.body["number"]
     assert "entrance-1: paper end" in reply.body["detail"]
@@ -181,7 +203,7 @@ def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprint
     view = hall.runtime.ticket(ticket_id)
     assert view is not None and view["status"] == "print_failed"
     refused = hall.runtime.execute(cmd.CallNext(1))
-    assert refused.body["error"] == "queue_empty"
+    assert refused.reason == "queue_empty"
     alerts = hall.runtime.snapshot()["alerts"]
     assert any(a["kind"] == "print_failed" and ticket_id in a["tickets"] for a in alerts)
     machine_alerts = {(a["kind"], a.get("printer")) for a in hall.machine.alerts()}
@@ -190,10 +212,10 @@ def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprint
     assert hall.sims[0].tickets == [] and hall.sims[1].tickets == []
 
     hall.sims[1].faults.cover_open = False  # staff closed the cover
-    again = hall.machine.reprint(ticket_id)
+    again = kiosk(hall.machine.reprint, ticket_id)
     assert again.status == 201 and again.body["printer"] == "entrance-2"
     assert [t.number for t in hall.sims[1].tickets] == [number]
-    assert hall.runtime.execute(cmd.CallNext(1)).body["id"] == ticket_id
+    assert hall.runtime.execute(cmd.CallNext(1)).result["id"] == ticket_id
     assert_no_phantoms(hall)
 
 
@@ -212,7 +234,7 @@ def test_a_seeded_run_of_mixed_faults_leaves_no_phantom_tickets(hall: Hall) -> N
             victim = rng.choice(hall.sims)
             arm = victim.paper_out_after if rng.random() < 0.5 else victim.unplug_after
             arm(rng.randrange(10, 200))
-        reply = hall.machine.issue("SB")
+        reply = kiosk(hall.machine.issue, "SB")
         assert reply.status in (201, 503), reply.body
         outcomes[reply.status] += 1
     assert outcomes[201] and outcomes[503]  # the seed exercises both outcomes
@@ -225,7 +247,7 @@ def test_a_seeded_run_of_mixed_faults_leaves_no_phantom_tickets(hall: Hall) -> N
         t.id for t in hall.runtime.engine.state.tickets.values() if t.status.value == "print_failed"
     ]
     for ticket_id in flagged:
-        assert hall.machine.reprint(ticket_id).status == 201
+        assert kiosk(hall.machine.reprint, ticket_id).status == 201
     assert_no_phantoms(hall)
     assert len(hall.events(TicketPrinted)) == 14
 
@@ -234,15 +256,15 @@ def test_an_appointment_check_in_prints_its_ticket_and_a_repeat_prints_nothing_m
     hall: Hall,
 ) -> None:
     slot = hall_time("09:30")
-    assert hall.runtime.execute(cmd.BookAppointment("YY-7001", "SB", slot)).status == 200
-    first = hall.machine.check_in("YY-7001")
+    assert hall.runtime.execute(cmd.BookAppointment("YY-7001", "SB", slot)).accepted
+    first = kiosk(hall.machine.check_in, "YY-7001")
     assert (first.status, first.body["printer"], first.body["lane"]) == (
         201,
         "entrance-1",
         "appointment",
     )
     assert [t.number for t in hall.sims[0].tickets] == [first.body["number"]]
-    again = hall.machine.check_in("YY-7001")
+    again = kiosk(hall.machine.check_in, "YY-7001")
     assert again.status == 201 and again.body["already_checked_in"] is True
     assert again.body["id"] == first.body["id"]
     assert len(hall.sims[0].tickets) == 1  # the citizen already holds the paper
@@ -251,16 +273,14 @@ def test_an_appointment_check_in_prints_its_ticket_and_a_repeat_prints_nothing_m
 def test_a_check_in_whose_paper_failed_is_flagged_and_printed_on_the_next_check_in(
     hall: Hall,
 ) -> None:
-    assert (
-        hall.runtime.execute(cmd.BookAppointment("YY-7002", "SB", hall_time("09:30"))).status == 200
-    )
+    assert hall.runtime.execute(cmd.BookAppointment("YY-7002", "SB", hall_time("09:30"))).accepted
     for sim in hall.sims:
         sim.faults.paper_out = True
-    failed = hall.machine.check_in("YY-7002")
+    failed = kiosk(hall.machine.check_in, "YY-7002")
     assert failed.status == 503 and failed.body["error"] == "printer_unavailable"
-    assert hall.runtime.execute(cmd.CallNext(1)).body["error"] == "queue_empty"
+    assert hall.runtime.execute(cmd.CallNext(1)).reason == "queue_empty"
     hall.sims[1].faults.paper_out = False
-    retried = hall.machine.check_in("YY-7002")
+    retried = kiosk(hall.machine.check_in, "YY-7002")
     assert (retried.status, retried.body["printer"]) == (201, "entrance-2")
     assert [t.number for t in hall.sims[1].tickets] == [failed.body["number"]]
     assert_no_phantoms(hall)
@@ -272,11 +292,11 @@ def test_an_idempotency_key_retry_while_no_printer_can_print_keeps_its_number(
     hall.sims[0].faults.paper_out = True
     hall.sims[1].faults.cover_open = True
     key = IdempotencyKey("kiosk|POST|/api/tickets|tap-0001", "fingerprint-sb")
-    first = hall.machine.issue("SB", idempotency=key)
+    first = kiosk(hall.machine.issue, "SB", idempotency=key)
     assert first.status == 503 and first.body["error"] == "printer_unavailable"
     ticket_id, number = first.body["ticket"], first.body["number"]
     for _ in range(3):  # the citizen taps again, the kiosk retries with the same key
-        again = hall.machine.issue("SB", idempotency=key)
+        again = kiosk(hall.machine.issue, "SB", idempotency=key)
         assert (again.status, again.body["ticket"], again.body["number"]) == (
             503,
             ticket_id,
@@ -287,7 +307,7 @@ def test_an_idempotency_key_retry_while_no_printer_can_print_keeps_its_number(
     assert view is not None and view["status"] == "print_failed"  # still flagged for reprint
     other = IdempotencyKey("kiosk|POST|/api/tickets|tap-0001", "fingerprint-yb")
     with pytest.raises(InvalidRequest, match="Idempotency-Key"):
-        hall.machine.issue("YB", idempotency=other)
+        kiosk(hall.machine.issue, "YB", idempotency=other)
 
     hall.journal.close()  # a restart: the reservation under the key is durable
     journal = Journal.at_path(tmp_path / "hall.db", durable=False)
@@ -295,15 +315,15 @@ def test_an_idempotency_key_retry_while_no_printer_can_print_keeps_its_number(
     machine = TicketMachine(
         "entrance", runtime, hall.printers, render_with_codec(runtime, runtime.config)
     )
-    assert machine.issue("SB", idempotency=key).body["number"] == number
+    assert kiosk(machine.issue, "SB", idempotency=key).body["number"] == number
     hall.sims[1].faults.cover_open = False  # staff closed the cover
-    printed = machine.issue("SB", idempotency=key)
+    printed = kiosk(machine.issue, "SB", idempotency=key)
     assert (printed.status, printed.body["id"], printed.body["printer"]) == (
         201,
         ticket_id,
         "entrance-2",
     )
-    assert machine.issue("SB", idempotency=key).body == printed.body  # answered, not printed
+    assert kiosk(machine.issue, "SB", idempotency=key).body == printed.body  # answered, not printed
     assert [t.number for t in hall.sims[1].tickets] == [number]
     assert list(runtime.engine.state.tickets) == [ticket_id]
     runtime.hub.stop()

@@ -55,7 +55,7 @@ def test_a_journal_with_a_sign_in_no_keypad_can_show_starts_and_keypads_follow(
         assert [a["window"] for a in alerts] == [3], alerts
         assert "3号窗口" in alerts[0]["message"]
         # every later event still reaches the keypad, and its presses still work
-        issued = runtime.execute(cmd.IssueTicket("YB")).body
+        issued = runtime.execute(cmd.IssueTicket("YB")).result
         clock.advance(60)
         ack = kp.wait_acked(kp.press("next"))
         assert ack.accepted and ack.ticket == issued["number"]

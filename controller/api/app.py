@@ -24,6 +24,7 @@ from controller.api import (
 )
 from controller.api.auth import TokenRegistry
 from controller.api.docs_pages import self_hosted_docs
+from controller.api.http_errors import http_status
 from controller.api.kiosk_guard import KioskGuard
 from controller.api.request_guard import RequestGuard, TokenCheck
 from controller.api.routes_devices import DeviceStatus
@@ -34,7 +35,15 @@ from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import StreamSlots
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import TicketMachine
-from controller.domain.errors import AuthError, CommandRejected, HallError, RateLimited, StoreError
+from controller.domain.errors import (
+    AuthError,
+    CommandRejected,
+    HallError,
+    NotPermitted,
+    PrinterUnavailable,
+    RateLimited,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 # Every JSON route may refuse with these; all share one body (see `_hall_error`).
@@ -124,13 +133,26 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             else None
         )
         return JSONResponse(
-            {"error": exc.reason, "message": exc.message}, status_code=exc.status, headers=headers
+            {"error": exc.reason, "message": exc.message},
+            status_code=http_status(exc),
+            headers=headers,
         )
     if isinstance(exc, AuthError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        code = "unauthorized" if exc.status == 401 else "forbidden"
+        denied = isinstance(exc, NotPermitted)
         return JSONResponse(
-            {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
+            {"error": "forbidden" if denied else "unauthorized", "message": exc.message},
+            status_code=http_status(exc),
+            headers=None if denied else {"WWW-Authenticate": "Bearer"},
+        )
+    if isinstance(exc, PrinterUnavailable):
+        return JSONResponse(
+            {
+                "error": "printer_unavailable",
+                "message": exc.message,
+                "ticket": exc.ticket_id,
+                "number": exc.number,
+            },  # the printers' detail only where the caller is known to be the floor
+            status_code=http_status(exc),
         )
     if isinstance(exc, StoreError):
         # The detail names the database file: it goes to the log, never to a client.

@@ -7,7 +7,7 @@ import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controller.domain.errors import AuthError
+from controller.domain.errors import AuthError, NotPermitted
 from controller.settings.hall_config import TokenConfig
 
 
@@ -72,5 +72,5 @@ def require(caller: Caller, *roles: Role, window: int | None = None) -> None:
     if caller.role is Role.WINDOW_STAFF and Role.WINDOW_STAFF in roles:
         if window is None or caller.window == window:
             return
-        raise AuthError(f"该令牌只能操作 {caller.window} 号窗口", status=403)
-    raise AuthError(f"角色 {caller.role.value} 无权执行此操作", status=403)
+        raise NotPermitted(f"该令牌只能操作 {caller.window} 号窗口")
+    raise NotPermitted(f"角色 {caller.role.value} 无权执行此操作")

@@ -6,10 +6,12 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
 from controller.api.auth import Caller, TokenRegistry
+from controller.api.http_errors import http_status
 from controller.api.kiosk_guard import KioskGuard
-from controller.app.runtime import HallRuntime, IdempotencyKey, default_render
+from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome
 from controller.app.ticket_machine import TicketMachine
 from controller.domain.engine import Decision
 from controller.domain.errors import InvalidRequest
@@ -67,7 +69,22 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 IdempotencyDep = Annotated[IdempotencyKey | None, Depends(get_idempotency)]
 
 
+def render_http(decision: Decision) -> tuple[int, dict[str, Any]]:
+    """200 with the result, or the refusal's HTTP status with its reason and Chinese message."""
+    if decision.rejection is not None:
+        rejection = decision.rejection
+        return http_status(rejection), {"error": rejection.reason, "message": rejection.message}
+    return 200, decision.result
+
+
 def created_render(decision: Decision) -> tuple[int, dict[str, Any]]:
-    """201 for a successful creation, otherwise as `default_render`."""
-    status, body = default_render(decision)
+    """201 for a successful creation, otherwise as `render_http`."""
+    status, body = render_http(decision)
     return (201 if status == 200 else status), body
+
+
+def answered(outcome: Outcome) -> JSONResponse:
+    """The HTTP response for a command run with one of the renders above (or replayed)."""
+    assert outcome.words is not None, "API commands always run with an HTTP render"
+    status, body = outcome.words
+    return JSONResponse(body, status_code=status)

@@ -18,7 +18,7 @@ from typing import Any
 
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.burst_limit import Burst, BurstLimiter
-from controller.domain.errors import AuthError, CommandRejected, RateLimited
+from controller.domain.errors import AuthError, Forbidden, RateLimited
 from controller.settings.config_sections import KioskConfig
 
 log = logging.getLogger(__name__)
@@ -76,19 +76,15 @@ class KioskGuard:
                 retry_after=self._failures.retry_after(caller.name),
             )
         if confirmation is None:
-            raise CommandRejected(
-                "priority_needs_staff",
-                "绿色通道取号需工作人员确认：请工作人员输入确认码",
-                status=403,
+            raise Forbidden(
+                "priority_needs_staff", "绿色通道取号需工作人员确认：请工作人员输入确认码"
             )
         if self._confirms(confirmation):
             return
         self._failures.admit(caller.name)
         self._failed_tokens.add(caller.name)
         log.warning("kiosk token %s: a wrong 绿色通道 staff confirmation", caller.name)
-        raise CommandRejected(
-            "staff_confirmation_invalid", "工作人员确认码错误，请重新输入", status=403
-        )
+        raise Forbidden("staff_confirmation_invalid", "工作人员确认码错误，请重新输入")
 
     def alerts(self) -> list[dict[str, Any]]:
         """Floor alerts: kiosk tokens past their issuing rate, kiosks whose priority lane locked."""

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from controller.api.auth import Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, created_render
+from controller.api.deps import (
+    CallerDep,
+    IdempotencyDep,
+    RuntimeDep,
+    answered,
+    created_render,
+    render_http,
+)
 from controller.api.schemas import DutyLeaderRequest, NoticeRequest, TemporaryStaffRequest
 from controller.api.shared_reads import SharedReads
 from controller.domain import commands as cmd
@@ -24,10 +31,10 @@ def post_notice(
 ) -> JSONResponse:
     """Post a notice on every screen; an emergency notice takes the screens over."""
     require(caller, Role.FLOOR_MANAGER)
-    reply = runtime.execute(
+    outcome = runtime.execute(
         cmd.PostNotice(body.text, body.level), idempotency=idempotency, render=created_render
     )
-    return JSONResponse(reply.body, status_code=reply.status)
+    return answered(outcome)
 
 
 @router.delete("/notices/{notice_id}")
@@ -39,8 +46,10 @@ def clear_notice(
 ) -> JSONResponse:
     """Take a notice down."""
     require(caller, Role.FLOOR_MANAGER)
-    reply = runtime.execute(cmd.ClearNotice(notice_id), idempotency=idempotency)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(
+        cmd.ClearNotice(notice_id), idempotency=idempotency, render=render_http
+    )
+    return answered(outcome)
 
 
 @router.post("/roster/temporary", status_code=201)
@@ -57,8 +66,8 @@ def add_temporary_staff(
     """
     require(caller, Role.FLOOR_MANAGER)
     command = cmd.AddTemporaryStaff(body.id, body.name, body.post, body.window)
-    reply = runtime.execute(command, idempotency=idempotency, render=created_render)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(command, idempotency=idempotency, render=created_render)
+    return answered(outcome)
 
 
 @router.put("/duty-leader")
@@ -67,8 +76,10 @@ def set_duty_leader(
 ) -> JSONResponse:
     """Set the duty leader (值班领导) shown on the screens; an empty name clears it."""
     require(caller, Role.FLOOR_MANAGER)
-    reply = runtime.execute(cmd.SetDutyLeader(body.name, body.title), idempotency=idempotency)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(
+        cmd.SetDutyLeader(body.name, body.title), idempotency=idempotency, render=render_http
+    )
+    return answered(outcome)
 
 
 @router.get("/kpis", response_model=dict[str, Any])

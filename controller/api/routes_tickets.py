@@ -14,9 +14,12 @@ from controller.api.deps import (
     KioskGuardDep,
     MachinesDep,
     RuntimeDep,
+    answered,
     created_render,
+    render_http,
 )
 from controller.api.exposure import public_ticket
+from controller.api.http_errors import http_status
 from controller.api.schemas import (
     AppointmentRequest,
     CheckInRequest,
@@ -26,7 +29,7 @@ from controller.api.schemas import (
 )
 from controller.app.ticket_machine import TicketMachine
 from controller.domain import commands as cmd
-from controller.domain.errors import CommandRejected, NotFound
+from controller.domain.errors import CommandRejected, NotFound, PrinterUnavailable
 
 router = APIRouter(prefix="/api", tags=["tickets"])
 UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票），请扫描号票上的二维码查询"
@@ -54,11 +57,16 @@ def issue_ticket(
             guard.confirm_priority(caller, body.staff_confirmation)
     if body.machine is not None:
         machine = _machine(machines, body.machine)
-        reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
-        return JSONResponse(_for_caller(reply.body, caller), status_code=reply.status)
+        try:
+            outcome = machine.issue(
+                body.service, body.lane, body.priority_reason, idempotency, render=created_render
+            )
+        except PrinterUnavailable as err:
+            return _unprinted(err, caller)
+        return answered(outcome)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
-    reply = runtime.execute(command, idempotency=idempotency, render=created_render)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(command, idempotency=idempotency, render=created_render)
+    return answered(outcome)
 
 
 @router.post("/tickets/{ticket_id}/reprint")
@@ -76,8 +84,11 @@ def reprint_ticket(
         machine = next(iter(machines.values()))
     else:
         raise CommandRejected("no_ticket_machine", "本大厅没有配置取号机打印机")
-    reply = machine.reprint(ticket_id)
-    return JSONResponse(reply.body, status_code=reply.status)
+    try:
+        outcome = machine.reprint(ticket_id, render=created_render)
+    except PrinterUnavailable as err:
+        return _unprinted(err, caller)
+    return answered(outcome)
 
 
 @router.post("/tickets/{ticket_id}/void")
@@ -90,8 +101,10 @@ def void_ticket(
 ) -> JSONResponse:
     """Void a ticket whose paper never reached the citizen (作废)."""
     require(caller, Role.FLOOR_MANAGER)
-    reply = runtime.execute(cmd.VoidTicket(ticket_id, body.reason), idempotency=idempotency)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(
+        cmd.VoidTicket(ticket_id, body.reason), idempotency=idempotency, render=render_http
+    )
+    return answered(outcome)
 
 
 @router.get("/printers")
@@ -118,11 +131,17 @@ def printers(caller: CallerDep, machines: MachinesDep) -> dict[str, Any]:
     }
 
 
-def _for_caller(body: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """A printer failure's detail (device paths, driver errors) only for the floor, not a kiosk."""
-    if "detail" in body and caller.role not in (Role.ADMIN, Role.FLOOR_MANAGER):
-        return {key: value for key, value in body.items() if key != "detail"}
-    return body
+def _unprinted(error: PrinterUnavailable, caller: Caller) -> JSONResponse:
+    """503 with the ticket kept; the printers' detail (paths, driver errors) only for the floor."""
+    body: dict[str, Any] = {
+        "error": "printer_unavailable",
+        "message": error.message,
+        "ticket": error.ticket_id,
+        "number": error.number,
+    }
+    if caller.role in (Role.ADMIN, Role.FLOOR_MANAGER):
+        body["detail"] = error.detail
+    return JSONResponse(body, status_code=http_status(error))
 
 
 def _machine(machines: dict[str, TicketMachine], machine_id: str) -> TicketMachine:
@@ -158,8 +177,8 @@ def book_appointment(
     """Book an appointment slot; name and phone are stored masked."""
     require(caller, Role.FLOOR_MANAGER)
     command = cmd.BookAppointment(body.code, body.service, body.slot_start, body.name, body.phone)
-    reply = runtime.execute(command, idempotency=idempotency, render=created_render)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(command, idempotency=idempotency, render=created_render)
+    return answered(outcome)
 
 
 @router.post("/appointments/{code}/check-in", status_code=201)
@@ -178,9 +197,14 @@ def check_in(
     if runtime.stored_reply(idempotency) is None:
         guard.admit_ticket(caller)  # a ticket like any other: the kiosk's issuing rate
     if body is not None and body.machine is not None:
-        reply = _machine(machines, body.machine).check_in(code, idempotency)
-        return JSONResponse(reply.body, status_code=reply.status)
-    reply = runtime.execute(
+        try:
+            outcome = _machine(machines, body.machine).check_in(
+                code, idempotency, render=created_render
+            )
+        except PrinterUnavailable as err:
+            return _unprinted(err, caller)
+        return answered(outcome)
+    outcome = runtime.execute(
         cmd.CheckInAppointment(code), idempotency=idempotency, render=created_render
     )
-    return JSONResponse(reply.body, status_code=reply.status)
+    return answered(outcome)

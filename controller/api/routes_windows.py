@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from controller.api.auth import Caller, Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep
+from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, answered, render_http
 from controller.api.schemas import (
     FinishRequest,
     PauseRequest,
@@ -56,8 +56,8 @@ def _run(
     roles: tuple[Role, ...],
 ) -> JSONResponse:
     require(caller, *roles, window=command.window)
-    reply = runtime.execute(command, idempotency=idempotency)
-    return JSONResponse(reply.body, status_code=reply.status)
+    outcome = runtime.execute(command, idempotency=idempotency, render=render_http)
+    return answered(outcome)
 
 
 def _plain_route(

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from controller.api.auth import Caller
-from controller.domain.errors import CommandRejected
+from controller.domain.errors import RateLimited
 
 
 class StreamSlots:
@@ -23,14 +23,14 @@ class StreamSlots:
         self._lock = threading.Lock()
 
     def take(self, caller: Caller) -> Callable[[], None]:
-        """Take a slot for `caller` (CommandRejected 429 when all are held); returns its release."""
+        """Take a slot for `caller` (RateLimited when all are held); returns its release."""
         with self._lock:
             if self._open[caller] >= self.per_token:
-                raise CommandRejected(
+                raise RateLimited(
                     "too_many_streams",
                     f"该令牌同时打开的实时连接已达上限（{self.per_token} 个），"
                     "请关闭不用的页面后再试",
-                    status=429,
+                    retry_after=1.0,
                 )
             self._open[caller] += 1
         released = False

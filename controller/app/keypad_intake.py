@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from controller.app.press_limiter import PressLimiter
-from controller.app.runtime import HallRuntime, IdempotencyKey, Reply
+from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome
 from controller.domain import commands as cmd
 from controller.domain.errors import HallError, InvalidRequest
 from devices.keypad.keypad import REFUSAL_MESSAGES, KeypadAnswer, KeypadPress, RefusedPress
@@ -60,12 +60,12 @@ class KeypadDispatcher:
             reasons_table=press.reasons_table,
         )
         try:
-            reply = self.runtime.execute(command, idempotency=press_key(press))
+            outcome = self.runtime.execute(command, idempotency=press_key(press))
         except InvalidRequest as err:  # the same triple reused for a different press
             log.warning("keypad %s press %s refused: %s", press.device_id, press.seq, err)
             self._log_refused(as_refused(press, SEQ_REUSED))
             return KeypadAnswer(False, SEQ_REUSED, REFUSAL_MESSAGES[SEQ_REUSED])
-        return _answer(reply)
+        return _answer(outcome)
 
     def refused(self, press: RefusedPress) -> None:
         """Journal a press refused before the rules, once per (device, boot, seq) and reason.
@@ -132,8 +132,9 @@ def as_refused(press: KeypadPress, reason: str) -> RefusedPress:
     )
 
 
-def _answer(reply: Reply) -> KeypadAnswer:
-    body = reply.body
-    if reply.status == 200:
+def _answer(outcome: Outcome) -> KeypadAnswer:
+    refusal = outcome.refusal
+    if refusal is None:
+        body = outcome.result
         return KeypadAnswer(True, "ok", str(body.get("label", "")), body.get("number"))
-    return KeypadAnswer(False, str(body.get("error", "refused")), str(body.get("message", "")))
+    return KeypadAnswer(False, *refusal)

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from controller.app.clock import Clock
@@ -24,7 +24,10 @@ from controller.domain.kpis import compute_kpis
 from controller.settings.hall_config import HallConfig
 
 log = logging.getLogger(__name__)
+# How a caller words a decision for its own client (the API: an HTTP status and a body). The
+# words are kept with the command's events under its idempotency key, so a retry gets them again.
 Render = Callable[[Decision], tuple[int, dict[str, Any]]]
+PLAIN_WORDS_STATUS = 0  # kept words of a caller that is not HTTP (a keypad, a ticket machine)
 
 
 @dataclass(frozen=True)
@@ -35,23 +38,57 @@ class IdempotencyKey:
     fingerprint: str
 
 
-@dataclass
-class Reply:
-    """What a command produced for its caller; `replayed` when served from an earlier retry."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a command came to: the engine's decision, or (a repeated key) the words kept for it."""
 
-    status: int
-    body: dict[str, Any]
-    decision: Decision | None = None
-    replayed: bool = False
-    events: list[str] = field(default_factory=list)
+    decision: Decision | None  # None: answered from an earlier try, see `words`
+    words: tuple[int, dict[str, Any]] | None = None  # the caller's render of it, or the kept one
+    events: tuple[str, ...] = ()
+
+    @property
+    def replayed(self) -> bool:
+        """True when served from an earlier try with the same key."""
+        return self.decision is None
+
+    @property
+    def accepted(self) -> bool:
+        """The command was carried out (a kept refusal carries an `error` code)."""
+        if self.decision is not None:
+            return self.decision.rejection is None
+        return self.words is not None and "error" not in self.words[1]
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The engine's result, or the kept body of an earlier try."""
+        if self.decision is not None:
+            return self.decision.result
+        return self.words[1] if self.words is not None else {}
+
+    @property
+    def reason(self) -> str | None:
+        """The refusal's code (e.g. queue_empty), or None when accepted."""
+        refusal = self.refusal
+        return None if refusal is None else refusal[0]
+
+    @property
+    def refusal(self) -> tuple[str, str] | None:
+        """(reason code, Chinese message) when refused, else None."""
+        if self.decision is not None:
+            rejection = self.decision.rejection
+            return None if rejection is None else (rejection.reason, rejection.message)
+        if self.accepted or self.words is None:
+            return None
+        body = self.words[1]
+        return str(body.get("error", "refused")), str(body.get("message", ""))
 
 
-def default_render(decision: Decision) -> tuple[int, dict[str, Any]]:
-    """200 with the result, or the rejection's status with its reason and Chinese message."""
-    if decision.rejection is not None:
-        rejection = decision.rejection
-        return rejection.status, {"error": rejection.reason, "message": rejection.message}
-    return 200, decision.result
+def plain_words(decision: Decision) -> tuple[int, dict[str, Any]]:
+    """A decision worded for a caller that is not HTTP: the result, or the refusal's code."""
+    rejection = decision.rejection
+    if rejection is not None:
+        return PLAIN_WORDS_STATUS, {"error": rejection.reason, "message": rejection.message}
+    return PLAIN_WORDS_STATUS, decision.result
 
 
 def store_alert(error: StoreError, since: dt.datetime) -> dict[str, Any]:
@@ -95,9 +132,9 @@ class HallRuntime:
         command: cmd.Command,
         *,
         idempotency: IdempotencyKey | None = None,
-        render: Render = default_render,
-    ) -> Reply:
-        """Run a command; its events and response are on disk before this returns."""
+        render: Render | None = None,
+    ) -> Outcome:
+        """Run a command; its events (and the words kept under its key) are on disk first."""
         with self._lock:
             replayed = self.stored_reply(idempotency)
             if replayed is not None:
@@ -105,18 +142,18 @@ class HallRuntime:
             now = self.clock.now()
             self._roll_over(now)
             decision = self.engine.handle(command, now)
-            status, body = render(decision)
+            words = (render or plain_words)(decision) if render or idempotency else None
             if decision.events:
                 response = (
-                    (idempotency.key, StoredResponse(idempotency.fingerprint, status, body))
-                    if idempotency is not None
+                    (idempotency.key, StoredResponse(idempotency.fingerprint, *words))
+                    if idempotency is not None and words is not None
                     else None
                 )
                 self._persist(decision, response)
-            return Reply(status, body, decision, events=[e.kind for e in decision.events])
+            return Outcome(decision, words, tuple(e.kind for e in decision.events))
 
-    def stored_reply(self, idempotency: IdempotencyKey | None) -> Reply | None:
-        """The answer already given to this Idempotency-Key, or None; 422 if the body differs."""
+    def stored_reply(self, idempotency: IdempotencyKey | None) -> Outcome | None:
+        """The outcome already given to this Idempotency-Key, or None; 422 if the body differs."""
         if idempotency is None:
             return None
         stored = self.journal.stored_response(idempotency.key)
@@ -126,7 +163,7 @@ class HallRuntime:
             raise InvalidRequest(
                 "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
             )
-        return Reply(stored.status, stored.body, replayed=True)
+        return Outcome(None, (stored.status, stored.body))
 
     def tick(self) -> None:
         """Let time pass: rolls the day over at the hall's midnight."""

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from controller.app.runtime import HallRuntime, IdempotencyKey, Reply
+from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome, Render
 from controller.domain import commands as cmd
 from controller.domain.engine import Decision
+from controller.domain.errors import CommandRejected, NotFound, PrinterUnavailable
 from devices.printer.printer import PrinterError, PrinterHealth, TicketPrinter
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class TicketMachine:
         lane: str = "normal",
         priority_reason: str | None = None,
         idempotency: IdempotencyKey | None = None,
-    ) -> Reply:
-        """201 with the ticket once a printer confirmed its paper; 503 (ticket flagged) if none could.
+        *,
+        render: Render,
+    ) -> Outcome:
+        """The printed ticket, worded by `render`; PrinterUnavailable (ticket kept, flagged) if none.
 
         A retry with the same Idempotency-Key gets the number reserved by the first try (printed
         now if a printer can), never a new one: the reservation is journaled under the key.
@@ -55,50 +58,53 @@ class TicketMachine:
                 return replayed
             reservation = _reservation_key(idempotency)
             held = self.runtime.stored_reply(reservation)
-            if held is not None and held.status == 200:
-                view = self.runtime.ticket(str(held.body["id"]))
+            if held is not None and held.accepted:
+                ticket_id = str(held.result["id"])
+                view = self.runtime.ticket(ticket_id)
                 if view is not None and view["status"] in ("printing", "print_failed"):
-                    return self._print(view, idempotency)
+                    return self._print(ticket_id, str(view["number"]), idempotency, render)
                 if view is not None and view["status"] != "void":
-                    return Reply(201, view)  # printed meanwhile by a reprint at the desk
+                    # Printed meanwhile by a reprint at the desk: nothing new to do.
+                    return Outcome(Decision([], view), render(Decision([], view)))
             reserved = self.runtime.execute(
                 cmd.IssueTicket(service, lane, priority_reason, needs_print=True),
                 idempotency=None if held is not None else reservation,
+                render=render,
             )
-            if reserved.status != 200:
+            if not reserved.accepted:
                 return reserved
-            return self._print(reserved.body, idempotency)
+            return self._print(
+                str(reserved.result["id"]), str(reserved.result["number"]), idempotency, render
+            )
 
-    def check_in(self, code: str, idempotency: IdempotencyKey | None = None) -> Reply:
+    def check_in(
+        self, code: str, idempotency: IdempotencyKey | None = None, *, render: Render
+    ) -> Outcome:
         """Check an appointment in and print its ticket; a repeat check-in prints only if unprinted."""
         with self._lock:
             replayed = self.runtime.stored_reply(idempotency)
             if replayed is not None:
                 return replayed
-            reserved = self.runtime.execute(cmd.CheckInAppointment(code, needs_print=True))
-            if reserved.status != 200:
-                return reserved
-            if reserved.body.get("already_checked_in") and reserved.body.get("status") not in (
-                "printing",
-                "print_failed",
+            reserved = self.runtime.execute(
+                cmd.CheckInAppointment(code, needs_print=True), render=render
+            )
+            ticket = reserved.result
+            if not reserved.accepted or (
+                ticket.get("already_checked_in")
+                and ticket.get("status") not in ("printing", "print_failed")
             ):
-                return Reply(201, reserved.body)
-            return self._print(reserved.body, idempotency)
+                return reserved
+            return self._print(str(ticket["id"]), str(ticket["number"]), idempotency, render)
 
-    def reprint(self, ticket_id: str) -> Reply:
+    def reprint(self, ticket_id: str, *, render: Render) -> Outcome:
         """Print a ticket whose paper failed (or never confirmed) again, same number."""
         with self._lock:
             view = self.runtime.ticket(ticket_id)
             if view is None:
-                return Reply(
-                    404, {"error": "unknown_ticket", "message": f"没有找到票号 {ticket_id}"}
-                )
+                raise NotFound("unknown_ticket", f"没有找到票号 {ticket_id}")
             if view["status"] not in ("printing", "print_failed"):
-                return Reply(
-                    409,
-                    {"error": "not_awaiting_print", "message": f"{view['number']} 不在待打印状态"},
-                )
-            return self._print(view, None)
+                raise CommandRejected("not_awaiting_print", f"{view['number']} 不在待打印状态")
+            return self._print(ticket_id, str(view["number"]), None, render)
 
     def poll(self) -> dict[str, PrinterHealth]:
         """Ask every printer for its status now (an idle machine notices paper out early)."""
@@ -145,8 +151,9 @@ class TicketMachine:
             )
         return found
 
-    def _print(self, ticket: dict[str, Any], idempotency: IdempotencyKey | None) -> Reply:
-        ticket_id = str(ticket["id"])
+    def _print(
+        self, ticket_id: str, number: str, idempotency: IdempotencyKey | None, render: Render
+    ) -> Outcome:
         failures: list[str] = []
         for printer in self._in_order():
             before = self._ask(printer)
@@ -173,39 +180,16 @@ class TicketMachine:
                 failures.append(f"{printer.id}: {reason}")
                 self._record_failure(ticket_id, printer.id, reason)
                 continue
-            body = {**ticket, "status": "waiting", "printer": printer.id, "print_failure": None}
-
-            def created(
-                decision: Decision, body: dict[str, Any] = body
-            ) -> tuple[int, dict[str, Any]]:
-                if decision.rejection is not None:
-                    return decision.rejection.status, {
-                        "error": decision.rejection.reason,
-                        "message": decision.rejection.message,
-                    }
-                return 201, body
-
             return self.runtime.execute(
-                cmd.ConfirmPrinted(ticket_id, printer.id), idempotency=idempotency, render=created
+                cmd.ConfirmPrinted(ticket_id, printer.id), idempotency=idempotency, render=render
             )
         reason = "; ".join(failures) or "no printer configured"
         self._record_failure(ticket_id, failures[-1].split(":")[0] if failures else "none", reason)
         log.warning("ticket %s not printed at machine %s: %s", ticket_id, self.id, reason)
-        return Reply(
-            503,
-            {
-                "error": "printer_unavailable",
-                "message": NO_PRINTER,
-                "ticket": ticket_id,
-                "number": ticket["number"],
-                "detail": reason,
-            },
-        )
+        raise PrinterUnavailable(NO_PRINTER, ticket_id=ticket_id, number=number, detail=reason)
 
     def _record_failure(self, ticket_id: str, printer: str, reason: str) -> None:
-        view = self.runtime.ticket(ticket_id)
-        if view is not None and view["status"] == "print_failed" and view.get("printer") == printer:
-            return
+        # The engine ignores a repeat of the failure it already knows (same printer).
         self.runtime.execute(cmd.RecordPrintFailure(ticket_id, printer, reason))
 
     def _ask(self, printer: TicketPrinter) -> PrinterHealth:

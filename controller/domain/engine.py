@@ -19,7 +19,7 @@ from controller.domain import (
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.calendar import HallCalendar
-from controller.domain.calling import ahead_for
+from controller.domain.calling import ahead_for, position_of
 from controller.domain.errors import CommandRejected, InvalidRequest, NotFound
 from controller.domain.hall_rules import HallRules, ServiceConfig
 from controller.domain.reducer import apply
@@ -271,7 +271,10 @@ class Engine:
                         at=now, ticket_id=ticket.id, number=ticket.number, printer=command.printer
                     )
                 )
+                return self._printed_result(ticket.id, now)
             case cmd.RecordPrintFailure():
+                if ticket.status is TicketStatus.PRINT_FAILED and ticket.printer == command.printer:
+                    return ticket_result(ticket, ahead=None, minutes=None)  # known already
                 self.emit(
                     ev.TicketPrintFailed(
                         at=now,
@@ -291,6 +294,18 @@ class Engine:
                     )
                 )
         return ticket_result(ticket, ahead=None, minutes=None)
+
+    def _printed_result(self, ticket_id: str, now: dt.datetime) -> dict[str, Any]:
+        """A ticket on paper, as the kiosk shows it: its place in the queue and the printer."""
+        ticket = self.state.tickets[ticket_id]
+        service = self.config.service(ticket.service)
+        ahead = position_of(self.state, ticket, now)
+        minutes = self.estimate_minutes(service, ahead) if service is not None else None
+        return {
+            **ticket_result(ticket, ahead=ahead, minutes=minutes),
+            "printer": ticket.printer,
+            "print_failure": None,
+        }
 
     def _post_notice(self, command: cmd.PostNotice, now: dt.datetime) -> dict[str, Any]:
         text = values.require(values.notice_text, command.text, code="bad_notice", label="公告内容")

@@ -33,35 +33,47 @@ class ConfigError(HallError):
 
 
 class CommandRejected(HallError):
-    """The engine refused a command; `reason` is a code, `message` is Chinese for the user."""
+    """A command refused because it conflicts with the hall's state; `reason` a code, `message` Chinese.
 
-    def __init__(self, reason: str, message: str, *, status: int = 409) -> None:
+    The subclass says what kind of refusal it is; each boundary (HTTP in controller/api, a
+    keypad's answer code) translates the kind once.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
         self.message = message
-        self.status = status
         super().__init__(f"{reason}: {message}")
 
 
 class NotFound(CommandRejected):
     """A ticket, window, service or appointment named in a command does not exist."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(reason, message, status=404)
-
 
 class InvalidRequest(CommandRejected):
     """A command's fields are malformed (unknown outcome, bad lane, empty reason)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(reason, message, status=422)
+
+class Forbidden(CommandRejected):
+    """A rule of the hall forbids this caller this command (not rostered here, no staff PIN)."""
 
 
 class RateLimited(CommandRejected):
-    """A caller is past a rate limit (429); `retry_after` seconds until it may try again."""
+    """A caller is past a rate limit; `retry_after` seconds until it may try again."""
 
     def __init__(self, reason: str, message: str, *, retry_after: float) -> None:
-        super().__init__(reason, message, status=429)
+        super().__init__(reason, message)
         self.retry_after = retry_after
+
+
+class PrinterUnavailable(HallError):
+    """No printer of a ticket machine printed the ticket; the number stays reserved, flagged."""
+
+    def __init__(self, message: str, *, ticket_id: str, number: str, detail: str) -> None:
+        self.message = message
+        self.ticket_id = ticket_id
+        self.number = number
+        self.detail = detail  # device paths and driver errors: for the floor, not for a kiosk
+        super().__init__(f"ticket {ticket_id} not printed: {detail}")
 
 
 @dataclass
@@ -88,9 +100,12 @@ class BackupError(HallError):
 
 
 class AuthError(HallError):
-    """A request carried no token, an unknown token, or a token whose role may not do this."""
+    """A request carried no token, or a token nobody issued."""
 
-    def __init__(self, message: str, *, status: int = 401) -> None:
+    def __init__(self, message: str) -> None:
         self.message = message
-        self.status = status
         super().__init__(message)
+
+
+class NotPermitted(AuthError):
+    """A known token whose role (or window) may not do this."""

@@ -52,7 +52,7 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
     try:
         if press.refused is not None:
             # The keypad was answered by its driver; this only puts the press in the log.
-            raise CommandRejected(press.refused, "评价器按键未受理（驱动已拒收）", status=422)
+            raise InvalidRequest(press.refused, "评价器按键未受理（驱动已拒收）")
         result = _run(engine, engine.window_state(press.window), press, now)
     except CommandRejected as err:
         _log(engine, press, seen, err.reason)

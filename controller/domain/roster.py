@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain import values
-from controller.domain.errors import CommandRejected
+from controller.domain.errors import CommandRejected, Forbidden, NotFound
 from controller.domain.hall_rules import HallRules
 from controller.domain.state import HallState
 
@@ -89,15 +89,12 @@ def signing_in(engine: Engine, command: cmd.SignIn) -> RosterMember:
     staff_id = values.require(values.staff_id, command.staff_id, code="bad_staff_id", label="工号")
     found = member(engine.config, engine.state, staff_id)
     if found is None:
-        raise CommandRejected(
-            "not_on_roster",
-            f"名册中没有工号 {staff_id}；临时人员请由大厅管理员先加入名册",
-            status=404,
+        raise NotFound(
+            "not_on_roster", f"名册中没有工号 {staff_id}；临时人员请由大厅管理员先加入名册"
         )
     if command.own_roster_only and command.window not in found.windows:
-        raise CommandRejected(
+        raise Forbidden(
             "not_rostered_here",
             f"{found.name}不在 {command.window} 号窗口名册中；请使用本人窗口或由大厅管理员签到",
-            status=403,
         )
     return found

@@ -148,9 +148,7 @@ def _call_next(engine: Engine, window: WindowState, now: dt.datetime) -> dict[st
         current = engine.state.tickets[window.current]
         service = engine.config.service(current.service)
         if service is not None and service.outcome_required:
-            raise CommandRejected(
-                "outcome_required", f"请先办结 {current.number} 并登记办件类型", status=409
-            )
+            raise CommandRejected("outcome_required", f"请先办结 {current.number} 并登记办件类型")
         _finish(engine, window, current, None, now)
         finished = current.number
     escalation = dt.timedelta(minutes=engine.config.queue.escalation_minutes)

@@ -12,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from controller.api.docs_pages import self_hosted_docs
+from controller.api.http_errors import http_status
 from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecureFastAPI
-from controller.domain.errors import AuthError, CommandRejected, HallError, StoreError
+from controller.domain.errors import AuthError, CommandRejected, HallError, NotPermitted, StoreError
 from controller.satisfaction import (
     routes_records,
     routes_reports,
@@ -92,12 +93,15 @@ def _knows(tokens: SatisfactionTokens) -> Callable[[str | None], bool]:
 
 async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, CommandRejected):
-        return JSONResponse({"error": exc.reason, "message": exc.message}, status_code=exc.status)
-    if isinstance(exc, AuthError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        code = "unauthorized" if exc.status == 401 else "forbidden"
         return JSONResponse(
-            {"error": code, "message": exc.message}, status_code=exc.status, headers=headers
+            {"error": exc.reason, "message": exc.message}, status_code=http_status(exc)
+        )
+    if isinstance(exc, AuthError):
+        denied = isinstance(exc, NotPermitted)
+        return JSONResponse(
+            {"error": "forbidden" if denied else "unauthorized", "message": exc.message},
+            status_code=http_status(exc),
+            headers=None if denied else {"WWW-Authenticate": "Bearer"},
         )
     if isinstance(exc, StoreError):
         # The driver's text (SQL, parameters, file names) goes to the log, not to the client.

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.api.auth import token_digest
-from controller.domain.errors import AuthError
+from controller.domain.errors import AuthError, NotPermitted
 from controller.settings.hall_config import TokenConfig
 
 
@@ -106,16 +106,14 @@ def require_role(caller: SatisfactionCaller, *roles: SatisfactionRole) -> None:
     """AuthError (403) unless the caller has one of `roles`."""
     if caller.role not in roles:
         allowed = "、".join(ROLE_LABELS[r] for r in roles)
-        raise AuthError(
-            f"角色 {ROLE_LABELS[caller.role]}（{caller.role.value}）无权执行此操作，需要：{allowed}",
-            status=403,
+        raise NotPermitted(
+            f"角色 {ROLE_LABELS[caller.role]}（{caller.role.value}）无权执行此操作，需要：{allowed}"
         )
 
 
 def require_hall(caller: SatisfactionCaller, hall_id: str, where: str = "hall_id") -> None:
     """AuthError (403) naming the hall unless the caller may see `hall_id`."""
     if not caller.may_see(hall_id):
-        raise AuthError(
-            f"令牌 {caller.name} 只能访问大厅 {caller.hall_id}，不能访问大厅 {hall_id}（{where}）",
-            status=403,
+        raise NotPermitted(
+            f"令牌 {caller.name} 只能访问大厅 {caller.hall_id}，不能访问大厅 {hall_id}（{where}）"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.domain.errors import CommandRejected
+from controller.domain.errors import CommandRejected, InvalidRequest
 
 
 class RatingConflict(CommandRejected):
@@ -15,7 +15,6 @@ class RatingConflict(CommandRejected):
             "rating_conflict",
             f"大厅 {hall_id} 的评价 {rating_id} 已存在且内容不同；"
             "评价一经记录不可修改，原样重发才会被接受",
-            status=409,
         )
 
 
@@ -28,16 +27,15 @@ class ServedConflict(CommandRejected):
         super().__init__(
             "served_conflict",
             f"大厅 {hall_id} 的办件 {ticket_id} 已存在且内容不同；原样重发才会被接受",
-            status=409,
         )
 
 
-class RecordRefused(CommandRejected):
+class RecordRefused(InvalidRequest):
     """A record field fails a check that needs the server (hall unknown, time in the future)."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
-        super().__init__("invalid_request", f"{field}: {message}", status=422)
+        super().__init__("invalid_request", f"{field}: {message}")
 
 
 class BadTransition(CommandRejected):
@@ -47,4 +45,4 @@ class BadTransition(CommandRejected):
         self.order_id = order_id
         self.state = state
         self.action = action
-        super().__init__("bad_transition", message, status=409)
+        super().__init__("bad_transition", message)

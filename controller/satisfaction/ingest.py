@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from controller.domain.errors import AuthError
+from controller.domain.errors import NotPermitted
 from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
@@ -172,9 +172,8 @@ def _profile_for(
 ) -> HallProfile:
     """The registered hall `hall_id` of `where`, if `caller` may report `what` for it."""
     if not caller.may_see(hall_id):
-        raise AuthError(
-            f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的{what}，{where}.hall_id 为 {hall_id}",
-            status=403,
+        raise NotPermitted(
+            f"令牌 {caller.name} 只能上报大厅 {caller.hall_id} 的{what}，{where}.hall_id 为 {hall_id}"
         )
     profile = profiles.get(hall_id)
     if profile is None:

@@ -8,10 +8,11 @@ import random
 import threading
 from typing import Any
 
-from controller.app.runtime import HallRuntime
+from controller.app.runtime import HallRuntime, plain_words
 from controller.app.ticket_machine import TicketMachine
 from controller.domain import commands as cmd
 from controller.domain.calendar import HallCalendar
+from controller.domain.errors import PrinterUnavailable
 from controller.sim.arrivals import generate_arrivals
 from controller.sim.demo_keypads import DemoKeypads, KeypadSource
 from controller.sim.simulation import HallSimulation
@@ -73,12 +74,14 @@ class DemoDriver:
         self.commands += 1
         if self.machine is not None and isinstance(command, cmd.IssueTicket):
             # Simulated citizens take paper tickets at the entrance machine, as real ones do.
-            printed = self.machine.issue(command.service, command.lane, command.priority_reason)
-            return printed.body, None if printed.status == 201 else printed.body.get("error")
+            try:
+                printed = self.machine.issue(
+                    command.service, command.lane, command.priority_reason, render=plain_words
+                )
+            except PrinterUnavailable:
+                return {}, "printer_unavailable"
+            return printed.result, printed.reason
         if self.keypads is not None and (pressed := self.keypads.press(command)) is not None:
             return pressed
-        reply = self.runtime.execute(command)
-        decision = reply.decision
-        if decision is None:
-            return reply.body, None
-        return decision.result, decision.rejection.reason if decision.rejection else None
+        outcome = self.runtime.execute(command)
+        return outcome.result, outcome.reason

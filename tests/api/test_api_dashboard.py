@@ -31,8 +31,8 @@ def _figures(hall: Hall, role: str = "floor") -> dict[str, Any]:
 
 def _run(hall: Hall, command: cmd.Command) -> dict[str, Any]:
     reply = hall.runtime.execute(command)
-    assert reply.status < 300, reply.body
-    return reply.body
+    assert reply.accepted, reply.result
+    return reply.result
 
 
 def test_waiting_curve_waits_and_window_since_follow_the_day(hall: Hall) -> None:
@@ -44,7 +44,9 @@ def test_waiting_curve_waits_and_window_since_follow_the_day(hall: Hall) -> None
     hall.clock.set(at("09:40"))
     _run(hall, cmd.CallNext(1))  # A002 waited 40 minutes
     hall.clock.set(at("09:41"))
-    assert hall.runtime.execute(cmd.Pause(1, "临时离开")).status == 409  # still serving A002
+    assert (
+        hall.runtime.execute(cmd.Pause(1, "临时离开")).reason == "window_busy"
+    )  # still serving A002
     figures = _figures(hall)
 
     history = {slot["at"][11:16]: slot["waiting"] for slot in figures["waiting_history"]}

@@ -42,8 +42,8 @@ class DashboardHall:
     def run(self, command: cmd.Command) -> dict[str, object]:
         """Execute a command as the hardware or another client would; fails if refused."""
         reply = self.runtime.execute(command)
-        assert reply.status < 300, reply.body
-        return reply.body
+        assert reply.accepted, reply.result
+        return reply.result
 
     def dashboard(self, page: Page, token: str = FLOOR_TOKEN) -> None:
         """Open the dashboard with `token` and wait until the first state is drawn."""

@@ -39,7 +39,7 @@ def simulate_morning(hall: DashboardHall, until: str = "10:40", seed: int = 11) 
     def execute(command: cmd.Command, at: dt.datetime) -> tuple[dict[str, Any], str | None]:
         nonlocal presses
         reply = hall.runtime.execute(command)
-        if isinstance(command, cmd.InviteRating) and reply.status == 200 and rng.random() < 0.85:
+        if isinstance(command, cmd.InviteRating) and reply.accepted and rng.random() < 0.85:
             presses += 1
             level = rng.choices([lv for lv, _ in LEVELS], [w for _, w in LEVELS])[0]
             hall.clock.set(hall.clock.now() + dt.timedelta(seconds=rng.uniform(3, 4.5)))
@@ -48,7 +48,7 @@ def simulate_morning(hall: DashboardHall, until: str = "10:40", seed: int = 11) 
             )
         decision = reply.decision
         if decision is None:
-            return reply.body, None
+            return reply.result, None
         rejection = decision.rejection
         return decision.result, rejection.reason if rejection else None
 

@@ -60,7 +60,7 @@ def test_ticket_status_page_shows_the_number_and_place(
 
     hall = serve_hall()
     hall.runtime.execute(cmd.IssueTicket("YB"))
-    second = hall.runtime.execute(cmd.IssueTicket("YB")).body["id"]
+    second = hall.runtime.execute(cmd.IssueTicket("YB")).result["id"]
     page = browser.new_page()
     page.goto(f"{hall.base}/t/{hall.runtime.ticket_links.token(second)}")
     expect(page.locator("#number")).to_have_text("B002", timeout=30_000)

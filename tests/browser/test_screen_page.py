@@ -65,7 +65,7 @@ def test_an_emergency_takes_over_the_page_and_clearing_it_gives_it_back(
     assert cover is not None and (cover["width"], cover["height"]) == (1920, 1080)
     assert page.locator("#emergency-text").inner_text() == "请有序撤离大厅"
     assert page.locator("#emergency h1").inner_text() == "紧急通知"
-    hall.runtime.execute(cmd.ClearNotice(int(posted.body["notice_id"])))
+    hall.runtime.execute(cmd.ClearNotice(int(posted.result["notice_id"])))
     page.wait_for_selector("#emergency", state="hidden")
     assert page.locator("#latest").is_visible()
     page.close()

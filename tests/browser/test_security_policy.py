@@ -80,4 +80,4 @@ def _ticket_token(hall: ServedHall) -> str:
     from controller.domain import commands as cmd
 
     decision = hall.runtime.execute(cmd.IssueTicket("SB", "normal"))
-    return hall.runtime.ticket_links.token(str(decision.body["id"]))
+    return hall.runtime.ticket_links.token(str(decision.result["id"]))
