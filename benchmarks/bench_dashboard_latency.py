@@ -118,12 +118,12 @@ class Hall:
         started = time.monotonic()
         reply = self.runtime.execute(command)
         returned = time.monotonic()
-        if reply.status >= 300:
-            raise SystemExit(f"{command} refused: {reply.body}")
+        if not reply.accepted:
+            raise SystemExit(f"{command} refused: {reply.result}")
         if isinstance(command, cmd.IssueTicket):
             marker = f"{service}#{self.runtime.engine.state.sequences[service]}"
             return "issue", marker, started, returned
-        return "call", str(reply.body["number"]), started, returned
+        return "call", str(reply.result["number"]), started, returned
 
     def close(self) -> None:
         """Stop the streams, the server and the journal."""

@@ -168,8 +168,8 @@ def measure_with_hall(presses: int, tmp: Path) -> dict[str, list[float]]:
     def issue(_i: int) -> None:
         clock.advance(20)
         reply = runtime.execute(cmd.IssueTicket("YB"))
-        if reply.status not in {200, 201}:
-            raise SystemExit(f"could not issue a YB ticket: {reply.body}")
+        if not reply.accepted:
+            raise SystemExit(f"could not issue a YB ticket: {reply.result}")
 
     try:
         return measure(presses, tmp, KeypadDispatcher(runtime), issue)

@@ -27,6 +27,7 @@ from benchmarks.common import MONDAY, at, example_config, ms, percentile
 from controller.app.clock import ManualClock
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
+from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from devices.led.led_bus import LedBus
@@ -96,9 +97,10 @@ def run_phase(
             probe_line_share=share,
             strips=strips,
         )
-        with LedBus(bus_config, runtime.snapshot) as bus:
-            subscriber = LedStripSubscriber(bus.displays, runtime.snapshot)
-            runtime.hub.subscribe("led", subscriber.handle)
+        latest = LatestState(runtime.state_snapshot())
+        with LedBus(bus_config, latest) as bus:
+            subscriber = LedStripSubscriber(bus.displays, latest)
+            runtime.hub.subscribe_with_state("led", subscriber.handle)
             for window, (staff, _) in CALLING.items():
                 runtime.execute(cmd.SignIn(window, staff, "A"))
             for service, count in (("SB", 295), ("YB", 195)):  # within the daily quotas
@@ -118,9 +120,9 @@ def run_phase(
                 started = time.monotonic()
                 reply = runtime.execute(cmd.CallNext(window))
                 phase.execute.append(time.monotonic() - started)
-                if reply.status != 200:
-                    raise SystemExit(f"call at window {window} refused: {reply.body}")
-                number = reply.body["number"]
+                if not reply.accepted:
+                    raise SystemExit(f"call at window {window} refused: {reply.result}")
+                number = reply.result["number"]
                 sim.wait_until(partial(_has_call, number=number, after=before), timeout=5)
                 done = next(e for e in sim.executed[before:] if _is_call(e.request, number))
                 wire = wire_seconds(len(request_frame(done.request, window, 0).encode()), BAUD)

@@ -111,9 +111,9 @@ class Hall:
         started = time.monotonic()
         reply = self.runtime.execute(cmd.CallNext(window))
         returned = time.monotonic()
-        if reply.status != 200:
-            raise SystemExit(f"call at window {window} refused: {reply.body}")
-        return str(reply.body["number"]), started, returned
+        if not reply.accepted:
+            raise SystemExit(f"call at window {window} refused: {reply.result}")
+        return str(reply.result["number"]), started, returned
 
     def close(self) -> None:
         """Stop the streams, the server and the journal."""

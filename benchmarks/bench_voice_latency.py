@@ -112,8 +112,8 @@ def measure(sink: TimingSink, clips: ClipSet, calls: int, directory: Path) -> Sa
         started = time.monotonic()
         reply = runtime.execute(cmd.CallNext(window))
         returned = time.monotonic()
-        if reply.status != 200:
-            raise SystemExit(f"call at window {window} refused: {reply.body}")
+        if not reply.accepted:
+            raise SystemExit(f"call at window {window} refused: {reply.result}")
         while len(sink.entered) <= i:
             time.sleep(0.0002)
         announcer.wait_idle(10)

@@ -13,6 +13,7 @@ from controller.app.clock import ManualClock
 from controller.app.hub import SubscriberHealth
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
+from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from controller.settings.hall_config import HallConfig
@@ -100,6 +101,7 @@ def led_hall(
     clock = ManualClock(hall_time("09:00"))
     runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db", durable=False), clock)
     hall = LedHall(runtime, clock)
+    latest = LatestState(runtime.state_snapshot())
     with ExitStack() as stack:
         for bus_id, strips in layout.items():
             line = SimulatedLedBus(baudrate=BAUD, link=tmp_path / f"led-{bus_id}")
@@ -108,12 +110,12 @@ def led_hall(
                 board = strip.window == "board"
                 line.add_strip(strip.address, board=board, lines=strip.lines, columns=strip.columns)
             hall.lines[bus_id] = line
-            bus = LedBus(bus_config(bus_id, line.url, strips, **bus_changes), runtime.snapshot)
+            bus = LedBus(bus_config(bus_id, line.url, strips, **bus_changes), latest)
             hall.buses[bus_id] = stack.enter_context(bus)
             runtime.add_alert_source(bus.alerts)
         displays = [d for bus in hall.buses.values() for d in bus.displays]
-        hall.subscriber = LedStripSubscriber(displays, runtime.snapshot, blink_seconds=5)
-        hall.health = runtime.hub.subscribe("led", hall.subscriber.handle)
+        hall.subscriber = LedStripSubscriber(displays, latest, blink_seconds=5)
+        hall.health = runtime.hub.subscribe_with_state("led", hall.subscriber.handle)
         hall.subscriber.watch(hall.health)
         stack.callback(runtime.hub.stop)
         stack.callback(runtime.journal.close)

@@ -21,6 +21,7 @@ import pytest
 
 from controller.app.screen_client import HallStream
 from controller.app.screen_runner import RuntimeScreenSource, ScreenFrame, ScreenSource, scene_for
+from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from devices.led.led_bus import LedBus
@@ -73,10 +74,11 @@ def wired(hall: ScreenHall, clips: ClipSet, directory: Path) -> Iterator[Burst]:
         sims = {n: line.add_strip(n) for n in WINDOWS}
         strips = [LedStripConfig(address=n, window=n) for n in WINDOWS]
         bus_config = LedBusConfig(id="hall", url=line.url, strips=strips)  # 9600 baud, defaults
-        bus = stack.enter_context(LedBus(bus_config, runtime.snapshot))
+        latest = LatestState(runtime.state_snapshot())
+        bus = stack.enter_context(LedBus(bus_config, latest))
         runtime.add_alert_source(bus.alerts)
-        leds = LedStripSubscriber(bus.displays, runtime.snapshot, blink_seconds=BLINK_SECONDS)
-        leds.watch(runtime.hub.subscribe("led", leds.handle))
+        leds = LedStripSubscriber(bus.displays, latest, blink_seconds=BLINK_SECONDS)
+        leds.watch(runtime.hub.subscribe_with_state("led", leds.handle))
         sink = SimulatedAudioSink(time_scale=0.002)
         announcer = Announcer(sink, clips)
         announcer.start()

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from controller.app.clock import ManualClock
+from controller.app.device_wiring import start_keypad_link
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
-from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.settings.config_loader import load_config
@@ -31,7 +31,7 @@ def hall_on_broker(
     port = MqttKeypadPort(controller_config(broker), KeypadDispatcher(runtime)).start()
     try:
         assert port.wait_ready(10), port.last_error
-        KeypadLink(runtime, [port]).start()
+        start_keypad_link(runtime, [port])
         yield runtime, port
     finally:
         port.close()

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from controller.app.clock import ManualClock
+from controller.app.device_wiring import start_keypad_link
 from controller.app.journal import Journal
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.runtime import HallRuntime
-from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.settings.hall_config import HallConfig
@@ -56,7 +56,7 @@ def serial_hall(
     )
     runtime.add_alert_source(bus.alerts)
     try:
-        KeypadLink(runtime, [bus]).start()
+        start_keypad_link(runtime, [bus])
         bus.start()
         yield runtime, bus
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from controller.domain import events as ev
@@ -262,12 +263,17 @@ def test_burst_of_twenty_calls_in_one_second_each_on_its_own_strip(tmp_path: Pat
         config = bus_config("burst", line.url, strips, baudrate=9600, probe_seconds=30)
         with LedBus(config, lambda: snapshot) as bus:
             wait_until(lambda: all(s.text == "暂停服务" for s in sims), timeout=10)
-            subscriber = LedStripSubscriber(bus.displays, lambda: snapshot)
+            subscriber = LedStripSubscriber(bus.displays, LatestState(snapshot))
             at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
             for n in range(1, 21):  # one batch per call, as the hub delivers them
                 number = f"A{n:03d}"
                 subscriber.handle(
-                    [ev.TicketCalled(at=at, ticket_id=number, number=number, window=n, rule="fifo")]
+                    [
+                        ev.TicketCalled(
+                            at=at, ticket_id=number, number=number, window=n, rule="fifo"
+                        )
+                    ],
+                    snapshot,
                 )
             for n, sim in enumerate(sims, start=1):
                 sim.wait_for_text(f"请A{n:03d}号到{n}号窗口", timeout=3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.clock import ManualClock
-from controller.app.hub import Hub
+from controller.app.hub import Batch, Hub, State
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
@@ -181,3 +181,31 @@ def test_an_in_memory_journal_works_through_sqlalchemy(hall_config: HallConfig) 
     assert journal.count() == 3
     again = HallRuntime(hall_config, journal, ManualClock(hall_time("09:00")))
     assert again.engine.state.sequences["SB"] == 2
+
+
+def test_a_subscriber_that_shows_state_is_handed_the_state_right_after_each_batch(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    hub = Hub()
+    runtime = _runtime(hall_config, tmp_path / "hall.db", ManualClock(hall_time("09:00")), hub)
+    serving: list[str] = []  # window 1's ticket in the state handed with each call
+
+    def shows(batch: Batch, state: State) -> None:
+        if any(e.kind == "TicketCalled" for e in batch):
+            view = next(w for w in state["windows"] if w["number"] == 1)
+            serving.append(view["current"]["number"])
+
+    assert not hub.wants_state  # nobody shows state yet: no snapshot is built per command
+    hub.subscribe_with_state("test", shows)
+    assert hub.wants_state
+    runtime.execute(cmd.IssueTicket("SB"))
+    runtime.execute(cmd.IssueTicket("SB"))
+    runtime.execute(cmd.SignIn(1, "S0101", "A"))
+    runtime.execute(cmd.CallNext(1))
+    runtime.execute(cmd.Finish(1))
+    runtime.execute(cmd.CallNext(1))  # the later call's state must not show in the first's
+    deadline = time.monotonic() + 5
+    while len(serving) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    hub.stop()
+    assert serving == ["A001", "A002"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
 from controller.app.subscribers.keypad_screens import KeypadLink
+from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain.errors import ConfigError, ConfigProblem
 from controller.settings.config_sections import TOKEN_ENV
@@ -190,6 +191,7 @@ def start_devices(
 def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
     runtime = devices.runtime
     config = runtime.config.led
+    latest = LatestState(runtime.state_snapshot())  # then fed by the hub with every batch
     for bus_config in config.buses:
         chosen = bus_config
         if simulate:
@@ -211,14 +213,14 @@ def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
                 f"模拟LED屏 / simulated LED line {bus_config.id} ({len(bus_config.strips)} displays) "
                 f"at {line.url}"
             )
-        bus = LedBus(chosen, runtime.snapshot)
+        bus = LedBus(chosen, latest)
         devices.led_buses.append(bus)
         runtime.add_alert_source(bus.alerts)
     if not devices.led_buses:
         return
     displays = [display for bus in devices.led_buses for display in bus.displays]
-    subscriber = LedStripSubscriber(displays, runtime.snapshot, blink_seconds=config.blink_seconds)
-    subscriber.watch(runtime.hub.subscribe("led", subscriber.handle))
+    subscriber = LedStripSubscriber(displays, latest, blink_seconds=config.blink_seconds)
+    subscriber.watch(runtime.hub.subscribe_with_state("led", subscriber.handle))
     for bus in devices.led_buses:
         bus.start()
         devices._stops.append(bus.stop)
@@ -275,7 +277,7 @@ def _start_keypads(devices: HallDevices, *, simulate: bool, data_dir: Path) -> N
         runtime.add_alert_source(devices.keypad_alerts)
     _start_serial_keypads(devices, dispatcher, simulate=simulate, data_dir=data_dir)
     if devices.keypad_ports:
-        KeypadLink(runtime, devices.keypad_ports).start()
+        start_keypad_link(runtime, devices.keypad_ports)
 
 
 def _start_serial_keypads(
@@ -337,3 +339,12 @@ def _central_token(token_file: Path | None) -> str:
 
 def _problem(key: str, message: str) -> ConfigError:
     return ConfigError([ConfigProblem("hall config", None, key, message)])
+
+
+def start_keypad_link(runtime: HallRuntime, ports: Sequence[KeypadPort]) -> KeypadLink:
+    """Wire keypad screens to a hall: its alerts, every window's state now, then the hub."""
+    link = KeypadLink(ports)
+    runtime.add_alert_source(link.alerts)
+    link.resync(runtime.state_snapshot())
+    runtime.hub.subscribe_with_state("keypads", link.on_events)
+    return link

@@ -7,13 +7,15 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from controller.domain.events import Event
 
 log = logging.getLogger(__name__)
 Batch = Sequence[Event]
+State = Mapping[str, Any]  # the hall's state snapshot right after a batch (app/snapshot.py)
 
 
 @dataclass
@@ -30,16 +32,18 @@ class SubscriberHealth:
 
 
 class _ThreadSubscriber:
-    def __init__(self, name: str, callback: Callable[[Batch], None], capacity: int) -> None:
+    def __init__(
+        self, name: str, callback: Callable[[Batch, State | None], None], capacity: int
+    ) -> None:
         self.health = SubscriberHealth(name)
         self._callback = callback
-        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=capacity)
+        self._queue: queue.Queue[tuple[Batch, State | None] | None] = queue.Queue(maxsize=capacity)
         self._thread = threading.Thread(target=self._run, name=f"hub-{name}", daemon=True)
         self._thread.start()
 
-    def offer(self, batch: Batch) -> None:
+    def offer(self, batch: Batch, state: State | None) -> None:
         try:
-            self._queue.put_nowait(batch)
+            self._queue.put_nowait((batch, state))
         except queue.Full:
             # A blocked subscriber loses events; it must resync from a state snapshot.
             self.health.dropped += len(batch)
@@ -50,9 +54,10 @@ class _ThreadSubscriber:
             self._queue.put_nowait(None)
 
     def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
+        while (delivery := self._queue.get()) is not None:
+            batch, state = delivery
             try:
-                self._callback(batch)
+                self._callback(batch, state)
                 self.health.delivered += len(batch)
                 self.health.failing = False
             except Exception as err:  # a subscriber's failure is its own; the hall goes on
@@ -79,11 +84,33 @@ class Hub:
         self._subscribers: list[_ThreadSubscriber] = []
         self._streams: list[StreamSubscription] = []
         self._lock = threading.Lock()
+        self.wants_state = False  # a subscriber shows state: publish hands it the snapshot
 
     def subscribe(
         self, name: str, callback: Callable[[Batch], None], capacity: int | None = None
     ) -> SubscriberHealth:
         """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`)."""
+        return self._add(name, lambda batch, _state: callback(batch), capacity)
+
+    def subscribe_with_state(
+        self, name: str, callback: Callable[[Batch, State], None], capacity: int | None = None
+    ) -> SubscriberHealth:
+        """As `subscribe`, with the state snapshot taken right after each batch was journaled.
+
+        A device that shows state (a strip, a keypad) gets it handed, and never calls back into
+        the runtime for it.
+        """
+
+        def deliver(batch: Batch, state: State | None) -> None:
+            assert state is not None, "publish() without the state a subscriber asked for"
+            callback(batch, state)
+
+        self.wants_state = True
+        return self._add(name, deliver, capacity)
+
+    def _add(
+        self, name: str, callback: Callable[[Batch, State | None], None], capacity: int | None
+    ) -> SubscriberHealth:
         subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity)
         with self._lock:
             self._subscribers.append(subscriber)
@@ -102,15 +129,15 @@ class Hub:
             if stream in self._streams:
                 self._streams.remove(stream)
 
-    def publish(self, batch: Batch) -> None:
-        """Offer a batch to everyone; never blocks, never raises for a subscriber."""
+    def publish(self, batch: Batch, state: State | None = None) -> None:
+        """Offer a batch (and the state after it, when `wants_state`) to everyone; never blocks."""
         if not batch:
             return
         with self._lock:
             subscribers = list(self._subscribers)
             streams = list(self._streams)
         for subscriber in subscribers:
-            subscriber.offer(batch)
+            subscriber.offer(batch, state)
         for stream in streams:
             try:
                 stream.loop.call_soon_threadsafe(_put_stream, stream, batch)

@@ -185,6 +185,11 @@ class HallRuntime:
             found.update(source())
         return found
 
+    def state_snapshot(self) -> dict[str, Any]:
+        """The hall's state snapshot, consistent with the journal, without device alerts."""
+        with self._lock:
+            return build_snapshot(self.engine, self.clock.now())
+
     def snapshot(self) -> dict[str, Any]:
         """The public state snapshot, consistent with the journal, plus device alerts."""
         with self._lock:
@@ -276,4 +281,6 @@ class HallRuntime:
             log.warning("journal writable again")
             self._store_trouble = None
         self.version += 1
-        self.hub.publish(decision.events)
+        # Built here, under the lock, only when a device shows state: the batch's own state.
+        state = build_snapshot(self.engine, self.clock.now()) if self.hub.wants_state else None
+        self.hub.publish(decision.events, state)

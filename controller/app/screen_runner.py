@@ -97,7 +97,7 @@ class RuntimeScreenSource:
             or time.monotonic() - self._taken >= self._refresh
         ):
             self._changed.clear()
-            self._snapshot = self._runtime.snapshot()
+            self._snapshot = self._runtime.state_snapshot()  # no device alerts on the TV
             self._taken = time.monotonic()
         return ScreenFrame(self._snapshot, self._runtime.clock.now(), connected=True)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from controller.app.runtime import HallRuntime
+from controller.app.hub import State
 from controller.domain import events as ev
 from devices.keypad.keypad import KeypadPort
 from display.keypad_text import KeypadDisplay, fallback_display, keypad_display, windows_touched
@@ -24,30 +24,22 @@ log = logging.getLogger(__name__)
 class KeypadLink:
     """Pushes a window's keypad display whenever an event concerns that window."""
 
-    def __init__(self, runtime: HallRuntime, ports: Sequence[KeypadPort]) -> None:
-        self.runtime = runtime
+    def __init__(self, ports: Sequence[KeypadPort]) -> None:
         self.ports = list(ports)
         self._lock = threading.Lock()
         self._fallbacks: dict[int, str] = {}  # window -> what could not be sent
 
-    def start(self) -> KeypadLink:
-        """Show every window's current state, then follow the hub."""
-        self.runtime.add_alert_source(self.alerts)
-        self.resync()
-        self.runtime.hub.subscribe("keypads", self.on_events)
-        return self
-
-    def resync(self) -> None:
-        """Send every window's keypad its current state (start-up, or a keypad back online)."""
-        for window in self.runtime.snapshot()["windows"]:
+    def resync(self, state: State) -> None:
+        """Send every window's keypad its state in `state` (start-up, or a keypad back online)."""
+        for window in state["windows"]:
             self._show(keypad_display(window))
 
-    def on_events(self, batch: Sequence[ev.Event]) -> None:
-        """Hub callback: one display per window the batch touched."""
+    def on_events(self, batch: Sequence[ev.Event], state: State) -> None:
+        """Hub callback: one display per window the batch touched, from the state handed with it."""
         touched = windows_touched(list(batch))
         if not touched:
             return
-        views = {w["number"]: w for w in self.runtime.snapshot()["windows"]}
+        views = {w["number"]: w for w in state["windows"]}
         for number, event in touched.items():
             view = views.get(number)
             if view is not None:

@@ -8,17 +8,16 @@ snapshot, so a strip always ends on what its window is doing now.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from controller.app.hub import SubscriberHealth
+from controller.app.hub import State, SubscriberHealth
+from controller.app.subscribers.latest_state import LatestState
 from controller.domain import events as ev
 from devices.led.led_display import LedDisplay
 from display.led_text import board_commands, call_command, strip_commands
 from firmware_protocols.led.led_strip import LedCommand
 
 log = logging.getLogger(__name__)
-SnapshotSource = Callable[[], Mapping[str, Any]]
 
 CALL_EVENTS = (ev.TicketCalled, ev.TicketRecalled)
 WINDOW_EVENTS = (
@@ -35,26 +34,31 @@ HALL_EVENTS = (ev.DayOpened, ev.DayClosed)
 
 
 class LedStripSubscriber:
-    """Turns hub event batches into strip and board commands; pass `handle` to Hub.subscribe."""
+    """Turns hub event batches into strip and board commands; pass `handle` to subscribe_with_state.
+
+    The state handed with each batch is kept in `latest`, where the LED buses resync a rebooted
+    display from.
+    """
 
     def __init__(
         self,
         displays: Sequence[LedDisplay],
-        snapshot: SnapshotSource,
+        latest: LatestState,
         *,
         blink_seconds: int = 5,
     ) -> None:
         self.displays = list(displays)
         self.blink_seconds = blink_seconds
-        self._snapshot = snapshot
+        self.latest = latest
         self._health: SubscriberHealth | None = None
 
     def watch(self, health: SubscriberHealth) -> None:
         """Resync every display when the hub reports that this subscriber lost events."""
         self._health = health
 
-    def handle(self, batch: Sequence[ev.Event]) -> None:
+    def handle(self, batch: Sequence[ev.Event], state: State) -> None:
         """Queue the commands for one batch of events (in order); never blocks on a display."""
+        self.latest.set(state)
         if self._health is not None and self._health.needs_resync:
             self._health.needs_resync = False
             self.resync_all()
@@ -70,7 +74,6 @@ class LedStripSubscriber:
             plan.setdefault(window, []).append(event)
             board_changed = True
             board_call = board_call or isinstance(event, CALL_EVENTS)
-        snapshot: Mapping[str, Any] | None = None
         for window, events in plan.items():
             strips = [d for d in self.displays if d.target == window]
             if not strips:
@@ -80,18 +83,16 @@ class LedStripSubscriber:
                 if isinstance(event, CALL_EVENTS):
                     commands.append(call_command(event.number, window, self.blink_seconds))
             if not isinstance(events[-1], CALL_EVENTS):  # the window moved on after its calls
-                snapshot = snapshot if snapshot is not None else self._snapshot()
-                commands.extend(strip_commands(snapshot, window))
+                commands.extend(strip_commands(state, window))
             for strip in strips:
                 strip.show(commands)
         boards = [d for d in self.displays if d.target == "board"]
         if board_changed and boards:
-            snapshot = snapshot if snapshot is not None else self._snapshot()
             blink = self.blink_seconds if board_call else 0
             for board in boards:
                 board.show(
                     board_commands(
-                        snapshot, lines=board.lines, columns=board.columns, blink_seconds=blink
+                        state, lines=board.lines, columns=board.columns, blink_seconds=blink
                     )
                 )
 
