@@ -246,6 +246,9 @@ def test_lost_hub_events_resync_every_display(hall_config: HallConfig, tmp_path:
         one = hall.sim("a", 1)
         one.wait_for_text("暂停服务")
         displays = hall.buses["a"].displays
+        opened = [d.health().resyncs for d in displays]
+        hall.run(cmd.IssueTicket("SB"))  # the day opens: every display resyncs once for that
+        wait_until(lambda: [d.health().resyncs for d in displays] == [n + 1 for n in opened])
         before = [d.health().resyncs for d in displays]
         assert hall.health is not None
         hall.health.needs_resync = True  # what the hub sets when its queue overflowed
