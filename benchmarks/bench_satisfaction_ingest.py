@@ -94,7 +94,7 @@ def batches(records: list[dict[str, Any]], size: int) -> list[list[dict[str, Any
 @contextlib.contextmanager
 def api_server(database_url: str, workers: int = 1) -> Iterator[str]:
     """The API under uvicorn (`workers` processes) in a child process; yields its base URL."""
-    from tests.satisfaction.pg_server import free_port
+    from tests.integration.satisfaction.pg_server import free_port
 
     port = free_port()
     env = os.environ | {
@@ -362,7 +362,7 @@ def main() -> None:
                 urls = {kind: f"sqlite:///{tmp}/{kind}.db" for kind in ("api", "bare")}
                 run_backend(name, urls, args)
         elif name == "postgresql":
-            from tests.satisfaction.pg_server import PostgresServer, find_postgres_bin
+            from tests.integration.satisfaction.pg_server import PostgresServer, find_postgres_bin
 
             bin_dir = find_postgres_bin()
             if bin_dir is None:

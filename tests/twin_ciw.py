@@ -22,7 +22,7 @@ import ciw
 from controller.settings.hall_config import HallConfig
 from controller.settings.simulation_habits import Behaviour
 from controller.sim.arrivals import _HOURLY_INTENSITY
-from tests.test_twin_textbook import one_service_hall, run_twin
+from tests.unit.test_twin_textbook import one_service_hall, run_twin
 
 MEAN_SERVICE = 8.0  # SB, minutes
 OPEN_HOUR, OPEN_MINUTE, TICKETING_MINUTES = 8, 30, 510  # 08:30, tickets until 17:00

@@ -1,0 +1,71 @@
+"""Twin results a director can trust: several seeds, percentiles, intervals, before/after (issue 17)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import statistics
+
+import pytest
+
+from controller.sim.simulate_day import DayReport, TicketWait
+from controller.sim.twin_results import day_figures, paired_change, spread, summarise
+from tests.conftest import MONDAY, hall_time
+from tests.system.test_cli import hallctl
+
+
+def _day(waits: dict[str, list[float]], hour: str = "09:00") -> DayReport:
+    tickets = []
+    for service, minutes in waits.items():
+        for i, wait in enumerate(minutes):
+            issued = hall_time(hour) + dt.timedelta(seconds=i)
+            tickets.append(TicketWait(service, issued, issued + dt.timedelta(minutes=wait)))
+    return DayReport(MONDAY, {}, len(tickets), {}, 0, 0.0, tuple(tickets))
+
+
+def test_spread_is_the_mean_with_a_student_t_interval() -> None:
+    figure = spread([1.0, 2.0, 3.0])
+    half = 4.303 * 1.0 / math.sqrt(3)  # t(0.975, 2 df) * sd / sqrt(n)
+    assert figure["mean"] == 2.0 and figure["seeds"] == 3
+    assert figure["ci95"] == pytest.approx([2.0 - half, 2.0 + half], abs=1e-3)
+    assert spread([0.1, 0.9], 0.0, 1.0)["ci95"] == [0.0, 1.0]  # a share stays a share
+    assert spread([5.0])["ci95"] is None and spread([])["mean"] is None
+
+
+def test_day_figures_give_percentiles_and_the_share_within_target() -> None:
+    waits = [float(m) for m in range(1, 21)]  # 1..20 minutes
+    figures = day_figures(_day({"SB": waits, "YB": [40.0]}), target_minutes=10)
+    sb = figures["groups"]["SB"]
+    assert sb["p50"] == pytest.approx(statistics.quantiles(waits, n=2, method="inclusive")[0])
+    assert sb["p90"] == pytest.approx(statistics.quantiles(waits, n=10, method="inclusive")[-1])
+    assert sb["mean"] == pytest.approx(10.5) and sb["within_target"] == pytest.approx(0.5)
+    assert figures["groups"]["all"]["within_target"] == pytest.approx(10 / 21)
+    assert figures["by_hour"] == {"09": pytest.approx(statistics.fmean([*waits, 40.0]))}
+
+
+def test_a_what_if_change_is_paired_seed_by_seed() -> None:
+    before = [day_figures(_day({"SB": [10.0 + s, 20.0 + s]}), 30) for s in range(4)]
+    after = [day_figures(_day({"SB": [4.0 + s, 6.0 + s]}), 30) for s in range(4)]
+    change = paired_change(before, after)["SB"]["mean"]
+    assert change["mean"] == -10.0 and change["ci95"] == [-10.0, -10.0]  # no seed-to-seed noise
+    assert summarise(before)["groups"]["SB"]["mean"]["ci95"][0] < 15.0  # the levels vary
+
+
+def test_seeds_and_a_what_if_on_the_command_line() -> None:
+    args = ("simulate-day", "--date", MONDAY.isoformat(), "--seeds", "3", "--extra-windows", "2")
+    result = hallctl(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    twin = json.loads(result.stdout)["twin"]
+    assert twin["seeds"] == [1, 2, 3]
+    for column in ("before", "after"):
+        everyone = twin[column]["groups"]["all"]
+        assert everyone["p50"]["mean"] <= everyone["mean"]["mean"] <= everyone["p90"]["mean"]
+        assert len(everyone["p90"]["ci95"]) == 2 and everyone["p90"]["seeds"] == 3
+        assert {"09", "10", "15"} <= set(twin[column]["by_hour"])
+    change = twin["change"]["all"]
+    assert change["mean"]["ci95"][1] < 0 and change["p90"]["mean"] < 0  # two more windows help
+    table = hallctl(*args, "--seed", "7", "--no-habits")
+    assert table.returncode == 0, table.stderr
+    assert "seeds 7..9" in table.stdout and "变化 change (paired)" in table.stdout
+    assert "p90" in table.stdout and "按时段" in table.stdout
