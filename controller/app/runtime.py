@@ -255,7 +255,9 @@ class HallRuntime:
         if decision.events:
             self._persist(decision, None)
         today = now.astimezone(self.config.zone).date()
-        for command in rating_defaults.due_commands(self.engine, self.journal, today):
+        for command in rating_defaults.due_commands(
+            self.config.ratings, self.engine.state, self.journal, today
+        ):
             applied = self.engine.handle(command, now)
             if applied.events:
                 self._persist(applied, None)

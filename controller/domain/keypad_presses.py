@@ -25,7 +25,7 @@ from controller.domain.state import WindowState
 from firmware_protocols.keypad.keypad_codes import REASON_TABLE_VERSION, REASON_TABLES
 
 if TYPE_CHECKING:
-    from controller.domain.engine import Engine
+    from controller.domain.step import Step
 
 MAX_RAW = 512  # characters of the wire message kept in the press log
 # Driver refusals whose window the hall's config does not confirm (a keypad it does not know,
@@ -39,23 +39,23 @@ MAX_REASONS = 5
 INVITED_CITIZEN = frozenset({"already_rated", "invitation_expired", "not_finished"})
 
 
-def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
+def handle(step: Step, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     """Log the press, then run it; a refused press is logged with its reason and re-raised."""
-    window = engine.state.windows.get(press.window)
+    window = step.state.windows.get(press.window)
     invited = None
-    if window is None or engine.config.window(press.window) is None:
+    if window is None or step.config.window(press.window) is None:
         seen = _Seen(now, None, "unknown_window", None)
     else:
-        invited = open_invitation(engine.state, window, now) if press.key == "rate" else None
+        invited = open_invitation(step.state, window, now) if press.key == "rate" else None
         concerned = invited.id if invited else window.current or window.last_finished
         seen = _Seen(now, window.staff_id, window.status, concerned)
     try:
         if press.refused is not None:
             # The keypad was answered by its driver; this only puts the press in the log.
             raise InvalidRequest(press.refused, "评价器按键未受理（驱动已拒收）")
-        result = _run(engine, engine.window_state(press.window), press, now)
+        result = _run(step, step.window_state(press.window), press, now)
     except CommandRejected as err:
-        _log(engine, press, seen, err.reason)
+        _log(step, press, seen, err.reason)
         if (
             window is not None
             and press.key == "rate"
@@ -64,7 +64,7 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
             and err.reason not in INVITED_CITIZEN
         ):
             flag_refused_rating(
-                engine,
+                step,
                 window,
                 now=now,
                 ticket_id=seen.ticket_id,
@@ -72,7 +72,7 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
                 reason=err.reason,
             )
         raise
-    _log(engine, press, dataclasses.replace(seen, ticket_id=result.get("id", seen.ticket_id)), "ok")
+    _log(step, press, dataclasses.replace(seen, ticket_id=result.get("id", seen.ticket_id)), "ok")
     return result
 
 
@@ -87,12 +87,12 @@ class _Seen:
 
 
 def _log(
-    engine: Engine,
+    step: Step,
     press: cmd.PressKey,
     seen: _Seen,
     outcome: str,
 ) -> None:
-    engine.emit(
+    step.emit(
         ev.KeyPressed(
             at=seen.at,
             device_id=press.device_id,
@@ -110,13 +110,11 @@ def _log(
     )
 
 
-def _run(
-    engine: Engine, window: WindowState, press: cmd.PressKey, now: dt.datetime
-) -> dict[str, Any]:
+def _run(step: Step, window: WindowState, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     if press.key == "rate":
-        return _rate(engine, window, press, now)
+        return _rate(step, window, press, now)
     command = _staff_command(press)
-    return window_commands.handle(engine, command, now)
+    return window_commands.handle(step, command, now)
 
 
 def _staff_command(press: cmd.PressKey) -> cmd.WindowCommand:
@@ -150,19 +148,17 @@ def _transfer(window: int, argument: str) -> cmd.Transfer:
     raise InvalidRequest("bad_transfer", "转办须指定业务（service:代码）或窗口（window:号）")
 
 
-def _rate(
-    engine: Engine, window: WindowState, press: cmd.PressKey, now: dt.datetime
-) -> dict[str, Any]:
+def _rate(step: Step, window: WindowState, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     try:
         level = RatingLevel(press.rating or "")
     except ValueError as err:
         raise InvalidRequest("bad_rating", f"无法识别的评价等级 {press.rating!r}") from err
     reasons, table = _reasons(level, press)
-    ticket = rateable_ticket(engine.state, window, now)
-    config, service = engine.config, engine.service_config(ticket.service)
+    ticket = rateable_ticket(step.state, window, now)
+    config, service = step.config, step.service_config(ticket.service)
     rating_id = f"{ticket.id}-R1"
     finished_at = ticket.ended_at or now
-    engine.emit(
+    step.emit(
         ev.RatingRecorded(
             at=now,
             rating_id=rating_id,
@@ -183,8 +179,8 @@ def _rate(
             finished_at=finished_at,
         )
     )
-    for flag, detail in rating_flags(engine, window, ticket, level, now):
-        engine.emit(
+    for flag, detail in rating_flags(step, window, ticket, level, now):
+        step.emit(
             ev.RatingFlagged(
                 at=now,
                 rating_id=rating_id,

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.errors import CommandRejected
+from controller.domain.hall_rules import RatingRules
 from controller.domain.ratings import CHANNEL_SYSTEM_DEFAULT, REASON_TABLE_VERSION
+from controller.domain.state import HallState
 
 if TYPE_CHECKING:
-    from controller.domain.engine import Engine
+    from controller.domain.step import Step
 
 SYSTEM_DEVICE = "system-default"
 
@@ -28,22 +30,22 @@ class JournaledDays(Protocol):
 
 
 def apply_defaults(
-    engine: Engine, command: cmd.ApplyRatingDefaults, now: dt.datetime
+    step: Step, command: cmd.ApplyRatingDefaults, now: dt.datetime
 ) -> dict[str, Any]:
     """Record the default level for each unrated ticket of `source_day`, once per day."""
-    rules, config = engine.config.ratings, engine.config
+    rules, config = step.config.ratings, step.config
     if rules.default_after_days is None:
         raise CommandRejected("defaults_disabled", "本大厅未配置未评价默认规则")
     if now.date() - command.source_day < dt.timedelta(days=rules.default_after_days):
         raise CommandRejected(
             "too_soon", f"{command.source_day} 未满 {rules.default_after_days} 天"
         )
-    done = engine.state.rating_defaults_done
+    done = step.state.rating_defaults_done
     if done is not None and command.source_day <= done:
         return {"source_day": command.source_day.isoformat(), "count": 0, "already_done": True}
     for ticket in command.tickets:
         service = config.service(ticket.service)
-        engine.emit(
+        step.emit(
             ev.RatingRecorded(
                 at=now,
                 rating_id=f"{ticket.ticket_id}-D",
@@ -65,21 +67,21 @@ def apply_defaults(
                 system_default=True,
             )
         )
-    engine.emit(
+    step.emit(
         ev.RatingDefaultsApplied(at=now, source_day=command.source_day, count=len(command.tickets))
     )
     return {"source_day": command.source_day.isoformat(), "count": len(command.tickets)}
 
 
 def due_commands(
-    engine: Engine, journal: JournaledDays, today: dt.date
+    rules: RatingRules, state: HallState, journal: JournaledDays, today: dt.date
 ) -> list[cmd.ApplyRatingDefaults]:
     """One command per journaled day now old enough and not yet defaulted, oldest first."""
-    days = engine.config.ratings.default_after_days
+    days = rules.default_after_days
     if days is None:
         return []
     last = today - dt.timedelta(days=days)
-    done = engine.state.rating_defaults_done
+    done = state.rating_defaults_done
     due = [d for d in journal.days() if d <= last and (done is None or d > done)]
     return [
         cmd.ApplyRatingDefaults(day, unrated_tickets(journal.events_of_day(day))) for day in due

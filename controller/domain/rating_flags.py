@@ -25,16 +25,16 @@ from controller.domain.state import Ticket, TicketStatus, WindowState
 if TYPE_CHECKING:
     import datetime as dt
 
-    from controller.domain.engine import Engine
+    from controller.domain.step import Step
 
 NO_TICKET = "—"  # the flag's ticket number when the press concerned none
 
 
 def rating_flags(
-    engine: Engine, window: WindowState, ticket: Ticket, level: RatingLevel, now: dt.datetime
+    step: Step, window: WindowState, ticket: Ticket, level: RatingLevel, now: dt.datetime
 ) -> list[tuple[str, str]]:
     """(flag, Chinese detail) for an accepted rating; its RatingRecorded is already applied."""
-    rules, flags = engine.config.ratings, []
+    rules, flags = step.config.ratings, []
     finished, invited = ticket.ended_at, ticket.rating_invited_at
     if finished is not None and invited is not None and invited > finished:
         seconds = (now - invited).total_seconds()
@@ -48,11 +48,11 @@ def rating_flags(
         late = (invited - finished).total_seconds()
         if late > rules.late_invitation_seconds:
             flags.append(("invited_late", f"办结 {late:.0f} 秒后才邀请评价，群众可能已离开"))
-    tally = engine.state.ratings
+    tally = step.state.ratings
     if level is RatingLevel.VERY_SATISFIED and window.number not in tally.top_run_flagged:
         run = tally.top_run[window.number]  # already counts this rating; one flag per run
         if run >= rules.top_run_min:
-            share, source = baseline_share(engine, window.number, run, rules)
+            share, source = baseline_share(step, window.number, run, rules)
             if run * math.log(share) < math.log(rules.top_run_probability):
                 flags.append(
                     ("top_run", f"连续 {run} 次“非常满意”，明显高于{source}（{share:.0%}）")
@@ -61,7 +61,7 @@ def rating_flags(
 
 
 def flag_refused_rating(
-    engine: Engine,
+    step: Step,
     window: WindowState,
     *,
     now: dt.datetime,
@@ -73,8 +73,8 @@ def flag_refused_rating(
     absent = staff_away(window)
     if absent is None:
         return
-    ticket = engine.state.tickets.get(ticket_id or "")
-    engine.emit(
+    ticket = step.state.tickets.get(ticket_id or "")
+    step.emit(
         ev.RatingFlagged(
             at=now,
             rating_id="",  # no rating was made
@@ -97,20 +97,20 @@ def staff_away(window: WindowState) -> str | None:
     return None
 
 
-def baseline_share(engine: Engine, window: int, run: int, rules: RatingRules) -> tuple[float, str]:
+def baseline_share(step: Step, window: int, run: int, rules: RatingRules) -> tuple[float, str]:
     """The window's own 非常满意 share before the run, else the other windows' today, else the prior.
 
     Shares are Laplace-smoothed. The run itself is left out: a window that rates itself would
     otherwise be its own baseline. With little history of its own, the hall's other windows
     today say what honest citizens press (a fixed prior below the real mix flags honest runs).
     """
-    history = window_ratings_today(engine, window)
+    history = window_ratings_today(step, window)
     before = history[: max(0, len(history) - run)][-rules.top_run_lookback :]
     if len(before) >= rules.top_run_min_history:
         return _smoothed_top_share(before), "本窗口此前的水平"
     others = [
         ticket.rating
-        for ticket in engine.state.tickets.values()
+        for ticket in step.state.tickets.values()
         if ticket.window != window and ticket.rating is not None and ticket.rated_at is not None
     ]
     if len(others) >= rules.top_run_min_history:
@@ -123,11 +123,11 @@ def _smoothed_top_share(levels: list[str]) -> float:
     return (top + 1) / (len(levels) + 2)
 
 
-def window_ratings_today(engine: Engine, window: int) -> list[str]:
+def window_ratings_today(step: Step, window: int) -> list[str]:
     """The levels of the tickets the window finished and had rated today, in rating order."""
     rated = [
         (ticket.rated_at, ticket.id, ticket.rating)
-        for ticket in engine.state.tickets.values()
+        for ticket in step.state.tickets.values()
         if ticket.window == window
         and ticket.status is TicketStatus.FINISHED
         and ticket.rating is not None

@@ -14,7 +14,7 @@ from controller.domain.hall_rules import HallRules
 from controller.domain.state import HallState
 
 if TYPE_CHECKING:
-    from controller.domain.engine import Engine
+    from controller.domain.step import Step
 
 
 @dataclass(frozen=True)
@@ -63,20 +63,18 @@ def temporary_view(state: HallState) -> list[dict[str, Any]]:
     ]
 
 
-def add_temporary(
-    engine: Engine, command: cmd.AddTemporaryStaff, now: dt.datetime
-) -> dict[str, Any]:
+def add_temporary(step: Step, command: cmd.AddTemporaryStaff, now: dt.datetime) -> dict[str, Any]:
     """Put a temporary staff member on today's roster; refused if the id is already rostered."""
     staff_id = values.require(values.staff_id, command.staff_id, code="bad_staff_id", label="工号")
     name = values.require(values.staff_name, command.name, code="bad_staff_name", label="姓名")
     post = values.require(values.staff_post, command.post, code="bad_staff_post", label="岗位")
-    engine.window_state(command.window)
-    existing = member(engine.config, engine.state, staff_id)
+    step.window_state(command.window)
+    existing = member(step.config, step.state, staff_id)
     if existing is not None:
         raise CommandRejected(
             "already_on_roster", f"工号 {staff_id} 已在名册中（{existing.name}），无需重复添加"
         )
-    engine.emit(
+    step.emit(
         ev.TemporaryStaffAdded(
             at=now, staff_id=staff_id, name=name, post=post, window=command.window
         )
@@ -84,10 +82,10 @@ def add_temporary(
     return {"id": staff_id, "name": name, "post": post, "window": command.window}
 
 
-def signing_in(engine: Engine, command: cmd.SignIn) -> RosterMember:
+def signing_in(step: Step, command: cmd.SignIn) -> RosterMember:
     """The roster entry a sign-in names; refused unless on the roster (and here, for a window token)."""
     staff_id = values.require(values.staff_id, command.staff_id, code="bad_staff_id", label="工号")
-    found = member(engine.config, engine.state, staff_id)
+    found = member(step.config, step.state, staff_id)
     if found is None:
         raise NotFound(
             "not_on_roster", f"名册中没有工号 {staff_id}；临时人员请由大厅管理员先加入名册"

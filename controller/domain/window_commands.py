@@ -13,52 +13,52 @@ from controller.domain.errors import CommandRejected, InvalidRequest
 from controller.domain.state import Outcome, Ticket, WindowState
 
 if TYPE_CHECKING:
-    from controller.domain.engine import Engine
+    from controller.domain.step import Step
 
 
-def handle(engine: Engine, command: cmd.WindowCommand, now: dt.datetime) -> dict[str, Any]:
+def handle(step: Step, command: cmd.WindowCommand, now: dt.datetime) -> dict[str, Any]:
     """Run one window command; raises CommandRejected before emitting anything it refuses."""
-    window = engine.window_state(command.window)
+    window = step.window_state(command.window)
     match command:
         case cmd.SignIn():
-            return _sign_in(engine, window, command, now)
+            return _sign_in(step, window, command, now)
         case cmd.OpenWindow():
             if not window.open:
-                engine.emit(ev.WindowOpened(at=now, window=window.number))
+                step.emit(ev.WindowOpened(at=now, window=window.number))
             return _window_result(window)
         case cmd.CloseWindow():
-            return _close(engine, window, now)
+            return _close(step, window, now)
         case cmd.SetWindowServices():
-            return _set_services(engine, window, command, now)
+            return _set_services(step, window, command, now)
     _require_staff(window)
     match command:
         case cmd.SignOut():
-            _require_idle(engine, window)
-            engine.emit(
+            _require_idle(step, window)
+            step.emit(
                 ev.StaffSignedOut(at=now, window=window.number, staff_id=window.staff_id or "")
             )
             return _window_result(window)
         case cmd.CallNext():
-            return _call_next(engine, window, now)
+            return _call_next(step, window, now)
         case cmd.Recall():
-            return _recall(engine, window, now)
+            return _recall(step, window, now)
         case cmd.NoShow():
-            return _no_show(engine, window, _current(engine, window), now, automatic=False)
+            return _no_show(step, window, _current(step, window), now, automatic=False)
         case cmd.Pause():
-            return _pause(engine, window, command, now)
+            return _pause(step, window, command, now)
         case cmd.Resume():
             if not window.paused:
                 raise CommandRejected("not_paused", f"{window.number}号窗口未暂停")
-            engine.emit(ev.WindowResumed(at=now, window=window.number))
+            step.emit(ev.WindowResumed(at=now, window=window.number))
             return _window_result(window)
         case cmd.Transfer():
-            return _transfer(engine, window, command, now)
+            return _transfer(step, window, command, now)
         case cmd.Finish():
             case_number = parse_case_number(command.case_number)
-            ticket = _current(engine, window)
-            return _finish(engine, window, ticket, command.outcome, now, case_number=case_number)
+            ticket = _current(step, window)
+            return _finish(step, window, ticket, command.outcome, now, case_number=case_number)
         case cmd.InviteRating():
-            return _invite_rating(engine, window, now)
+            return _invite_rating(step, window, now)
     raise InvalidRequest("unknown_command", f"无法处理的窗口指令 {type(command).__name__}")
 
 
@@ -76,23 +76,23 @@ def parse_outcome(text: str) -> Outcome:
 
 
 def _sign_in(
-    engine: Engine, window: WindowState, command: cmd.SignIn, now: dt.datetime
+    step: Step, window: WindowState, command: cmd.SignIn, now: dt.datetime
 ) -> dict[str, Any]:
     if command.role not in ("A", "B"):
         raise InvalidRequest("bad_role", "岗位角色应为 A 或 B（AB角）")
     if not window.open:
         raise CommandRejected("window_closed", f"{window.number}号窗口已关闭，无法签到")
-    member = roster.signing_in(engine, command)
+    member = roster.signing_in(step, command)
     if window.staff_id == command.staff_id:
         return _window_result(window)
     if window.staff_id is not None:
         raise CommandRejected(
             "window_occupied", f"{window.number}号窗口已由{window.staff_name}签到，请先签退"
         )
-    for other in engine.state.windows.values():
+    for other in step.state.windows.values():
         if other.staff_id == command.staff_id:
             raise CommandRejected("staff_elsewhere", f"该工作人员已在{other.number}号窗口签到")
-    engine.emit(
+    step.emit(
         ev.StaffSignedIn(
             at=now,
             window=window.number,
@@ -105,34 +105,34 @@ def _sign_in(
     return _window_result(window)
 
 
-def _close(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
+def _close(step: Step, window: WindowState, now: dt.datetime) -> dict[str, Any]:
     if not window.open:
         return _window_result(window)
-    _require_idle(engine, window)
+    _require_idle(step, window)
     if window.staff_id is not None:
-        engine.emit(
+        step.emit(
             ev.StaffSignedOut(
                 at=now, window=window.number, staff_id=window.staff_id, automatic=True
             )
         )
-    engine.emit(ev.WindowClosed(at=now, window=window.number))
+    step.emit(ev.WindowClosed(at=now, window=window.number))
     return _window_result(window)
 
 
 def _set_services(
-    engine: Engine, window: WindowState, command: cmd.SetWindowServices, now: dt.datetime
+    step: Step, window: WindowState, command: cmd.SetWindowServices, now: dt.datetime
 ) -> dict[str, Any]:
     services = tuple(command.services)
     if not services or len(set(services)) != len(services):
         raise InvalidRequest("bad_services", "窗口业务列表不能为空或重复")
     for code in services:
-        engine.service_config(code)
+        step.service_config(code)
     if command.policy not in ("fifo", "order", "weighted"):
         raise InvalidRequest("bad_policy", "叫号策略应为 fifo、order 或 weighted")
     weights = dict(command.weights)
     if any(code not in services or weight < 1 for code, weight in weights.items()):
         raise InvalidRequest("bad_weights", "权重只能设置给本窗口的业务，且至少为 1")
-    engine.emit(
+    step.emit(
         ev.WindowServicesChanged(
             at=now, window=window.number, services=services, policy=command.policy, weights=weights
         )
@@ -140,26 +140,26 @@ def _set_services(
     return _window_result(window)
 
 
-def _call_next(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
+def _call_next(step: Step, window: WindowState, now: dt.datetime) -> dict[str, Any]:
     if window.paused:
         raise CommandRejected("window_paused", f"{window.number}号窗口暂停服务中，请先恢复服务")
     finished: str | None = None
     if window.current is not None:
-        current = engine.state.tickets[window.current]
-        service = engine.config.service(current.service)
+        current = step.state.tickets[window.current]
+        service = step.config.service(current.service)
         if service is not None and service.outcome_required:
             raise CommandRejected("outcome_required", f"请先办结 {current.number} 并登记办件类型")
-        _finish(engine, window, current, None, now)
+        _finish(step, window, current, None, now)
         finished = current.number
-    escalation = dt.timedelta(minutes=engine.config.queue.escalation_minutes)
-    picked = pick_next(engine.state, window, now, escalation)
+    escalation = dt.timedelta(minutes=step.config.queue.escalation_minutes)
+    picked = pick_next(step.state, window, now, escalation)
     if picked is None:
         message = "当前没有等候的群众"
         if finished:
             message = f"{finished} 已办结；{message}"
         raise CommandRejected("queue_empty", message)
     ticket, rule = picked
-    engine.emit(
+    step.emit(
         ev.TicketCalled(
             at=now, ticket_id=ticket.id, number=ticket.number, window=window.number, rule=rule
         )
@@ -167,12 +167,12 @@ def _call_next(engine: Engine, window: WindowState, now: dt.datetime) -> dict[st
     return _ticket_result(ticket) | {"rule": rule, "finished": finished}
 
 
-def _recall(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
-    ticket = _current(engine, window)
+def _recall(step: Step, window: WindowState, now: dt.datetime) -> dict[str, Any]:
+    ticket = _current(step, window)
     count = ticket.recall_count + 1
-    if count > engine.config.queue.recall_limit:
-        return _no_show(engine, window, ticket, now, automatic=True)
-    engine.emit(
+    if count > step.config.queue.recall_limit:
+        return _no_show(step, window, ticket, now, automatic=True)
+    step.emit(
         ev.TicketRecalled(
             at=now,
             ticket_id=ticket.id,
@@ -185,13 +185,13 @@ def _recall(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, 
 
 
 def _no_show(
-    engine: Engine, window: WindowState, ticket: Ticket, now: dt.datetime, *, automatic: bool
+    step: Step, window: WindowState, ticket: Ticket, now: dt.datetime, *, automatic: bool
 ) -> dict[str, Any]:
-    rules = engine.config.queue
+    rules = step.config.queue
     requeue_at: dt.datetime | None = None
     follows: str | None = None
     if rules.no_show_policy == "requeue" and ticket.no_show_count < rules.max_requeues:
-        queue = calling_order(engine.state, ticket.service, now)
+        queue = calling_order(step.state, ticket.service, now)
         if rules.requeue_after == 0:
             requeue_at = ticket.queue_at
         elif len(queue) >= rules.requeue_after:
@@ -199,7 +199,7 @@ def _no_show(
             requeue_at, follows = leader.queue_at, leader.id
         else:
             requeue_at = now
-    engine.emit(
+    step.emit(
         ev.TicketNoShow(
             at=now,
             ticket_id=ticket.id,
@@ -213,32 +213,30 @@ def _no_show(
     return _ticket_result(ticket) | {"no_show": True, "requeued": requeue_at is not None}
 
 
-def _pause(
-    engine: Engine, window: WindowState, command: cmd.Pause, now: dt.datetime
-) -> dict[str, Any]:
+def _pause(step: Step, window: WindowState, command: cmd.Pause, now: dt.datetime) -> dict[str, Any]:
     reason = values.require(values.reason, command.reason, code="reason_required", label="暂停原因")
     if window.paused:
         raise CommandRejected("already_paused", f"{window.number}号窗口已暂停")
-    _require_idle(engine, window)
+    _require_idle(step, window)
     waiting = sum(
         1
         for code in window.services
-        for t in engine.state.waiting.get(code, {}).values()
+        for t in step.state.waiting.get(code, {}).values()
         if t.target_window in (None, window.number)
     )
-    engine.emit(ev.WindowPaused(at=now, window=window.number, reason=reason, waiting=waiting))
+    step.emit(ev.WindowPaused(at=now, window=window.number, reason=reason, waiting=waiting))
     return _window_result(window) | {"waiting": waiting}
 
 
 def _transfer(
-    engine: Engine, window: WindowState, command: cmd.Transfer, now: dt.datetime
+    step: Step, window: WindowState, command: cmd.Transfer, now: dt.datetime
 ) -> dict[str, Any]:
-    ticket = _current(engine, window)
+    ticket = _current(step, window)
     if command.to_service is None and command.to_window is None:
         raise InvalidRequest("transfer_target", "转办需要指定业务或窗口")
     to_service = command.to_service
     if command.to_window is not None:
-        target = engine.window_state(command.to_window)
+        target = step.window_state(command.to_window)
         if not target.open:
             raise CommandRejected("window_closed", f"{target.number}号窗口已关闭")
         if to_service is None:
@@ -246,12 +244,12 @@ def _transfer(
         if to_service not in target.services:
             raise CommandRejected("window_not_serving", f"{target.number}号窗口不办理该业务")
     assert to_service is not None
-    target_service = engine.service_config(to_service)
+    target_service = step.service_config(to_service)
     if command.to_window is None:
-        engine.require_open_window(target_service)
+        step.require_open_window(target_service)
     if to_service == ticket.service and command.to_window in (None, window.number):
         raise CommandRejected("same_place", "转办目标与当前业务和窗口相同")
-    engine.emit(
+    step.emit(
         ev.TicketTransferred(
             at=now,
             ticket_id=ticket.id,
@@ -275,7 +273,7 @@ def parse_case_number(text: str | None) -> str | None:
 
 
 def _finish(
-    engine: Engine,
+    step: Step,
     window: WindowState,
     ticket: Ticket,
     outcome_text: str | None,
@@ -284,11 +282,11 @@ def _finish(
     case_number: str | None = None,
 ) -> dict[str, Any]:
     outcome = parse_outcome(outcome_text) if outcome_text else None
-    service = engine.config.service(ticket.service)
+    service = step.config.service(ticket.service)
     if outcome is None and service is not None and service.outcome_required:
         raise InvalidRequest("outcome_required", f"{service.name}办结时须登记办件类型")
     started = ticket.first_called_at or now
-    engine.emit(
+    step.emit(
         ev.TicketFinished(
             at=now,
             ticket_id=ticket.id,
@@ -303,15 +301,15 @@ def _finish(
     return _ticket_result(ticket) | {"outcome": ticket.outcome, "case_number": case_number}
 
 
-def _invite_rating(engine: Engine, window: WindowState, now: dt.datetime) -> dict[str, Any]:
+def _invite_rating(step: Step, window: WindowState, now: dt.datetime) -> dict[str, Any]:
     ticket_id = window.current or window.last_finished
     if ticket_id is None:
         raise CommandRejected("nothing_to_rate", "当前没有可邀请评价的办件")
-    ticket = engine.state.tickets[ticket_id]
+    ticket = step.state.tickets[ticket_id]
     if ticket.rating_invited_until is not None and ticket.rating_invited_until > now:
         return _ticket_result(ticket) | {"rating_until": ticket.rating_invited_until.isoformat()}
-    until = now + dt.timedelta(seconds=engine.config.queue.rating_invitation_seconds)
-    engine.emit(ev.RatingInvited(at=now, ticket_id=ticket.id, window=window.number, until=until))
+    until = now + dt.timedelta(seconds=step.config.queue.rating_invitation_seconds)
+    step.emit(ev.RatingInvited(at=now, ticket_id=ticket.id, window=window.number, until=until))
     return _ticket_result(ticket) | {"rating_until": until.isoformat()}
 
 
@@ -322,18 +320,18 @@ def _require_staff(window: WindowState) -> None:
         raise CommandRejected("not_signed_in", f"{window.number}号窗口无人签到，请先签到")
 
 
-def _require_idle(engine: Engine, window: WindowState) -> None:
+def _require_idle(step: Step, window: WindowState) -> None:
     if window.current is not None:
-        number = engine.state.tickets[window.current].number
+        number = step.state.tickets[window.current].number
         raise CommandRejected(
             "window_busy", f"{window.number}号窗口正在办理 {number}，请先办结或过号"
         )
 
 
-def _current(engine: Engine, window: WindowState) -> Ticket:
+def _current(step: Step, window: WindowState) -> Ticket:
     if window.current is None:
         raise CommandRejected("no_current_ticket", f"{window.number}号窗口当前没有正在办理的票号")
-    return engine.state.tickets[window.current]
+    return step.state.tickets[window.current]
 
 
 def _ticket_result(ticket: Ticket) -> dict[str, Any]:
