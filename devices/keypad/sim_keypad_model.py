@@ -3,7 +3,7 @@
 It behaves as docs/protocols/keypad-serial.md asks of a keypad: a queue of presses offered
 oldest first until answered, a random boot id at every power-up, the repeat filter for DISPLAY,
 the NEEDS_DISPLAY and QUEUE_FULL flags, NAKs. It records what it was sent and has the fault
-switches the driver tests need. The line and its thread are in devices/keypad/sim_keypad_serial.py.
+switches the driver tests need. The line and its thread are in devices/rs485/sim_line.py.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from firmware_protocols.keypad.keypad_serial import (
 from firmware_protocols.keypad.keypad_serial_fields import MAX_QUEUED
 
 QUEUE_CAPACITY = 32  # the spec's minimum
+REPLY_SECONDS = 0.001  # a keypad starts its reply 1 ms after the request (the spec allows 20)
 CONNECTED_SECONDS = 1.0  # polled this recently: the controller is talking to it
 _POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each power-up
 _KEY_OFFSET = 14  # EVENT payload: status 5, queued 1, boot id 4, seq 4, then the key
@@ -210,8 +211,13 @@ class SimKeypad:
 
     # --- the keypad's firmware (called by the line's thread) ---
 
-    def handle(self, frame: Frame) -> bytes:
-        """React to one frame heard on the line; the bytes to send back (maybe none)."""
+    @property
+    def reply_delay_seconds(self) -> float:
+        """How long after a request's last byte its reply starts."""
+        return REPLY_SECONDS + self.faults.delay_seconds
+
+    def handle(self, frame: Frame, at: float = 0.0) -> bytes:
+        """React to one frame heard on the line (at `at`); the bytes to send back (maybe none)."""
         faults = self.faults
         # No keypad function is ever broadcast: a keypad ignores address 0 (and others' frames).
         if faults.silent or frame.reply or frame.address != self.address:

@@ -2,7 +2,7 @@
 
 It executes requests the way docs/protocols/led-strip.md asks of a display (repeat filter,
 NAKs, the BOOTED flag), keeps what it shows as text, draws it as a dot-matrix PNG and has the
-fault switches the driver tests need. The line and its thread are in devices/led/sim_led_strip.py.
+fault switches the driver tests need. The line and its thread are in devices/rs485/sim_line.py.
 """
 
 from __future__ import annotations
@@ -151,6 +151,11 @@ class SimLedStrip:
             self.booted, self.blink_until = True, 0.0
             self._repeats.forget()
             self._changed.notify_all()
+
+    @property
+    def reply_delay_seconds(self) -> float:
+        """How long after a request's last byte its reply starts."""
+        return self.faults.delay_seconds
 
     def handle(self, frame: Frame, at: float) -> bytes:
         """React to one frame heard on the line at time `at`; the bytes to send back (maybe none)."""
