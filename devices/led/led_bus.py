@@ -22,12 +22,13 @@ from typing import Any, Literal
 
 import serial
 
+from devices.led.hall_bus_content import encode_content
 from devices.led.led_bus_display import BusDisplay, BusJob
 from devices.led.led_config import BOARD, LedBusConfig
 from devices.led.led_display import LedBusError, LedDisplay
 from devices.led.led_probes import ProbeSchedule
 from devices.rs485.master_line import QUIET_CHARS, LineSettings, MasterLine
-from display.led_text import board_commands, strip_commands
+from display.led_text import board_content, strip_content
 from firmware_protocols.hall_bus.hall_bus import (
     BROADCAST,
     DeviceClass,
@@ -236,9 +237,10 @@ class LedBus:
         if config.brightness is not None:
             commands.append(SetBrightness(config.brightness))
         if isinstance(config.window, int):
-            commands += strip_commands(snapshot, config.window)
+            commands += encode_content(strip_content(snapshot, config.window))
         else:
-            commands += board_commands(snapshot, lines=config.lines, columns=config.columns)
+            board = board_content(snapshot, lines=config.lines, columns=config.columns)
+            commands += encode_content(board)
         strip.stats.counters["resyncs"] += 1
         self._send_all(strip, commands)
 
