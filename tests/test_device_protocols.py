@@ -259,3 +259,21 @@ def test_a_registered_keypad_protocol_is_picked_by_config(
         if runtime is not None:
             runtime.hub.stop()
             runtime.journal.close()
+
+
+def test_the_driver_doc_names_the_files_and_the_registry_line_of_a_second_protocol() -> None:
+    root = EXAMPLE_CONFIG.parents[1]
+    doc = (root / "docs" / "led-strip-driver.md").read_text(encoding="utf-8")
+    section = doc.split("## A second protocol", 1)[1].split("\n## ", 1)[0]
+    named = {
+        "devices/led/led_protocols.py",
+        "display/led_content.py",
+        "devices/led/hall_bus_content.py",
+        "devices/rs485/master_line.py",
+        "devices/keypad/keypad_protocols.py",
+    }
+    for path in named:
+        assert f"`{path}`" in section and (root / path).is_file(), path
+    registry = (root / "devices" / "led" / "led_protocols.py").read_text(encoding="utf-8")
+    assert "LED_PROTOCOLS.register(HALL_BUS_V1, LedProtocol(" in registry
+    assert 'LED_PROTOCOLS.register("VENDOR-v1", LedProtocol(' in section
