@@ -25,15 +25,8 @@ __all__ = [
 class SimulatedKeypadLine(SimulatedMultidropLine):
     """A line of simulated keypads behind one pty, served by its own thread."""
 
-    def __init__(
-        self,
-        *,
-        baudrate: int = 38_400,
-        pace: bool = True,
-        link: str | Path | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(baudrate=baudrate, pace=pace, link=link, seed=seed, name="sim-keypad-line")
+    default_baudrate = 38_400
+    name = "sim-keypad-line"
 
     def add_keypad(
         self, address: int, *, window: int | None = None, firmware: str = "sim-kp 1.0"

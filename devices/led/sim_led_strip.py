@@ -6,8 +6,6 @@ devices/rs485/sim_line.py; a display's firmware is devices/led/sim_led_model.py.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from devices.led.sim_led_model import Executed, SimLedStrip, StripFaults
 from devices.rs485.sim_line import SimulatedMultidropLine
 
@@ -17,15 +15,8 @@ __all__ = ["Executed", "SimLedStrip", "SimulatedLedBus", "StripFaults"]
 class SimulatedLedBus(SimulatedMultidropLine):
     """A line of simulated displays behind one pty, served by its own thread."""
 
-    def __init__(
-        self,
-        *,
-        baudrate: int = 9600,
-        pace: bool = True,
-        link: str | Path | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(baudrate=baudrate, pace=pace, link=link, seed=seed, name="sim-led-bus")
+    default_baudrate = 9600
+    name = "sim-led-bus"
 
     def add_strip(
         self, address: int, *, board: bool = False, lines: int = 1, columns: int = 16

@@ -52,20 +52,21 @@ class LineDevice(Protocol):
 class SimulatedMultidropLine:
     """A line of simulated devices behind one pty, served by its own thread."""
 
+    default_baudrate = 9600  # a kind's line (SimulatedKeypadLine) may run faster by default
+    name = "sim-rs485-line"  # its thread's name
+
     def __init__(
         self,
         *,
-        baudrate: int = 9600,
+        baudrate: int | None = None,
         pace: bool = True,
         link: str | Path | None = None,
         seed: int = 0,
-        name: str = "sim-rs485-line",
     ) -> None:
-        self.baudrate = baudrate
+        self.baudrate = baudrate if baudrate is not None else self.default_baudrate
         self.pace = pace
         self.byte_at_a_time = False  # fault switch: replies trickle out one byte at a time
         self.frames_heard = 0
-        self.name = name
         self._seed = seed
         self._link = Path(link) if link is not None else None
         self._devices: dict[int, LineDevice] = {}
@@ -79,7 +80,7 @@ class SimulatedMultidropLine:
         self._controls: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = self._stopped = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def add_device(self, device: LineDevice) -> None:
         """Hang `device` on the line at its address (before or after start).
