@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -98,8 +97,8 @@ class SerialKeypadBus:
         self._displays: dict[int, DisplayState] = {}
         self._cond = threading.Condition()
         self._stopping = False
-        settings = LineSettings.of("keypad bus", config, MAX_REPLY_BYTES, 0.005)
-        self._line = MasterLine(replace(settings, reply_time_up_front=False))
+        settings = LineSettings.of("keypad bus", config, MAX_REPLY_BYTES, 0.005, up_front=False)
+        self._line = MasterLine(settings)
         self._thread = threading.Thread(
             target=self._run, name=f"keypad-bus-{config.id}", daemon=True
         )

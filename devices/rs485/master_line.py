@@ -52,9 +52,15 @@ class LineSettings:
 
     @classmethod
     def of(
-        cls, kind: str, port: BusPort, max_reply_bytes: int, read_slice_seconds: float = 0.01
+        cls,
+        kind: str,
+        port: BusPort,
+        max_reply_bytes: int,
+        read_slice_seconds: float = 0.01,
+        *,
+        up_front: bool = True,
     ) -> LineSettings:
-        """Settings for bus `port` of `kind` ("LED bus"); the reply time up front."""
+        """Settings for bus `port` of `kind` ("LED bus"); `up_front`: see `reply_time_up_front`."""
         return cls(
             f"{kind} {port.id}",
             port.url,
@@ -62,6 +68,7 @@ class LineSettings:
             port.reply_timeout_seconds,
             max_reply_bytes,
             read_slice_seconds,
+            up_front,
         )
 
 
