@@ -29,9 +29,9 @@ from pathlib import Path
 from benchmarks.common import ms, percentile
 from devices.keypad.keypad import KeypadAnswer, KeypadPress
 from devices.keypad.keypad_serial import SerialKeypadBus
-from devices.keypad.keypad_serial_line import QUIET_CHARS
 from devices.keypad.serial_config import KeypadBusConfig
 from devices.keypad.sim_keypad_serial import REPLY_SECONDS, SimulatedKeypadLine
+from devices.rs485.master_line import QUIET_CHARS
 from firmware_protocols.hall_bus.hall_bus import Frame, wire_seconds
 from firmware_protocols.keypad.keypad_serial import (
     FN_EVENT,

@@ -32,8 +32,8 @@ from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
 from devices.led.led_bus import LedBus
 from devices.led.led_config import LedBusConfig, LedStripConfig
-from devices.led.led_line import QUIET_CHARS
 from devices.led.sim_led_strip import SimLedStrip, SimulatedLedBus
+from devices.rs485.master_line import QUIET_CHARS
 from firmware_protocols.hall_bus.hall_bus import wire_seconds
 from firmware_protocols.led.led_strip import ShowCall, request_frame
 

@@ -1,4 +1,4 @@
-"""What an LED window strip or board shows, as LED commands computed from the state snapshot."""
+"""What an LED window strip or board shows, computed from the state snapshot (display/led_content.py)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,15 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
-from firmware_protocols.led.led_strip import (
-    MAX_BOARD_LINE_CHARS,
-    MAX_LINES_PER_FRAME,
-    MAX_NAME_CHARS,
-    MAX_NUMBER_CHARS,
-    MAX_POST_CHARS,
-    MAX_WINDOW_CHARS,
-    BoardText,
-    Clear,
-    ContentCommand,
-    ShowCall,
-    ShowIdle,
-    ShowPaused,
+from display.led_content import (
+    BlankShown,
+    BoardShown,
+    CallShown,
+    IdleShown,
+    PausedShown,
+    StripContent,
 )
+from firmware_protocols.led.led_strip import MAX_BOARD_LINE_CHARS
 
 Snapshot = Mapping[str, Any]
 _ENTRY_GAP = "  "
@@ -31,31 +25,31 @@ def window_label(window: int) -> str:
     return f"{window}号窗口"
 
 
-def call_command(number: str, window: int, blink_seconds: int) -> ShowCall:
-    """The strip command for a call (or recall) of `number` at `window`."""
-    return ShowCall(_cut(number, MAX_NUMBER_CHARS), window_label(window), blink_seconds)
+def call_content(number: str, window: int, blink_seconds: int) -> CallShown:
+    """What a strip shows for a call (or recall) of `number` at `window`."""
+    return CallShown(_printable(number), window_label(window), blink_seconds)
 
 
-def window_command(view: Mapping[str, Any] | None, window: int) -> ContentCommand:
+def window_content(view: Mapping[str, Any] | None, window: int) -> StripContent:
     """What window `window`'s strip shows for its snapshot view (None: not in the hall: blank)."""
     if view is None:
-        return Clear()
+        return BlankShown()
     state = view.get("state")
-    label = _cut(window_label(window), MAX_WINDOW_CHARS)
+    label = window_label(window)
     if state == "serving" and view.get("current"):
-        return ShowCall(_cut(str(view["current"]["number"]), MAX_NUMBER_CHARS), label, 0)
+        return CallShown(_printable(str(view["current"]["number"])), label, 0)
     if state == "idle" and view.get("staff"):
         staff = view["staff"]
-        name = _cut(str(staff.get("name") or ""), MAX_NAME_CHARS)
-        return ShowIdle(label, name, _cut(str(staff.get("post") or ""), MAX_POST_CHARS))
+        name = _printable(str(staff.get("name") or ""))
+        return IdleShown(label, name, _printable(str(staff.get("post") or "")))
     if state == "closed":
-        return Clear()
-    return ShowPaused()  # paused, or nobody signed in: the window does not serve now
+        return BlankShown()
+    return PausedShown()  # paused, or nobody signed in: the window does not serve now
 
 
-def strip_commands(snapshot: Snapshot, window: int) -> list[ContentCommand]:
-    """The commands that bring window `window`'s strip to the current state."""
-    return [window_command(find_window(snapshot, window), window)]
+def strip_content(snapshot: Snapshot, window: int) -> StripContent:
+    """What window `window`'s strip shows in the current state."""
+    return window_content(find_window(snapshot, window), window)
 
 
 def board_lines(snapshot: Snapshot, *, lines: int, columns: int) -> list[str]:
@@ -85,32 +79,11 @@ def board_lines(snapshot: Snapshot, *, lines: int, columns: int) -> list[str]:
     return out + [""] * (lines - len(out))
 
 
-def board_commands(
+def board_content(
     snapshot: Snapshot, *, lines: int, columns: int, blink_seconds: int = 0
-) -> list[BoardText]:
-    """Every board line as BOARD_TEXT frames (as few as fit); line 0 blinks `blink_seconds`."""
-    texts = board_lines(snapshot, lines=lines, columns=columns)
-    frames: list[BoardText] = []
-    first = 0
-    while first < len(texts):
-        count = min(MAX_LINES_PER_FRAME, len(texts) - first)
-        blink = 0 if first == 0 and blink_seconds else None
-        while True:
-            try:
-                frame = BoardText(
-                    tuple(texts[first : first + count]),
-                    first,
-                    blink,
-                    blink_seconds if blink == 0 else 0,
-                )
-                break
-            except HallBusError:  # over the frame size (long Chinese lines): fewer per frame
-                if count == 1:
-                    raise
-                count -= 1
-        frames.append(frame)
-        first += count
-    return frames
+) -> BoardShown:
+    """What a board shows: `board_lines`, line 0 blinking `blink_seconds` after a call."""
+    return BoardShown(tuple(board_lines(snapshot, lines=lines, columns=columns)), blink_seconds)
 
 
 def find_window(snapshot: Snapshot, window: int) -> Mapping[str, Any] | None:
@@ -149,8 +122,8 @@ def _board_entry(view: Mapping[str, Any]) -> str | None:
     return f"{number}号暂停"
 
 
-def _cut(text: str, max_chars: int) -> str:
-    return "".join(c for c in text if c.isprintable())[:max_chars]
+def _printable(text: str) -> str:
+    return "".join(c for c in text if c.isprintable())
 
 
 def _half_width(char: str) -> bool:

@@ -24,9 +24,10 @@ import httpx
 
 from controller.settings.config_loader import load_config
 from controller.settings.hall_config import HallConfig
+from devices.led.hall_bus_content import encode_content
 from devices.led.led_config import BOARD
 from devices.led.sim_led_model import SimLedStrip
-from display.led_text import board_commands, strip_commands
+from display.led_text import board_content, strip_content
 from firmware_protocols.led.led_strip import request_frame
 from tests.conftest import EXAMPLE_CONFIG
 from tests.servers import free_port
@@ -129,11 +130,10 @@ class DeviceWatch:
                     strip.address, board=board, lines=strip.lines, columns=strip.columns
                 )
                 if board:
-                    commands: list[Any] = list(
-                        board_commands(snapshot, lines=strip.lines, columns=strip.columns)
-                    )
+                    shown = board_content(snapshot, lines=strip.lines, columns=strip.columns)
+                    commands = encode_content(shown)
                 else:
-                    commands = list(strip_commands(snapshot, int(strip.window)))
+                    commands = encode_content(strip_content(snapshot, int(strip.window)))
                 for seq, command in enumerate(commands, start=1):
                     twin.handle(request_frame(command, strip.address, seq), 0.0)
                 texts[f"{bus.id}:{strip.address}"] = twin.text

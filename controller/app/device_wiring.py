@@ -26,12 +26,10 @@ from controller.settings.config_sections import TOKEN_ENV
 from devices.keypad.keypad import KeypadPort
 from devices.keypad.keypad_mqtt import MqttKeypadPort, open_keypad_port
 from devices.keypad.keypad_mqtt_local import LocalKeypadHall, start_local_keypad_hall
-from devices.keypad.keypad_serial import SerialKeypadBus, open_keypad_buses
+from devices.keypad.keypad_protocols import KEYPAD_PROTOCOLS, KeypadBusDriver, SimulatedKeypads
 from devices.keypad.keypad_twin import KeypadTwin
-from devices.keypad.sim_keypad_serial import SimulatedKeypadLine, simulated_keypad_line
-from devices.led.led_bus import LedBus
-from devices.led.led_config import BOARD
-from devices.led.sim_led_strip import SimLedStrip, SimulatedLedBus
+from devices.led.led_display import LedDriver
+from devices.led.led_protocols import LED_PROTOCOLS, ShownText, SimulatedLedLine
 from devices.voice.announcer import Announcer
 from devices.voice.audio_sink import SimulatedAudioSink
 
@@ -43,14 +41,14 @@ class HallDevices:
     """Every device of the running hall; `notes` are lines for the start-up banner."""
 
     runtime: HallRuntime
-    led_buses: list[LedBus] = field(default_factory=list)
-    led_lines: list[SimulatedLedBus] = field(default_factory=list)
-    led_twins: dict[str, SimLedStrip] = field(default_factory=dict)  # display id -> its twin
+    led_buses: list[LedDriver] = field(default_factory=list)
+    led_lines: list[SimulatedLedLine] = field(default_factory=list)
+    led_twins: dict[str, ShownText] = field(default_factory=dict)  # display id -> its twin
     announcer: Announcer | None = None
     audio: SimulatedAudioSink | None = None
     mqtt_port: MqttKeypadPort | None = None
-    keypad_buses: list[SerialKeypadBus] = field(default_factory=list)
-    keypad_lines: list[SimulatedKeypadLine] = field(default_factory=list)
+    keypad_buses: list[KeypadBusDriver] = field(default_factory=list)
+    keypad_lines: list[SimulatedKeypads] = field(default_factory=list)
     local_keypads: LocalKeypadHall | None = None
     outbox: RatingOutbox | None = None
     notes: list[str] = field(default_factory=list)
@@ -194,26 +192,19 @@ def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
     latest = LatestState(runtime.state_snapshot())  # then fed by the hub with every batch
     for bus_config in config.buses:
         chosen = bus_config
+        protocol = LED_PROTOCOLS.get(bus_config.protocol)
         if simulate:
-            line = SimulatedLedBus(
-                baudrate=bus_config.baudrate, link=data_dir / f"led-{bus_config.id}"
-            )
-            for strip in bus_config.strips:
-                devices.led_twins[f"{bus_config.id}:{strip.address}"] = line.add_strip(
-                    strip.address,
-                    board=strip.window == BOARD,
-                    lines=strip.lines,
-                    columns=strip.columns,
-                )
-            line.start()
+            line = protocol.twin(bus_config, data_dir / f"led-{bus_config.id}")
             devices._stops.append(line.stop)
+            for address, twin in line.displays.items():
+                devices.led_twins[f"{bus_config.id}:{address}"] = twin
             devices.led_lines.append(line)
             chosen = bus_config.model_copy(update={"url": line.url})
             devices.notes.append(
-                f"模拟LED屏 / simulated LED line {bus_config.id} ({len(bus_config.strips)} displays) "
-                f"at {line.url}"
+                f"模拟LED屏 / simulated LED line {bus_config.id} ({len(bus_config.strips)} displays, "
+                f"{bus_config.protocol}) at {line.url}"
             )
-        bus = LedBus(chosen, latest)
+        bus = protocol.driver(chosen, latest)
         devices.led_buses.append(bus)
         runtime.add_alert_source(bus.alerts)
     if not devices.led_buses:
@@ -287,7 +278,8 @@ def _start_serial_keypads(
     for configured in devices.runtime.config.keypads.serial.buses:
         config = configured
         if simulate:
-            line, config = simulated_keypad_line(configured, data_dir / f"keypads-{configured.id}")
+            twin = KEYPAD_PROTOCOLS.get(configured.protocol).twin
+            line, config = twin(configured, data_dir / f"keypads-{configured.id}")
             devices.keypad_lines.append(line)
             devices._stops.append(line.stop)
             devices.notes.append(
@@ -295,7 +287,10 @@ def _start_serial_keypads(
                 f"{config.id} at {line.url}"
             )
         configs.append(config)
-    for bus in open_keypad_buses(configs, dispatcher):
+    # Every bus is made before any starts: a bad port URL stops the hall before it polls.
+    buses = [KEYPAD_PROTOCOLS.get(c.protocol).driver(c, dispatcher) for c in configs]
+    for bus in buses:
+        bus.start()
         devices.keypad_buses.append(bus)
         devices._stops.append(bus.close)  # before its simulated line (stops run last first)
         devices.runtime.add_alert_source(bus.alerts)

@@ -36,9 +36,9 @@ from devices.keypad.keypad import (
     refusal_code,
 )
 from devices.keypad.keypad_serial_fit import answer_for, display_state
-from devices.keypad.keypad_serial_line import KeypadLine
 from devices.keypad.keypad_serial_state import KeypadOnBus
 from devices.keypad.serial_config import KeypadBusConfig, KeypadBusError
+from devices.rs485.master_line import LineSettings, MasterLine
 from display.keypad_text import KeypadDisplay
 from firmware_protocols.hall_bus.hall_bus import (
     Ack,
@@ -62,7 +62,7 @@ from firmware_protocols.keypad.keypad_serial import (
     decode_reply,
     request_frame,
 )
-from firmware_protocols.keypad.keypad_serial_fields import KeypadEventError
+from firmware_protocols.keypad.keypad_serial_fields import MAX_REPLY_BYTES, KeypadEventError
 
 log = logging.getLogger(__name__)
 MAX_POLLS_IN_A_ROW = 4  # one keypad's flood of presses must not hold the line from the others
@@ -97,7 +97,8 @@ class SerialKeypadBus:
         self._displays: dict[int, DisplayState] = {}
         self._cond = threading.Condition()
         self._stopping = False
-        self._line = KeypadLine(config)
+        settings = LineSettings.of("keypad bus", config, MAX_REPLY_BYTES, 0.005, up_front=False)
+        self._line = MasterLine(settings)
         self._thread = threading.Thread(
             target=self._run, name=f"keypad-bus-{config.id}", daemon=True
         )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from controller.domain.errors import HallError
 from controller.domain.strict import StrictModel
+from devices.keypad.keypad_protocols import KEYPAD_PROTOCOLS
+from devices.rs485.protocols import HALL_BUS_V1
 from firmware_protocols.hall_bus.hall_bus import MAX_ADDRESS
 
 Address = Annotated[int, Field(ge=1, le=MAX_ADDRESS)]
@@ -31,6 +33,10 @@ class KeypadBusConfig(StrictModel):
     url: str = Field(
         min_length=1, description="serial device or pyserial URL: /dev/ttyUSB1, socket://, loop://"
     )
+    protocol: str = Field(
+        default=HALL_BUS_V1,
+        description="what its keypads speak: a name in devices/keypad/keypad_protocols.py",
+    )
     # 38400 rather than the hall bus default 9600: 32 keypads are polled in about 0.3 s instead
     # of 1.1 s (every hall bus device must offer 38400, docs/protocols/hall-bus.md section 1).
     baudrate: int = Field(default=38_400, ge=1200, le=921_600)
@@ -47,6 +53,11 @@ class KeypadBusConfig(StrictModel):
     keypads: dict[Address, Window] = Field(
         min_length=1, max_length=MAX_ADDRESS, description="bus address -> window number"
     )
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, name: str) -> str:
+        return KEYPAD_PROTOCOLS.check(name)
 
     def device_id(self, address: int) -> str:
         """The hall-wide id of the keypad at `address`: "BUS-ADDRESS", fixed by configuration."""

@@ -3,7 +3,7 @@
 It behaves as docs/protocols/keypad-serial.md asks of a keypad: a queue of presses offered
 oldest first until answered, a random boot id at every power-up, the repeat filter for DISPLAY,
 the NEEDS_DISPLAY and QUEUE_FULL flags, NAKs. It records what it was sent and has the fault
-switches the driver tests need. The line and its thread are in devices/keypad/sim_keypad_serial.py.
+switches the driver tests need. The line and its thread are in devices/rs485/sim_line.py.
 """
 
 from __future__ import annotations
@@ -15,21 +15,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from devices.rs485.sim_faults import LineFaults, Refused, faulty_reply, read_request
 from firmware_protocols.hall_bus.hall_bus import (
     FN_ACK,
-    FN_NAK,
     PROTOCOL_VERSION,
     Ack,
     DeviceClass,
     Frame,
     IdentifyQuery,
     Identity,
-    Nak,
-    NakReason,
     RepeatFilter,
     reply_to,
 )
-from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
 from firmware_protocols.keypad.keypad_codes import REASON_TABLE_VERSION
 from firmware_protocols.keypad.keypad_serial import (
     FN_EVENT,
@@ -47,6 +44,7 @@ from firmware_protocols.keypad.keypad_serial import (
 from firmware_protocols.keypad.keypad_serial_fields import MAX_QUEUED
 
 QUEUE_CAPACITY = 32  # the spec's minimum
+REPLY_SECONDS = 0.001  # a keypad starts its reply 1 ms after the request (the spec allows 20)
 CONNECTED_SECONDS = 1.0  # polled this recently: the controller is talking to it
 _POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each power-up
 _KEY_OFFSET = 14  # EVENT payload: status 5, queued 1, boot id 4, seq 4, then the key
@@ -57,15 +55,11 @@ class KeypadQueueFull(RuntimeError):
 
 
 @dataclass
-class KeypadFaults:
-    """Fault switches of one simulated keypad; all off by default."""
+class KeypadFaults(LineFaults):
+    """Fault switches of one simulated keypad (the line's, and these); all off by default."""
 
-    silent: bool = False  # unplugged from the line: hears nothing, answers nothing
     lose_acks: int = 0  # ignore the next N answers: the press is offered again
     ignore_acks: bool = False  # ignore every answer while set
-    drop_replies: int = 0  # the next N replies are lost (the frames are still executed)
-    delay_seconds: float = 0.0  # every reply this much later
-    garbage_replies: bool = False  # noise and a corrupted copy before every reply (seeded)
     broken_presses: int = 0  # the next N presses offered carry an unknown key byte (CRC good)
     lost_acks: list[PollAnswer] = field(default_factory=list)  # the answers ignored
 
@@ -210,35 +204,23 @@ class SimKeypad:
 
     # --- the keypad's firmware (called by the line's thread) ---
 
-    def handle(self, frame: Frame) -> bytes:
-        """React to one frame heard on the line; the bytes to send back (maybe none)."""
+    @property
+    def reply_delay_seconds(self) -> float:
+        """How long after a request's last byte its reply starts."""
+        return REPLY_SECONDS + self.faults.delay_seconds
+
+    def handle(self, frame: Frame, at: float = 0.0) -> bytes:
+        """React to one frame heard on the line (at `at`); the bytes to send back (maybe none)."""
         faults = self.faults
         # No keypad function is ever broadcast: a keypad ignores address 0 (and others' frames).
         if faults.silent or frame.reply or frame.address != self.address:
             return b""
-        reply = self._execute(frame)
-        if faults.drop_replies > 0:
-            faults.drop_replies -= 1
-            return b""
-        data = reply.encode()
-        if faults.garbage_replies:
-            noise = bytes(self._rng.randrange(256) for _ in range(self._rng.randrange(1, 24)))
-            broken = bytearray(data)
-            broken[self._rng.randrange(len(broken))] ^= 1 << self._rng.randrange(8)
-            data = noise + bytes(broken) + data
-        return data
+        return faulty_reply(self._execute(frame).encode(), faults, self._rng)
 
     def _execute(self, frame: Frame) -> Frame:
-        if frame.version != PROTOCOL_VERSION:
-            nak = Nak(frame.function, NakReason.UNSUPPORTED_VERSION, PROTOCOL_VERSION)
-            # Answered in version 1, which every master reads (hall-bus.md section 10).
-            return Frame(frame.address, FN_NAK, frame.seq, nak.encode(), reply=True)
-        try:
-            request = decode_request(frame)
-        except HallBusError:
-            known = frame.function in REQUEST_FUNCTIONS
-            reason = NakReason.BAD_PAYLOAD if known else NakReason.UNKNOWN_FUNCTION
-            return reply_to(frame, FN_NAK, Nak(frame.function, reason).encode())
+        request = read_request(frame, decode_request, REQUEST_FUNCTIONS)
+        if isinstance(request, Refused):
+            return request.reply
         if isinstance(request, IdentifyQuery):
             identity = Identity(DeviceClass.KEYPAD, PROTOCOL_VERSION, self.firmware)
             return reply_to(frame, frame.function, identity.encode())

@@ -1,30 +1,19 @@
-"""Simulated RS-485 window keypads on one line: a real pseudo-terminal, many addresses.
+"""Simulated RS-485 window keypads on one line: the shared multi-drop line with keypad helpers.
 
-The driver opens `url` (the pty's slave path, or the symlink given as `link`, which survives
-`unplug()` / `replug()`). Every frame is heard by every simulated keypad, as on a real
-multi-drop line. With `pace` the line runs at `baudrate`: a frame counts as received only once
-its last byte would have arrived (10 bits a byte), and replies take their wire time too.
+The line (a real pseudo-terminal, many addresses, paced at the baud rate, fault switches) is
+devices/rs485/sim_line.py; a keypad's firmware is devices/keypad/sim_keypad_model.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import queue
-import select
-import threading
-import time
-import tty
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from devices.keypad.serial_config import KeypadBusConfig
-from devices.keypad.sim_keypad_model import KeypadFaults, KeypadQueueFull, SimKeypad
-from firmware_protocols.hall_bus.hall_bus import FrameDecoder, wire_seconds
+from devices.keypad.sim_keypad_model import REPLY_SECONDS, KeypadFaults, KeypadQueueFull, SimKeypad
+from devices.rs485.sim_line import SimulatedMultidropLine
 
 __all__ = [
+    "REPLY_SECONDS",
     "KeypadFaults",
     "KeypadQueueFull",
     "SimKeypad",
@@ -32,224 +21,40 @@ __all__ = [
     "simulated_keypad_line",
 ]
 
-READ_CHUNK = 4096
-IDLE_GAP_SECONDS = 0.05  # a keypad drops a half-received frame after this much silence
-REPLY_SECONDS = 0.001  # a keypad starts its reply 1 ms after the request (the spec allows 20)
-_IDLE_WAIT = 0.2
-_CONTROL_TIMEOUT = 5.0
 
-
-class SimulatedKeypadLine:
+class SimulatedKeypadLine(SimulatedMultidropLine):
     """A line of simulated keypads behind one pty, served by its own thread."""
 
-    def __init__(
-        self,
-        *,
-        baudrate: int = 38_400,
-        pace: bool = True,
-        link: str | Path | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.baudrate = baudrate
-        self.pace = pace
-        self.byte_at_a_time = False  # fault switch: replies trickle out one byte at a time
-        self.frames_heard = 0
-        self._seed = seed
-        self._link = Path(link) if link is not None else None
-        self._keypads: dict[int, SimKeypad] = {}
-        self._decoder = FrameDecoder()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._slave_name = ""
-        self._inbound: deque[tuple[float, bytes]] = deque()  # (fully received at, bytes)
-        self._outbound: deque[tuple[float, bytes]] = deque()  # (write at, bytes)
-        self._line_in = self._line_out = self._last_heard = 0.0
-        self._controls: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
-        self._wake_r, self._wake_w = os.pipe()
-        self._stopping = self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="sim-keypad-line", daemon=True)
+    default_baudrate = 38_400
+    name = "sim-keypad-line"
 
     def add_keypad(
         self, address: int, *, window: int | None = None, firmware: str = "sim-kp 1.0"
     ) -> SimKeypad:
         """Hang a keypad at `address` on the line (before or after start)."""
         keypad = SimKeypad(address, window=window, firmware=firmware, seed=self._seed)
-        self._control(lambda: self._keypads.__setitem__(address, keypad))
+        self.add_device(keypad)
         return keypad
 
     def keypad(self, address: int) -> SimKeypad:
-        """The keypad at `address`."""
-        return self._keypads[address]
+        """The keypad at `address`; KeyError if no keypad is there."""
+        found = self.device(address)
+        if not isinstance(found, SimKeypad):
+            raise KeyError(address)
+        return found
 
     @property
     def keypads(self) -> list[SimKeypad]:
         """Every keypad on the line, by address."""
-        return [self._keypads[a] for a in sorted(self._keypads)]
+        return [d for d in self.devices if isinstance(d, SimKeypad)]
 
     def at_window(self, window: int) -> SimKeypad | None:
         """The first keypad (by address) whose `window` is `window`, or None."""
         return next((k for k in self.keypads if k.window == window), None)
 
-    @property
-    def discarded_bytes(self) -> int:
-        """Bytes the keypads' receiver skipped as noise or broken frames."""
-        return self._decoder.discarded
-
-    def start(self) -> SimulatedKeypadLine:
-        """Plug in and start answering; returns self."""
-        self._plug()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread, close every descriptor and the symlink; safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._stopping = True
-            os.write(self._wake_w, b"x")
-            self._thread.join(timeout=_CONTROL_TIMEOUT)
-        self._unplug()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if self._link is not None:
-            self._link.unlink(missing_ok=True)
-
-    def __enter__(self) -> SimulatedKeypadLine:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The driver's URL: the symlink if given, else the pty's slave path."""
-        return str(self._link) if self._link is not None else self._slave_name
-
-    def unplug(self) -> None:
-        """Pull the line's cable: the pty closes (the keypads keep power and their queues)."""
-        self._control(self._unplug)
-
-    def replug(self) -> None:
-        """Plug in again: a new pty behind the same symlink, nothing in flight."""
-        self._control(self._plug)
-
-    def inject(self, noise: bytes) -> None:
-        """Put `noise` on the line towards the controller now (after any reply in flight)."""
-        self._control(lambda: _append_in_order(self._outbound, noise))
-
     def inject_to_keypads(self, noise: bytes) -> None:
         """Noise the keypads hear on the line, as if it came before the controller's next frame."""
-        self._control(lambda: _append_in_order(self._inbound, noise))
-
-    # --- the line's thread ---
-
-    def _control(self, action: Callable[[], None]) -> None:
-        if not self._thread.is_alive():
-            action()
-            return
-        done = threading.Event()
-        self._controls.put((action, done))
-        os.write(self._wake_w, b"x")
-        if not done.wait(_CONTROL_TIMEOUT):
-            raise TimeoutError("the simulated keypad line's thread did not respond")
-
-    def _run(self) -> None:
-        while not self._stopping:
-            while not self._controls.empty():
-                action, done = self._controls.get()
-                action()
-                done.set()
-            now = time.monotonic()
-            due = [queued[0][0] for queued in (self._inbound, self._outbound) if queued]
-            if self._decoder.buffered:
-                due.append(self._last_heard + IDLE_GAP_SECONDS)
-            wait = max(0.0, min([now + _IDLE_WAIT, *due]) - now)
-            watched = [self._wake_r] if self._master is None else [self._wake_r, self._master]
-            readable, _, _ = select.select(watched, [], [], wait)
-            if self._wake_r in readable:
-                os.read(self._wake_r, 512)
-            if self._master is not None and self._master in readable:
-                self._hear()
-            self._deliver(time.monotonic())
-            self._send(time.monotonic())
-
-    def _hear(self) -> None:
-        assert self._master is not None
-        try:
-            data = os.read(self._master, READ_CHUNK)
-        except OSError:
-            return  # nothing to read, or no driver has the slave open (EIO)
-        now = time.monotonic()
-        if self.pace:  # the last byte of this chunk reaches us one wire time after the first
-            self._line_in = max(self._line_in, now) + wire_seconds(len(data), self.baudrate)
-        else:
-            self._line_in = now
-        self._inbound.append((self._line_in, data))
-
-    def _deliver(self, now: float) -> None:
-        while self._inbound and self._inbound[0][0] <= now:
-            at, data = self._inbound.popleft()
-            self._last_heard = at
-            for frame in self._decoder.feed(data):
-                self.frames_heard += 1
-                for keypad in list(self._keypads.values()):
-                    reply = keypad.handle(frame)
-                    if reply:
-                        self._queue_reply(reply, at + REPLY_SECONDS + keypad.faults.delay_seconds)
-        if self._decoder.buffered and now - self._last_heard >= IDLE_GAP_SECONDS:
-            self._decoder.idle()
-
-    def _queue_reply(self, reply: bytes, ready: float) -> None:
-        start = max(ready, self._line_out)
-        char = wire_seconds(1, self.baudrate) if self.pace else 0.0
-        if self.byte_at_a_time:
-            for i in range(len(reply)):
-                self._outbound.append((start + (i + 1) * char, reply[i : i + 1]))
-        else:
-            self._outbound.append((start + len(reply) * char, reply))
-        self._line_out = start + len(reply) * char
-
-    def _send(self, now: float) -> None:
-        while self._outbound and self._outbound[0][0] <= now:
-            _, data = self._outbound.popleft()
-            if self._master is None:
-                continue
-            # A controller that does not read its end loses the reply, as on a real line.
-            with contextlib.suppress(OSError):
-                os.write(self._master, data)
-
-    def _plug(self) -> None:
-        if self._master is not None:
-            return
-        self._master, self._slave = os.openpty()
-        # Raw at once: with the default echo on, the controller would hear its own frames.
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self._slave_name = os.ttyname(self._slave)
-        if self._link is not None:
-            staging = self._link.with_name(self._link.name + ".new")
-            staging.unlink(missing_ok=True)
-            staging.symlink_to(self._slave_name)
-            staging.replace(self._link)
-
-    def _unplug(self) -> None:
-        # We hold the slave open too, so the master stays readable while no driver has it open.
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        self._inbound.clear()
-        self._outbound.clear()
-        self._decoder.idle()
+        self.inject_to_devices(noise)
 
 
 def simulated_keypad_line(
@@ -262,8 +67,3 @@ def simulated_keypad_line(
         line.add_keypad(address, window=window)
     line.start()
     return line, config.model_copy(update={"url": line.url})
-
-
-def _append_in_order(line: deque[tuple[float, bytes]], data: bytes) -> None:
-    at = max(time.monotonic(), line[-1][0] if line else 0.0)
-    line.append((at, data))

@@ -22,12 +22,13 @@ from typing import Any, Literal
 
 import serial
 
+from devices.led.hall_bus_content import encode_content
 from devices.led.led_bus_display import BusDisplay, BusJob
 from devices.led.led_config import BOARD, LedBusConfig
 from devices.led.led_display import LedBusError, LedDisplay
-from devices.led.led_line import QUIET_CHARS, BusLine
 from devices.led.led_probes import ProbeSchedule
-from display.led_text import board_commands, strip_commands
+from devices.rs485.master_line import QUIET_CHARS, LineSettings, MasterLine
+from display.led_text import board_content, strip_content
 from firmware_protocols.hall_bus.hall_bus import (
     BROADCAST,
     DeviceClass,
@@ -38,6 +39,7 @@ from firmware_protocols.hall_bus.hall_bus import (
     wire_seconds,
 )
 from firmware_protocols.led.led_strip import (
+    MAX_REPLY_BYTES,
     LedCommand,
     LedReply,
     LedRequest,
@@ -45,6 +47,7 @@ from firmware_protocols.led.led_strip import (
     StatusFlags,
     StatusQuery,
     StatusReply,
+    decode_reply,
     request_frame,
 )
 
@@ -69,9 +72,9 @@ class LedBus:
         self._jobs: deque[BusJob] = deque()
         self._cond = threading.Condition()
         self._stopping = False
-        self._line = BusLine(config)
+        self._line = MasterLine(LineSettings.of("LED bus", config, MAX_REPLY_BYTES))
         self._broadcast_seq = random.randrange(256)
-        self._opened_seen = 0  # BusLine.opened when last looked at: a change is the line back
+        self._opened_seen = 0  # MasterLine.opened when last looked at: a change is the line back
         self._probes = ProbeSchedule(
             self._strips,
             probe_seconds=config.probe_seconds,
@@ -234,9 +237,10 @@ class LedBus:
         if config.brightness is not None:
             commands.append(SetBrightness(config.brightness))
         if isinstance(config.window, int):
-            commands += strip_commands(snapshot, config.window)
+            commands += encode_content(strip_content(snapshot, config.window))
         else:
-            commands += board_commands(snapshot, lines=config.lines, columns=config.columns)
+            board = board_content(snapshot, lines=config.lines, columns=config.columns)
+            commands += encode_content(board)
         strip.stats.counters["resyncs"] += 1
         self._send_all(strip, commands)
 
@@ -281,7 +285,7 @@ class LedBus:
             if attempt:
                 strip.stats.counters["retries"] += 1
             strip.stats.counters["frames_sent"] += 1
-            reply = self._line.exchange(data, strip.config.address, seq)
+            reply = self._line.exchange_decoded(data, strip.config.address, seq, decode_reply)
             if self._line.opened != self._opened_seen:  # (re)opened: probe the silent ones now
                 self._opened_seen = self._line.opened
                 with self._cond:

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from devices.led.hall_bus_content import encode_all
 from devices.led.led_config import BOARD, LedStripConfig
 from devices.led.led_display import LedDisplayHealth, Target
+from display.led_content import LedContent
 from firmware_protocols.hall_bus.hall_bus import Identity
 from firmware_protocols.led.led_strip import LedCommand
 
@@ -84,8 +86,9 @@ class BusDisplay:
         window = self.config.window
         return "综合屏" if window == BOARD else f"{window}号窗口条屏"
 
-    def show(self, commands: Sequence[LedCommand]) -> None:
-        """Queue commands in order; dropped while unavailable (a resync follows its return)."""
+    def show(self, contents: Sequence[LedContent]) -> None:
+        """Queue `contents` as hall bus commands, in order; dropped while unavailable."""
+        commands = encode_all(contents)
         if commands:
             self.bus._enqueue(BusJob(self, "send", tuple(commands)))
 

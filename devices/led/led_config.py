@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from controller.domain.strict import StrictModel
+from devices.led.led_protocols import LED_PROTOCOLS
+from devices.rs485.protocols import HALL_BUS_V1
 from firmware_protocols.hall_bus.hall_bus import MAX_ADDRESS
 from firmware_protocols.led.led_strip import MAX_BLINK_SECONDS, MAX_BOARD_LINES, MAX_BRIGHTNESS
 
@@ -42,6 +44,10 @@ class LedBusConfig(StrictModel):
     url: str = Field(
         min_length=1, description="serial device or pyserial URL: /dev/ttyUSB0, socket://, loop://"
     )
+    protocol: str = Field(
+        default=HALL_BUS_V1,
+        description="what its displays speak: a name in devices/led/led_protocols.py",
+    )
     baudrate: int = Field(default=9600, ge=1200, le=921600)
     reply_timeout_seconds: float = Field(
         default=0.1, gt=0, le=5, description="wait for a reply after the request's last byte"
@@ -60,6 +66,11 @@ class LedBusConfig(StrictModel):
         description="most of the line's time spent probing displays that answer (a call waits behind a probe)",
     )
     strips: list[LedStripConfig] = Field(min_length=1, max_length=MAX_ADDRESS)
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, name: str) -> str:
+        return LED_PROTOCOLS.check(name)
 
     @model_validator(mode="after")
     def _unique_addresses(self) -> LedBusConfig:

@@ -1,13 +1,13 @@
-"""The LED display role: what the hall needs from a window strip or a board, real or simulated."""
+"""The LED display role: what the hall needs from a window strip or board and from its bus owner."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from controller.domain.errors import HallError
-from firmware_protocols.led.led_strip import LedCommand
+from display.led_content import LedContent
 
 Target = int | Literal["board"]
 
@@ -59,8 +59,8 @@ class LedDisplay(Protocol):
         """Half-width columns per line (a Chinese character takes 2)."""
         ...
 
-    def show(self, commands: Sequence[LedCommand]) -> None:
-        """Queue commands in order; dropped while unavailable (a resync follows its return)."""
+    def show(self, contents: Sequence[LedContent]) -> None:
+        """Show `contents` in turn; dropped while unavailable (a resync follows its return)."""
         ...
 
     def resync(self) -> None:
@@ -69,4 +69,25 @@ class LedDisplay(Protocol):
 
     def health(self) -> LedDisplayHealth:
         """What the bus owner knows of it now."""
+        ...
+
+
+class LedDriver(Protocol):
+    """The owner of one LED bus (a port and its displays), whatever protocol it speaks."""
+
+    @property
+    def displays(self) -> list[LedDisplay]:
+        """Every display on the bus, in configured order."""
+        ...
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Floor alerts: displays not answering or reporting a fault, a port that will not open."""
+        ...
+
+    def start(self) -> object:
+        """Start serving (probe, then resync, every display)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop serving and close the port; safe to call twice."""
         ...

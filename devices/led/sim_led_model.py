@@ -2,7 +2,7 @@
 
 It executes requests the way docs/protocols/led-strip.md asks of a display (repeat filter,
 NAKs, the BOOTED flag), keeps what it shows as text, draws it as a dot-matrix PNG and has the
-fault switches the driver tests need. The line and its thread are in devices/led/sim_led_strip.py.
+fault switches the driver tests need. The line and its thread are in devices/rs485/sim_line.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.printer.ticket_png import find_cjk_font
+from devices.rs485.sim_faults import LineFaults, Refused, faulty_reply, read_request
 from display.led_text import display_width
 from firmware_protocols.hall_bus.hall_bus import (
     BROADCAST,
@@ -33,7 +34,6 @@ from firmware_protocols.hall_bus.hall_bus import (
     RepeatFilter,
     reply_to,
 )
-from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
 from firmware_protocols.led.led_strip import (
     FN_STATUS,
     REQUEST_FUNCTIONS,
@@ -58,13 +58,9 @@ _LED_OFF = (40, 12, 8)
 
 
 @dataclass
-class StripFaults:
-    """Fault switches of one simulated display; all off by default."""
+class StripFaults(LineFaults):
+    """Fault switches of one simulated display (the line's, and these); all off by default."""
 
-    silent: bool = False  # unplugged from the line: hears nothing, answers nothing
-    drop_replies: int = 0  # the next N replies are lost (the frames are still executed)
-    delay_seconds: float = 0.0  # every reply this much later
-    garbage_replies: bool = False  # noise and a corrupted copy before every reply (seeded)
     refuse: NakReason | None = None  # NAK every command with this reason
     busy_for: int = 0  # NAK the next N commands BUSY (a redraw in progress), then take them
 
@@ -152,6 +148,11 @@ class SimLedStrip:
             self._repeats.forget()
             self._changed.notify_all()
 
+    @property
+    def reply_delay_seconds(self) -> float:
+        """How long after a request's last byte its reply starts."""
+        return self.faults.delay_seconds
+
     def handle(self, frame: Frame, at: float) -> bytes:
         """React to one frame heard on the line at time `at`; the bytes to send back (maybe none)."""
         faults = self.faults
@@ -161,16 +162,7 @@ class SimLedStrip:
         reply = self._execute(frame, at, broadcast)
         if reply is None or broadcast:
             return b""
-        if faults.drop_replies > 0:
-            faults.drop_replies -= 1
-            return b""
-        data = reply.encode()
-        if faults.garbage_replies:
-            noise = bytes(self._rng.randrange(256) for _ in range(self._rng.randrange(1, 24)))
-            broken = bytearray(data)
-            broken[self._rng.randrange(len(broken))] ^= 1 << self._rng.randrange(8)
-            data = noise + bytes(broken) + data
-        return data
+        return faulty_reply(reply.encode(), faults, self._rng)
 
     def render_png(self, path: str | Path, *, font_path: str | Path | None = None) -> Path:
         """Draw the display as a dot matrix (8x16 LEDs per half-width column) to a PNG."""
@@ -199,18 +191,9 @@ class SimLedStrip:
     # --- the display's firmware ---
 
     def _execute(self, frame: Frame, at: float, broadcast: bool) -> Frame | None:
-        if frame.version != PROTOCOL_VERSION:
-            if broadcast:
-                return None
-            nak = Nak(frame.function, NakReason.UNSUPPORTED_VERSION, PROTOCOL_VERSION)
-            # Answered in version 1, which every master reads (hall-bus.md section 10).
-            return Frame(frame.address, FN_NAK, frame.seq, nak.encode(), reply=True)
-        try:
-            request = decode_request(frame)
-        except HallBusError:
-            known = frame.function in REQUEST_FUNCTIONS
-            reason = NakReason.BAD_PAYLOAD if known else NakReason.UNKNOWN_FUNCTION
-            return self._nak(frame, reason)
+        request = read_request(frame, decode_request, REQUEST_FUNCTIONS)
+        if isinstance(request, Refused):
+            return None if broadcast else request.reply
         if isinstance(request, StatusQuery):
             return None if broadcast else reply_to(frame, FN_STATUS, self._status().encode())
         if isinstance(request, IdentifyQuery):

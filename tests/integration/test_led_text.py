@@ -14,15 +14,17 @@ from controller.app.clock import ManualClock
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.settings.hall_config import HallConfig
+from devices.led.hall_bus_content import board_frames, encode_all, encode_content
 from devices.led.led_config import LedBusConfig, LedDisplaysConfig, LedStripConfig
+from display.led_content import BlankShown, BoardShown, CallShown, IdleShown, PausedShown
 from display.led_text import (
-    board_commands,
+    board_content,
     board_lines,
-    call_command,
+    call_content,
     display_width,
     fit,
-    strip_commands,
-    window_command,
+    strip_content,
+    window_content,
 )
 from firmware_protocols.led.led_strip import BoardText, Clear, ShowCall, ShowIdle, ShowPaused
 from tests.conftest import hall_time
@@ -47,23 +49,40 @@ SNAPSHOT: dict[str, Any] = {
 }
 
 
-def test_each_window_state_has_its_command() -> None:
+def test_each_window_state_has_its_content_and_hall_bus_command() -> None:
     views = {v["number"]: v for v in SNAPSHOT["windows"]}
-    assert window_command(views[1], 1) == ShowCall("A012", "1号窗口", 0)
-    assert window_command(views[2], 2) == ShowIdle("2号窗口", "郑海", "")
-    assert window_command(views[3], 3) == ShowPaused("暂停服务")
-    assert window_command(views[4], 4) == ShowPaused("暂停服务")
-    assert window_command(views[5], 5) == Clear()
-    assert window_command(None, 9) == Clear()
-    assert strip_commands(SNAPSHOT, 2) == [ShowIdle("2号窗口", "郑海", "")]
-    assert call_command("A012", 1, 5) == ShowCall("A012", "1号窗口", 5)
+    expected = [
+        (window_content(views[1], 1), CallShown("A012", "1号窗口"), ShowCall("A012", "1号窗口", 0)),
+        (
+            window_content(views[2], 2),
+            IdleShown("2号窗口", "郑海", ""),
+            ShowIdle("2号窗口", "郑海", ""),
+        ),
+        (window_content(views[3], 3), PausedShown(), ShowPaused("暂停服务")),
+        (window_content(views[4], 4), PausedShown(), ShowPaused("暂停服务")),
+        (window_content(views[5], 5), BlankShown(), Clear()),
+        (window_content(None, 9), BlankShown(), Clear()),
+        (
+            call_content("A012", 1, 5),
+            CallShown("A012", "1号窗口", 5),
+            ShowCall("A012", "1号窗口", 5),
+        ),
+    ]
+    for content, shown, command in expected:
+        assert content == shown
+        assert encode_content(content) == [command]
+    assert strip_content(SNAPSHOT, 2) == IdleShown("2号窗口", "郑海", "")
 
 
-def test_long_names_are_cut_to_the_codec_caps() -> None:
+def test_long_names_are_cut_to_the_codec_caps_by_the_hall_bus_encoder() -> None:
     view = _view(7, "idle", staff={"name": "阿卜杜热合曼·买买提", "post": "岗" * 20})
-    command = window_command(view, 7)
+    content = window_content(view, 7)
+    assert content == IdleShown("7号窗口", "阿卜杜热合曼·买买提", "岗" * 20)  # the whole text
+    (command,) = encode_content(content)
     assert isinstance(command, ShowIdle)
     assert command.staff_name == "阿卜杜热合曼·买" and command.post == "岗" * 16
+    (call,) = encode_all([call_content("A\x00" + "9" * 12, 7, 0)])
+    assert call == ShowCall("A9999999", "7号窗口", 0)  # control characters dropped, then cut
 
 
 def test_board_lines_pack_windows_by_display_width() -> None:
@@ -77,14 +96,14 @@ def test_board_lines_pack_windows_by_display_width() -> None:
     assert board_lines(empty, lines=2, columns=16) == ["大厅", ""]
 
 
-def test_board_commands_fit_frames_and_blink_the_call() -> None:
-    (frame,) = board_commands(SNAPSHOT, lines=4, columns=32, blink_seconds=5)
-    assert frame == BoardText(
-        ("请A012号到1号窗口", "1号A012  2号空闲  3号暂停", "4号暂停", ""), 0, 0, 5
-    )
+def test_board_frames_fit_and_blink_the_call() -> None:
+    board = board_content(SNAPSHOT, lines=4, columns=32, blink_seconds=5)
+    lines = ("请A012号到1号窗口", "1号A012  2号空闲  3号暂停", "4号暂停", "")
+    assert board == BoardShown(lines, 5)
+    assert encode_content(board) == [BoardText(lines, 0, 0, 5)]
     wide = {**SNAPSHOT, "hall": {"name": "𠀀" * 40}, "recent_calls": []}
     many = [_view(n, "idle") for n in range(1, 60)]
-    frames = board_commands({**wide, "windows": many}, lines=16, columns=64)
+    frames = board_frames(board_content({**wide, "windows": many}, lines=16, columns=64))
     assert [f.first_line for f in frames] == [0, 8]  # 16 lines, at most 8 a frame
     assert all(f.blink_line is None for f in frames)
 
@@ -105,10 +124,10 @@ def test_led_text_from_a_real_snapshot(hall_config: HallConfig, tmp_path: Path) 
     )
     runtime.execute(cmd.SignIn(1, "S0101", "A"))
     runtime.execute(cmd.IssueTicket("SB"))
-    assert strip_commands(runtime.snapshot(), 1) == [ShowIdle("1号窗口", "周文", "社保经办")]
+    assert strip_content(runtime.snapshot(), 1) == IdleShown("1号窗口", "周文", "社保经办")
     runtime.execute(cmd.CallNext(1))
     snapshot = runtime.snapshot()
-    assert strip_commands(snapshot, 1) == [ShowCall("A001", "1号窗口", 0)]
+    assert strip_content(snapshot, 1) == CallShown("A001", "1号窗口", 0)
     assert board_lines(snapshot, lines=2, columns=32)[0] == "请A001号到1号窗口"
     runtime.journal.close()
 

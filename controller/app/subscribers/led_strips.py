@@ -1,4 +1,4 @@
-"""Hub subscriber for the LED displays: each event batch becomes commands for the right strips.
+"""Hub subscriber for the LED displays: each event batch becomes content for the right strips.
 
 A call (or recall) is shown from the event itself, so that two calls at one window in quick
 succession both appear, in order, blinking; every other change is shown from the state
@@ -14,8 +14,8 @@ from controller.app.hub import State, SubscriberHealth
 from controller.app.subscribers.latest_state import LatestState
 from controller.domain import events as ev
 from devices.led.led_display import LedDisplay
-from display.led_text import board_commands, call_command, strip_commands
-from firmware_protocols.led.led_strip import LedCommand
+from display.led_content import LedContent
+from display.led_text import board_content, call_content, strip_content
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ HALL_EVENTS = (ev.DayOpened, ev.DayClosed)
 
 
 class LedStripSubscriber:
-    """Turns hub event batches into strip and board commands; pass `handle` to subscribe_with_state.
+    """Turns hub event batches into strip and board content; pass `handle` to subscribe_with_state.
 
     The state handed with each batch is kept in `latest`, where the LED buses resync a rebooted
     display from.
@@ -78,23 +78,22 @@ class LedStripSubscriber:
             strips = [d for d in self.displays if d.target == window]
             if not strips:
                 continue
-            commands: list[LedCommand] = []
+            contents: list[LedContent] = []
             for event in events:
                 if isinstance(event, CALL_EVENTS):
-                    commands.append(call_command(event.number, window, self.blink_seconds))
+                    contents.append(call_content(event.number, window, self.blink_seconds))
             if not isinstance(events[-1], CALL_EVENTS):  # the window moved on after its calls
-                commands.extend(strip_commands(state, window))
+                contents.append(strip_content(state, window))
             for strip in strips:
-                strip.show(commands)
+                strip.show(contents)
         boards = [d for d in self.displays if d.target == "board"]
         if board_changed and boards:
             blink = self.blink_seconds if board_call else 0
             for board in boards:
-                board.show(
-                    board_commands(
-                        state, lines=board.lines, columns=board.columns, blink_seconds=blink
-                    )
+                shown = board_content(
+                    state, lines=board.lines, columns=board.columns, blink_seconds=blink
                 )
+                board.show([shown])
 
     def resync_all(self) -> None:
         """Every display shows the current state again (day change, lost events)."""
