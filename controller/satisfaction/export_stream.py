@@ -62,11 +62,16 @@ def estimated_rows(reports: ReportDatabase, scope: store.Scope) -> int:
 
 
 def rating_lines(
-    reports: ReportDatabase, scope: store.Scope, region: str | None, publish: Publish
+    reports: ReportDatabase,
+    scope: store.Scope,
+    region: str | None,
+    publish: Publish,
+    *,
+    fetch_rows: int = FETCH_ROWS,
 ) -> Iterator[list[Any]]:
-    """Every rating in scope as an export line, read FETCH_ROWS at a time."""
+    """Every rating in scope as an export line, read `fetch_rows` at a time."""
     with reports.reading() as conn:
-        result = conn.execution_options(yield_per=FETCH_ROWS).execute(ratings_query(scope, region))
+        result = conn.execution_options(yield_per=fetch_rows).execute(ratings_query(scope, region))
         for row in result.mappings():
             public = publish(row)
             yield [value(public) for _, value in RATING_COLUMNS]

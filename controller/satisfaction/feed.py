@@ -29,6 +29,7 @@ from controller.satisfaction.pools import ReportDatabase
 
 CURSOR = r"^\d{1,19}\.\d{1,19}$"
 START = "0.0"
+_BIGGEST = 2**63 - 1  # BIGINT
 _SETTLED = text("(SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint)")
 
 
@@ -37,8 +38,10 @@ def parse_cursor(cursor: str | None) -> tuple[int, int]:
     given = START if cursor is None else cursor
     if not re.fullmatch(CURSOR, given):
         raise InvalidRequest("invalid_cursor", f"游标 {given!r} 无效，应为上一页返回的 next")
-    xid, seq = given.split(".")
-    return int(xid), int(seq)
+    xid, seq = (int(part) for part in given.split("."))
+    if max(xid, seq) > _BIGGEST:
+        raise InvalidRequest("invalid_cursor", f"游标 {given!r} 超出范围，应为上一页返回的 next")
+    return xid, seq
 
 
 def cursor_of(row: RowMapping) -> str:

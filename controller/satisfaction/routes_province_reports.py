@@ -74,11 +74,11 @@ def rank_halls(
         defaults_in_satisfaction=context.settings.defaults_in_satisfaction,
         as_of=day,
     )
-    worst_first = by == "bad_rate"
+    lower_is_better = by == "bad_rate"
 
     def order(row: KpiRow) -> tuple[bool, float, str]:
         rate = getattr(row, by)
-        value = 0.0 if rate is None else (rate if worst_first else -rate)
+        value = 0.0 if rate is None else (rate if lower_is_better else -rate)
         return rate is None, value, row.hall_id or ""
 
     ranked = sorted(report.rows, key=order)
