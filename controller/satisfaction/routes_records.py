@@ -110,13 +110,10 @@ def get_evaluations(
     offset: Offset = 0,
 ) -> RatingPage:
     """Ratings in scope, oldest first."""
-    rows = store.select_ratings(
-        context.engine,
-        scope=scope,
-        level=level.value if level else None,
-        limit=limit,
-        offset=offset,
-    )
+    with context.reports.reading() as conn:
+        rows = store.ratings_on(
+            conn, scope=scope, level=level.value if level else None, limit=limit, offset=offset
+        )
     items = [context.public(row) for row in rows]
     return RatingPage(count=len(items), items=items)
 
@@ -148,7 +145,8 @@ def get_exchange_records(
     *, scope: ScopeDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
 ) -> ExchangePage:
     """Ratings in scope mapped to the provincial 好差评 exchange fields."""
-    rows = store.select_ratings(context.engine, scope=scope, limit=limit, offset=offset)
+    with context.reports.reading() as conn:
+        rows = store.ratings_on(conn, scope=scope, limit=limit, offset=offset)
     records = [to_exchange(context.public(r), context.zone_for(r["hall_id"])) for r in rows]
     return ExchangePage(count=len(records), records=records)
 

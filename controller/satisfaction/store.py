@@ -267,6 +267,19 @@ def select_ratings(
     offset: int = 0,
 ) -> list[RowMapping]:
     """Ratings in scope, oldest first (by rating time, then hall and id)."""
+    with reading(engine) as conn:
+        return ratings_on(conn, scope=scope, level=level, limit=limit, offset=offset)
+
+
+def ratings_on(
+    conn: Connection,
+    *,
+    scope: Scope,
+    level: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[RowMapping]:
+    """`select_ratings` on a connection the caller holds (a report connection)."""
     query = select(RATINGS).where(scope.clause(RATINGS))
     if level is not None:
         query = query.where(RATINGS.c.level == level)
@@ -274,8 +287,7 @@ def select_ratings(
     query = query.order_by(*order).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    with reading(engine) as conn:
-        return list(conn.execute(query).mappings())
+    return list(conn.execute(query).mappings())
 
 
 def get_rating(engine: Engine, *, hall_id: str, rating_id: str) -> RowMapping | None:
