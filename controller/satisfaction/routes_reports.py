@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -60,8 +61,11 @@ def export_evaluations(
     lines = export_stream.rating_lines(context.reports, scope, region, context.public)
     name = f"评价记录-{_span(scope)}"
     if format == "csv":
+        # The first chunk is read before the answer starts: a report pool that is busy or a
+        # statement timeout still answers its named 503 rather than a cut-off file.
         chunks = export_stream.csv_chunks(lines)
-        return _file(chunks, export.CSV_MEDIA_TYPE, f"{name}.csv")
+        first = next(chunks)
+        return _file(chain([first], chunks), export.CSV_MEDIA_TYPE, f"{name}.csv")
     limit = context.settings.export_max_rows
     if export_stream.estimated_rows(context.reports, scope) > limit:
         raise InvalidRequest(

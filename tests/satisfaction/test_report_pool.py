@@ -40,6 +40,9 @@ def test_reports_holding_every_report_connection_do_not_block_ingest(small_pools
         status, body = api.get("/api/v1/kpis", "floor")
         assert (status, body["error"]) == (503, "reports_busy"), body
         assert "评价上报不受影响" in body["message"]
+        # A streamed export answers the same named error, not a cut-off file.
+        status, body = api.get("/api/v1/exports/evaluations", "floor")
+        assert (status, body["error"]) == (503, "reports_busy"), body
     finally:
         held.close()
     status, body = api.get("/api/v1/kpis", "floor")
