@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Table, case, func, literal, select
-from sqlalchemy.engine import RowMapping
 from sqlmodel import SQLModel
 
-from controller.satisfaction import store
-from controller.satisfaction.models_rollup import (
-    ORDER_DETAIL,
-    ORDER_HALL,
-    RATING_COUNTS,
-    ROLLUP_DETAIL,
-    ROLLUP_HALL,
-)
+from controller.satisfaction import rollup_reads, store
 from controller.satisfaction.pools import ReportDatabase
 
 GroupBy = Literal["window", "staff", "service", "day"]
@@ -85,28 +76,19 @@ def compute_kpis(
 ) -> KpiReport:
     """The KPI report of `scope`, grouped by hall and `group_by`, from the daily rollups.
 
-    Per (hall, day) rollups serve reports by hall and day; the finer ones (window, staff,
-    service) serve the rest. 差评 are due as of `as_of`.
+    rollup_reads picks the grain (hall and day, or window, staff and service, whole months from
+    the month rollup). 差评 are due as of `as_of`.
     """
     columns = ["hall_id"] + [GROUP_COLUMNS[g] for g in dict.fromkeys(group_by)]
-    fine = bool(set(columns) - {"hall_id", "day"}) or any(
-        v is not None for v in (scope.window, scope.staff_id, scope.service)
-    )
-    counts_table, orders_table = (
-        (ROLLUP_DETAIL, ORDER_DETAIL) if fine else (ROLLUP_HALL, ORDER_HALL)
-    )
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     with reports.reading() as conn:
-        for found in conn.execute(_counts_query(counts_table, scope, columns)).mappings():
-            key = tuple(found[c] for c in columns)
+        for key, counts in rollup_reads.rating_counts(conn, scope, columns).items():
             rows[key] = dict(zip(columns, key, strict=True)) | _figures(
-                found, defaults_in_satisfaction
+                counts, defaults_in_satisfaction
             )
-        for found in conn.execute(_orders_query(orders_table, scope, columns, as_of)).mappings():
-            key = tuple(found[c] for c in columns)
+        for key, (due, on_time) in rollup_reads.order_counts(conn, scope, columns, as_of).items():
             row = rows.setdefault(key, dict(zip(columns, key, strict=True)))
-            row["bad_due"] = int(found["bad_due"] or 0)
-            row["bad_rectified_on_time"] = int(found["on_time"] or 0)
+            row["bad_due"], row["bad_rectified_on_time"] = due, on_time
     ordered = [with_rates(KpiRow(**rows[key])) for key in sorted(rows, key=_sort_key)]
     return KpiReport(
         as_of=as_of,
@@ -143,7 +125,7 @@ def _rate(numerator: int, denominator: int | None) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _figures(found: RowMapping, with_defaults: bool) -> dict[str, Any]:
+def _figures(found: Mapping[str, int | None], with_defaults: bool) -> dict[str, Any]:
     """A KPI row's counts from summed rollup counts (defaults counted in 满意率 or not)."""
 
     def n(name: str) -> int:
@@ -153,10 +135,9 @@ def _figures(found: RowMapping, with_defaults: bool) -> dict[str, Any]:
         return n(name) + (n(f"{name}_defaults") if with_defaults else 0)
 
     served_counts, tickets = found["served_counts"], n("served_tickets")
+    served = None if served_counts is None and not tickets else int(served_counts or 0) + tickets
     return {
-        "served": None
-        if served_counts is None and not tickets
-        else int(served_counts or 0) + tickets,
+        "served": served,
         "rated": n("rated"),
         "defaults": n("defaults"),
         "ratings": n("rated") + (n("defaults") if with_defaults else 0),
@@ -165,29 +146,6 @@ def _figures(found: RowMapping, with_defaults: bool) -> dict[str, Any]:
         "bad": counted("bad"),
         "follow_ups": n("follow_ups"),
     }
-
-
-def _counts_query(table: Table, scope: store.Scope, columns: list[str]) -> Any:
-    keys = [table.c[c] for c in columns]
-    sums = [func.sum(table.c[name]).label(name) for name in (*RATING_COUNTS, "served_counts")]
-    return select(*keys, *sums).where(scope.clause(table)).group_by(*keys)
-
-
-def _orders_query(table: Table, scope: store.Scope, columns: list[str], as_of: dt.date) -> Any:
-    keys = [table.c[c] for c in columns]
-    # Due: rectified (whenever), or still pending with its deadline before the as-of day.
-    late = case(
-        (table.c.deadline < literal(as_of, type_=table.c.deadline.type), table.c.pending), else_=0
-    )
-    return (
-        select(
-            *keys,
-            func.sum(table.c.rectified + late).label("bad_due"),
-            func.sum(table.c.on_time).label("on_time"),
-        )
-        .where(scope.clause(table))
-        .group_by(*keys)
-    )
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:

@@ -1,8 +1,9 @@
 """Daily rollups the reports read (kept current at ingest) and export jobs: the tables.
 
 A rollup row holds counts for one key; a report adds rows up instead of scanning ratings.
-Two grains each: per (hall, day, window, staff, service) for breakdowns, and per (hall, day)
-for province rankings (thousands of rows a month, not millions). 差评 work orders roll up
+Grains: per (hall, day, window, staff, service) for breakdowns, per (hall, day) for province
+rankings (thousands of rows a month, not millions), and per (hall, month, window, staff,
+service) so a province month by staff reads one row per hall and staff, not one per day. 差评 work orders roll up
 apart, by deadline too, because whether one is due depends on the report's as-of day.
 """
 
@@ -69,6 +70,17 @@ class RollupHall(_RatingCounts, table=True):
     day: dt.date = Field(primary_key=True)
 
 
+class RollupMonth(_RatingCounts, table=True):
+    """Counts per hall, month (its first day), window, staff and service: province months by staff."""
+
+    __tablename__ = "satisfaction_rollup_month"
+    hall_id: str = Field(primary_key=True, max_length=64)
+    month: dt.date = Field(primary_key=True)
+    window: int = Field(primary_key=True)
+    staff_id: str = Field(primary_key=True, max_length=32)
+    service: str = Field(primary_key=True, max_length=16)
+
+
 class RollupOrderDetail(_OrderCounts, table=True):
     """差评 work-order counts per hall, day, window, staff, service and deadline."""
 
@@ -113,10 +125,12 @@ def _table(model: type[SQLModel]) -> Table:
 
 ROLLUP_DETAIL = _table(RollupDetail)
 ROLLUP_HALL = _table(RollupHall)
+ROLLUP_MONTH = _table(RollupMonth)
 ORDER_DETAIL = _table(RollupOrderDetail)
 ORDER_HALL = _table(RollupOrderHall)
 EXPORT_JOBS = _table(ExportJob)
-ROLLUP_TABLES = (ROLLUP_DETAIL, ROLLUP_HALL, ORDER_DETAIL, ORDER_HALL)
+ROLLUP_TABLES = (ROLLUP_DETAIL, ROLLUP_HALL, ROLLUP_MONTH, ORDER_DETAIL, ORDER_HALL)
 NEW_TABLES = (*ROLLUP_TABLES, EXPORT_JOBS)
 DETAIL_KEY = ("hall_id", "day", "window", "staff_id", "service")
 HALL_KEY = ("hall_id", "day")
+MONTH_KEY = ("hall_id", "month", "window", "staff_id", "service")

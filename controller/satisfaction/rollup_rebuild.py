@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     Integer,
     Table,
     and_,
@@ -25,12 +26,14 @@ from controller.satisfaction.models import Rating, ServedCount, WorkOrder
 from controller.satisfaction.models_rollup import (
     DETAIL_KEY,
     HALL_KEY,
+    MONTH_KEY,
     ORDER_COUNTS,
     ORDER_DETAIL,
     ORDER_HALL,
     RATING_COUNTS,
     ROLLUP_DETAIL,
     ROLLUP_HALL,
+    ROLLUP_MONTH,
     ROLLUP_TABLES,
 )
 from controller.satisfaction.models_served import ServedTicket
@@ -49,6 +52,7 @@ def rebuild(conn: Connection) -> None:
         conn.execute(delete(table))
     _fill(conn, ROLLUP_DETAIL, DETAIL_KEY, (*RATING_COUNTS, SERVED_COUNTS), _detail_sources())
     _roll_up(conn, ROLLUP_DETAIL, ROLLUP_HALL, HALL_KEY, (*RATING_COUNTS, SERVED_COUNTS))
+    _months(conn)
     orders = _table(WorkOrder)
     kept = orders.c.state != OVERTURNED
     fixed = orders.c.rectified_on.is_not(None)
@@ -115,6 +119,22 @@ def _roll_up(
     keys = [fine.c[name] for name in key]
     source = select(*keys, *(func.sum(fine.c[name]).label(name) for name in counts)).group_by(*keys)
     conn.execute(insert(coarse).from_select([*key, *counts], source))
+
+
+def _months(conn: Connection) -> None:
+    """The month rollup from the day rollup (each day's first of the month, per dialect)."""
+    day = ROLLUP_DETAIL.c.day
+    if conn.dialect.name == "postgresql":
+        month: Any = cast(func.date_trunc("month", day), Date)
+    else:
+        month = func.date(day, "start of month")
+    counts = (*RATING_COUNTS, SERVED_COUNTS)
+    rest = [ROLLUP_DETAIL.c[name] for name in MONTH_KEY if name not in ("hall_id", "month")]
+    keys = [ROLLUP_DETAIL.c.hall_id, month.label("month"), *rest]
+    source = select(*keys, *(func.sum(ROLLUP_DETAIL.c[n]).label(n) for n in counts)).group_by(
+        ROLLUP_DETAIL.c.hall_id, month, *rest
+    )
+    conn.execute(insert(ROLLUP_MONTH).from_select([*MONTH_KEY, *counts], source))
 
 
 def _count(condition: ColumnElement[bool]) -> Any:

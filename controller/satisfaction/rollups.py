@@ -20,12 +20,14 @@ from controller.satisfaction.models import ServedCount
 from controller.satisfaction.models_rollup import (
     DETAIL_KEY,
     HALL_KEY,
+    MONTH_KEY,
     ORDER_COUNTS,
     ORDER_DETAIL,
     ORDER_HALL,
     RATING_COUNTS,
     ROLLUP_DETAIL,
     ROLLUP_HALL,
+    ROLLUP_MONTH,
 )
 
 Key = tuple[Any, ...]
@@ -130,10 +132,13 @@ def order_moved(
 
 def _bump_both(conn: Connection, detail: Deltas) -> None:
     hall: Deltas = {}
+    month: Deltas = {}
     for key, counts in detail.items():
         _add(hall, key[:2], counts)
+        _add(month, (key[0], key[1].replace(day=1), *key[2:]), counts)
     _bump(conn, ROLLUP_DETAIL, DETAIL_KEY, RATING_COUNTS, detail)
     _bump(conn, ROLLUP_HALL, HALL_KEY, RATING_COUNTS, hall)
+    _bump(conn, ROLLUP_MONTH, MONTH_KEY, RATING_COUNTS, month)
 
 
 def _bump(

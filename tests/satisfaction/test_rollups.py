@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlalchemy import Engine
 
 from controller.satisfaction import rollup_rebuild, schema, store
 from controller.satisfaction.models_rollup import ROLLUP_TABLES
+from controller.satisfaction.rollup_reads import whole_months
 from controller.satisfaction.schema_baseline import BASELINE, bring_to_baseline
 from tests.satisfaction import legacy_fixture
 from tests.satisfaction.conftest import HALL_A, HALL_B, Api, at, make_api, record
@@ -159,3 +161,43 @@ def test_the_province_ranking_orders_halls_by_satisfaction(api: Api) -> None:
     assert [h["kpis"]["satisfaction_rate"] for h in body["halls"]] == [1.0, 0.5]
     fewest_bad = api.get("/api/v1/rankings/halls", "supervision", by="bad_rate")[1]
     assert [h["kpis"]["hall_id"] for h in fewest_bad["halls"]] == [HALL_B, HALL_A]
+
+
+def test_whole_months_are_the_calendar_months_inside_the_range() -> None:
+    d = dt.date
+    assert whole_months(d(2026, 9, 25), d(2026, 11, 20)) == (d(2026, 10, 1), d(2026, 10, 1))
+    assert whole_months(d(2026, 10, 1), d(2026, 11, 30)) == (d(2026, 10, 1), d(2026, 11, 1))
+    assert whole_months(d(2026, 10, 2), d(2026, 10, 30)) is None
+    assert whole_months(d(2026, 2, 1), d(2026, 2, 28)) == (d(2026, 2, 1), d(2026, 2, 1))
+    assert whole_months(None, d(2026, 10, 30)) == (dt.date.min, d(2026, 9, 1))
+    assert whole_months(d(2026, 10, 30), None) == (d(2026, 11, 1), dt.date.max)
+
+
+def test_a_report_by_staff_reads_whole_months_and_the_partial_days_alike(api: Api) -> None:
+    days = [dt.date(2026, 9, 20) + dt.timedelta(days=n) for n in range(0, 62, 3)]
+    records = [
+        record(
+            f"m{n}",
+            window=1 + n % 3,
+            staff_id=f"S0{1 + n % 3}01",
+            level="dissatisfied" if n % 4 == 0 else "satisfied",
+            reasons=["R01"] if n % 4 == 0 else [],
+            rated_at=at(f"{day} 10:00"),
+            finished_at=at(f"{day} 09:59"),
+        )
+        for n, day in enumerate(days)
+    ]
+    api.ingest(*records)
+    span = {"from": "2026-09-25", "to": "2026-11-20", "group_by": "staff"}
+    by_staff = api.get("/api/v1/kpis", "floor", **span)[1]["rows"]
+    by_day = api.get("/api/v1/kpis", "floor", **span | {"group_by": ["staff", "day"]})[1]["rows"]
+    summed: dict[str, dict[str, int]] = {}
+    for row in by_day:
+        into = summed.setdefault(row["staff_id"], {"rated": 0, "satisfied": 0, "bad": 0})
+        for name in into:
+            into[name] += row[name]
+    assert {
+        r["staff_id"]: {n: r[n] for n in ("rated", "satisfied", "bad")} for r in by_staff
+    } == summed
+    inside = [d for d in days if dt.date(2026, 9, 25) <= d <= dt.date(2026, 11, 20)]
+    assert sum(r["rated"] for r in by_staff) == len(inside)

@@ -93,6 +93,16 @@ def _create_tables() -> None:
             ),
         )
     op.create_table(
+        "satisfaction_rollup_month",
+        sa.Column("hall_id", sa.String(64), primary_key=True),
+        sa.Column("month", sa.Date, primary_key=True),
+        sa.Column("window", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("staff_id", sa.String(32), primary_key=True),
+        sa.Column("service", sa.String(16), primary_key=True),
+        *(sa.Column(c, sa.Integer, nullable=False) for c in RATING_COUNTS),
+        sa.Column("served_counts", sa.Integer, nullable=True),
+    )
+    op.create_table(
         "satisfaction_export_job",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("owner", sa.String(64), nullable=False),
