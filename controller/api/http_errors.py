@@ -13,6 +13,7 @@ from controller.domain.errors import (
     PrinterUnavailable,
     RateLimited,
     StoreError,
+    Unavailable,
 )
 
 # Most specific first: a subclass's status wins over its parent's.
@@ -21,6 +22,7 @@ _STATUS: tuple[tuple[type[HallError], int], ...] = (
     (InvalidRequest, 422),
     (Forbidden, 403),
     (RateLimited, 429),
+    (Unavailable, 503),
     (CommandRejected, 409),
     (NotPermitted, 403),
     (AuthError, 401),

@@ -57,6 +57,10 @@ class Forbidden(CommandRejected):
     """A rule of the hall forbids this caller this command (not rostered here, no staff PIN)."""
 
 
+class Unavailable(CommandRejected):
+    """Refused for now, not for good: a busy or timed-out resource; the same request may succeed later."""
+
+
 class RateLimited(CommandRejected):
     """A caller is past a rate limit; `retry_after` seconds until it may try again."""
 

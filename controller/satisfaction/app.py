@@ -17,11 +17,12 @@ from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecureFastAPI
 from controller.domain.errors import AuthError, CommandRejected, HallError, NotPermitted, StoreError
 from controller.satisfaction import (
+    pools,
+    routes_province_reports,
     routes_records,
     routes_reports,
     routes_work_orders,
     schema,
-    store,
 )
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
@@ -43,17 +44,17 @@ def create_satisfaction_app(
 ) -> FastAPI:
     """The API over `database_url` (migrated to this release's schema first) for `profiles`' halls."""
     chosen = settings or SatisfactionSettings(database_url=database_url)
-    engine = store.make_engine(database_url)
+    engine, reports = pools.make_engines(database_url, chosen)
     try:
         schema.migrate(engine)
     except BaseException:
-        engine.dispose()
+        pools.dispose(engine, reports)
         raise
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        pools.dispose(engine, reports)
 
     app = SecureFastAPI(
         title="好差评 评价数据接口",
@@ -70,8 +71,9 @@ def create_satisfaction_app(
         profiles=dict(profiles),
         settings=chosen,
         clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+        report_db=reports,
     )
-    for module in (routes_records, routes_reports, routes_work_orders):
+    for module in (routes_records, routes_reports, routes_work_orders, routes_province_reports):
         app.include_router(module.router)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

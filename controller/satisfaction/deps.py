@@ -19,6 +19,7 @@ from controller.satisfaction.auth import SatisfactionCaller, SatisfactionTokens,
 from controller.satisfaction.errors import RecordRefused
 from controller.satisfaction.models import HALL_ID, SERVICE_CODE, STAFF_ID, RatingPublic
 from controller.satisfaction.models_served import OUTCOME_LABELS
+from controller.satisfaction.pools import ReportDatabase
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
 
 
@@ -31,10 +32,18 @@ class SatisfactionContext:
     profiles: Mapping[str, HallProfile]
     settings: SatisfactionSettings
     clock: Callable[[], dt.datetime]
+    report_db: ReportDatabase | None = None  # None: reports read through `engine`
     zones: dict[str, ZoneInfo] = field(init=False)
 
     def __post_init__(self) -> None:
         self.zones = {hall: p.zone for hall, p in self.profiles.items()}
+
+    @property
+    def reports(self) -> ReportDatabase:
+        """Where reports read: their own pool and statement timeout."""
+        if self.report_db is not None:
+            return self.report_db
+        return ReportDatabase(self.engine, self.settings.report_statement_timeout_ms)
 
     def now(self) -> dt.datetime:
         """The current moment (aware)."""

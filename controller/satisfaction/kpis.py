@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, case, func, literal, or_, select
 from sqlmodel import SQLModel
 
-from controller.domain.ratings import RatingLevel
-from controller.satisfaction import store
-from controller.satisfaction.workorders import OVERTURNED
+from controller.satisfaction import rollup_reads, store
+from controller.satisfaction.pools import ReportDatabase
 
 GroupBy = Literal["window", "staff", "service", "day"]
 GROUP_COLUMNS: dict[str, str] = {
@@ -20,9 +18,6 @@ GROUP_COLUMNS: dict[str, str] = {
     "service": "service",
     "day": "day",
 }
-_SATISFIED = [level.value for level in RatingLevel if level.is_satisfied]
-_STRICT = [RatingLevel.VERY_SATISFIED.value, RatingLevel.SATISFIED.value]
-_BAD = [level.value for level in RatingLevel if level.is_bad]
 _COUNTS = (
     "rated",
     "defaults",
@@ -72,30 +67,28 @@ class KpiReport(SQLModel):
 
 
 def compute_kpis(
-    engine: Engine,
+    reports: ReportDatabase,
     *,
     scope: store.Scope,
     group_by: Sequence[GroupBy],
     defaults_in_satisfaction: bool,
     as_of: dt.date,
 ) -> KpiReport:
-    """The KPI report of `scope`, grouped by hall and `group_by`; 差评 due as of `as_of`."""
+    """The KPI report of `scope`, grouped by hall and `group_by`, from the daily rollups.
+
+    rollup_reads picks the grain (hall and day, or window, staff and service, whole months from
+    the month rollup). 差评 are due as of `as_of`.
+    """
     columns = ["hall_id"] + [GROUP_COLUMNS[g] for g in dict.fromkeys(group_by)]
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    with store.reading(engine) as conn:
-        for query in (
-            _rating_query(scope, columns, defaults_in_satisfaction),
-            _served_query(scope, columns),
-            _served_tickets_query(scope, columns),
-            _work_order_query(scope, columns, as_of),
-        ):
-            for found in conn.execute(query).mappings():
-                key = tuple(found[c] for c in columns)
-                row = rows.setdefault(key, dict(zip(columns, key, strict=True)))
-                for name, value in found.items():
-                    if name not in columns and value is not None:
-                        # served comes from daily counts and from finished tickets: add them
-                        row[name] = row.get(name, 0) + int(value)
+    with reports.reading() as conn:
+        for key, counts in rollup_reads.rating_counts(conn, scope, columns).items():
+            rows[key] = dict(zip(columns, key, strict=True)) | _figures(
+                counts, defaults_in_satisfaction
+            )
+        for key, (due, on_time) in rollup_reads.order_counts(conn, scope, columns, as_of).items():
+            row = rows.setdefault(key, dict(zip(columns, key, strict=True)))
+            row["bad_due"], row["bad_rectified_on_time"] = due, on_time
     ordered = [with_rates(KpiRow(**rows[key])) for key in sorted(rows, key=_sort_key)]
     return KpiReport(
         as_of=as_of,
@@ -132,54 +125,27 @@ def _rate(numerator: int, denominator: int | None) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+def _figures(found: Mapping[str, int | None], with_defaults: bool) -> dict[str, Any]:
+    """A KPI row's counts from summed rollup counts (defaults counted in 满意率 or not)."""
 
+    def n(name: str) -> int:
+        return int(found[name] or 0)
 
-def _rating_query(scope: store.Scope, columns: list[str], with_defaults: bool) -> Any:
-    table = store.RATINGS
-    first = table.c.assess_number == 1
-    citizen = table.c.system_default.is_(False)
-    counted = first if with_defaults else and_(first, citizen)
-    return _grouped(
-        table,
-        scope,
-        columns,
-        rated=_count(and_(first, citizen)),
-        defaults=_count(and_(first, table.c.system_default.is_(True))),
-        ratings=_count(counted),
-        satisfied=_count(and_(counted, table.c.level.in_(_SATISFIED))),
-        strictly_satisfied=_count(and_(counted, table.c.level.in_(_STRICT))),
-        bad=_count(and_(counted, table.c.level.in_(_BAD))),
-        follow_ups=_count(table.c.assess_number == 2),
-    )
+    def counted(name: str) -> int:
+        return n(name) + (n(f"{name}_defaults") if with_defaults else 0)
 
-
-def _served_query(scope: store.Scope, columns: list[str]) -> Any:
-    return _grouped(store.SERVED, scope, columns, served=func.sum(store.SERVED.c.served))
-
-
-def _served_tickets_query(scope: store.Scope, columns: list[str]) -> Any:
-    return _grouped(store.SERVED_TICKETS, scope, columns, served=func.count())
-
-
-def _work_order_query(scope: store.Scope, columns: list[str], as_of: dt.date) -> Any:
-    table = store.WORK_ORDERS
-    rectified = table.c.rectified_on.is_not(None)
-    due = and_(
-        table.c.state != OVERTURNED,
-        or_(table.c.deadline < literal(as_of, type_=table.c.deadline.type), rectified),
-    )
-    on_time = and_(due, rectified, table.c.rectified_on <= table.c.deadline)
-    return _grouped(
-        table, scope, columns, bad_due=_count(due), bad_rectified_on_time=_count(on_time)
-    )
-
-
-def _grouped(table: Table, scope: store.Scope, columns: list[str], **sums: Any) -> Any:
-    keys = [table.c[c] for c in columns]
-    labelled = [value.label(name) for name, value in sums.items()]
-    return select(*keys, *labelled).where(scope.clause(table)).group_by(*keys)
+    served_counts, tickets = found["served_counts"], n("served_tickets")
+    served = None if served_counts is None and not tickets else int(served_counts or 0) + tickets
+    return {
+        "served": served,
+        "rated": n("rated"),
+        "defaults": n("defaults"),
+        "ratings": n("rated") + (n("defaults") if with_defaults else 0),
+        "satisfied": counted("satisfied"),
+        "strictly_satisfied": counted("strict"),
+        "bad": counted("bad"),
+        "follow_ups": n("follow_ups"),
+    }
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:

@@ -14,7 +14,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, Index, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from controller.domain import values
@@ -210,7 +210,12 @@ class Rating(RatingBase, table=True):
 
     __tablename__ = "satisfaction_rating"
     # Rating ids are hall-local (every hall has its 20261123-A001-R1): the hall leads the key.
-    __table_args__ = (PrimaryKeyConstraint("hall_id", "rating_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("hall_id", "rating_id"),
+        Index("ix_satisfaction_rating_hall_day", "hall_id", "day"),
+        Index("ix_satisfaction_rating_feed", "feed_xid", "feed_seq"),
+        Index("ix_satisfaction_rating_hall_feed", "hall_id", "feed_xid", "feed_seq"),
+    )
     level: str = Field(max_length=24)
     reasons: str = Field(default="", max_length=200, description="codes joined by ','")
     channel: str = Field(max_length=1)
@@ -220,6 +225,10 @@ class Rating(RatingBase, table=True):
     day: dt.date = Field(index=True)
     content_hash: str = Field(max_length=64)
     received_at: dt.datetime
+    # Arrival order for the exchange feed (feed.py): the writing transaction's id on PostgreSQL
+    # (0 on SQLite, whose writers take turns) and a sequence number.
+    feed_xid: int = Field(default=0, sa_type=BigInteger)
+    feed_seq: int = Field(default=0, sa_type=BigInteger)
 
 
 class RatingPublic(RatingBase):
@@ -293,6 +302,7 @@ class WorkOrder(WorkOrderBase, table=True):
     __tablename__ = "satisfaction_work_order"
     __table_args__ = (
         UniqueConstraint("hall_id", "rating_id", name="uq_satisfaction_work_order_hall_rating"),
+        Index("ix_satisfaction_work_order_hall_day", "hall_id", "day"),
     )
     id: int | None = Field(default=None, primary_key=True)
     reasons: str = Field(default="", max_length=200)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import AwareDatetime, ConfigDict, StrictInt, field_validator
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from controller.domain.state import Outcome
@@ -78,6 +79,7 @@ class ServedTicket(SQLModel, table=True):
     """A stored finished ticket; `day` is the hall-local date of `finished_at` (UTC)."""
 
     __tablename__ = "satisfaction_served_ticket"
+    __table_args__ = (Index("ix_satisfaction_served_ticket_hall_day", "hall_id", "day"),)
     hall_id: str = Field(primary_key=True, max_length=64)
     ticket_id: str = Field(primary_key=True, max_length=64)
     day: dt.date = Field(index=True)

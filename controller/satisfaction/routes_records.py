@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import logging
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from controller.domain.errors import NotFound
 from controller.domain.ratings import RatingLevel
 from controller.satisfaction import ingest, store
-from controller.satisfaction.deps import CallerDep, ContextDep, ScopeDep, hall_of_item
+from controller.satisfaction.deps import (
+    CallerDep,
+    ContextDep,
+    SatisfactionContext,
+    ScopeDep,
+    hall_of_item,
+)
 from controller.satisfaction.exchange import to_exchange
 from controller.satisfaction.models import (
     ERROR_RESPONSES,
@@ -24,6 +33,7 @@ from controller.satisfaction.models import (
 )
 from controller.satisfaction.models_served import ServedTicketBatch, ServedTicketsReply
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["evaluations"], responses=ERROR_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -100,13 +110,10 @@ def get_evaluations(
     offset: Offset = 0,
 ) -> RatingPage:
     """Ratings in scope, oldest first."""
-    rows = store.select_ratings(
-        context.engine,
-        scope=scope,
-        level=level.value if level else None,
-        limit=limit,
-        offset=offset,
-    )
+    with context.reports.reading() as conn:
+        rows = store.ratings_on(
+            conn, scope=scope, level=level.value if level else None, limit=limit, offset=offset
+        )
     items = [context.public(row) for row in rows]
     return RatingPage(count=len(items), items=items)
 
@@ -138,12 +145,29 @@ def get_exchange_records(
     *, scope: ScopeDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
 ) -> ExchangePage:
     """Ratings in scope mapped to the provincial 好差评 exchange fields."""
-    rows = store.select_ratings(context.engine, scope=scope, limit=limit, offset=offset)
+    with context.reports.reading() as conn:
+        rows = store.ratings_on(conn, scope=scope, limit=limit, offset=offset)
     records = [to_exchange(context.public(r), context.zone_for(r["hall_id"])) for r in rows]
     return ExchangePage(count=len(records), records=records)
 
 
 @router.get("/health")
-def health() -> dict[str, Any]:
-    """Liveness, without a token."""
-    return {"status": "ok"}
+def health(context: ContextDep) -> JSONResponse:
+    """Readiness, without a token: both pools reach the database (503 when one does not)."""
+    down = health_problems(context)
+    if down:
+        return JSONResponse({"status": "unavailable", "problems": down}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def health_problems(context: SatisfactionContext) -> list[str]:
+    """Which pools cannot run SELECT 1 right now (empty: all can)."""
+    problems = []
+    for name, engine in (("ingest", context.engine), ("reports", context.reports.engine)):
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as err:
+            log.warning("health: the %s pool cannot reach the database: %s", name, err)
+            problems.append(f"{name}: 数据库不可达")
+    return problems

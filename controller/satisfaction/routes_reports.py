@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from controller.domain.errors import InvalidRequest
-from controller.satisfaction import export, store
+from controller.satisfaction import export, export_stream, store
 from controller.satisfaction.deps import ContextDep, SatisfactionContext, ScopeDep
 from controller.satisfaction.kpis import GroupBy, KpiReport, compute_kpis
 from controller.satisfaction.models import ERROR_RESPONSES
@@ -49,18 +51,30 @@ def export_evaluations(
     *,
     scope: ScopeDep,
     context: ContextDep,
+    region: Annotated[
+        str | None,
+        Query(pattern=export_stream.REGION, description="行政区划代码 prefix (2, 4 or 6 digits)"),
+    ] = None,
     format: Format = "csv",
 ) -> Response:
-    """Every rating in scope as CSV or XLSX (Chinese headers, hall-local times)."""
-    limit = context.settings.export_max_rows
-    rows = store.select_ratings(context.engine, scope=scope, limit=limit + 1)
-    if len(rows) > limit:
-        raise InvalidRequest("export_too_large", f"导出超过 {limit} 条，请缩小日期范围")
-    header, body = export.ratings_table(context.public(r) for r in rows)
+    """Every rating in scope as CSV (streamed, any size) or XLSX (up to export_max_rows; more: a job)."""
+    lines = export_stream.rating_lines(context.reports, scope, region, context.public)
     name = f"评价记录-{_span(scope)}"
     if format == "csv":
-        return _file(export.to_csv(header, body), export.CSV_MEDIA_TYPE, f"{name}.csv")
-    return _file(export.to_xlsx("评价记录", header, body), export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
+        # The first chunk is read before the answer starts: a report pool that is busy or a
+        # statement timeout still answers its named 503 rather than a cut-off file.
+        chunks = export_stream.csv_chunks(lines)
+        first = next(chunks)
+        return _file(chain([first], chunks), export.CSV_MEDIA_TYPE, f"{name}.csv")
+    limit = context.settings.export_max_rows
+    if export_stream.estimated_rows(context.reports, scope) > limit:
+        raise InvalidRequest(
+            "export_too_large",
+            f"XLSX 导出超过 {limit} 条：请改用导出任务（POST /api/v1/exports/jobs）或 CSV",
+        )
+    path, _count = export_stream.xlsx_file(lines)
+    chunks = export_stream.file_chunks(path, remove=True)
+    return _file(chunks, export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
 
 
 @router.get("/exports/kpis", response_class=Response, responses=_FILES)
@@ -78,9 +92,9 @@ def export_kpis(
     body.append(export.total_line(report.total, report.group_by))
     name = f"评价指标-{_span(scope)}"
     if format == "csv":
-        return _file(export.to_csv(header, body), export.CSV_MEDIA_TYPE, f"{name}.csv")
+        return _file(iter([export.to_csv(header, body)]), export.CSV_MEDIA_TYPE, f"{name}.csv")
     data = export.to_xlsx("评价指标", header, body, percent_columns=export.RATE_HEADERS)
-    return _file(data, export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
+    return _file(iter([data]), export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
 
 
 def _report(
@@ -91,7 +105,7 @@ def _report(
 ) -> KpiReport:
     single = scope.halls[0] if scope.halls and len(scope.halls) == 1 else None
     return compute_kpis(
-        context.engine,
+        context.reports,
         scope=scope,
         group_by=group_by or [],
         defaults_in_satisfaction=context.settings.defaults_in_satisfaction,
@@ -105,7 +119,9 @@ def _span(scope: store.Scope) -> str:
     return f"{start}_{end}"
 
 
-def _file(data: bytes, media_type: str, filename: str) -> Response:
+def _file(chunks: Iterator[bytes], media_type: str, filename: str) -> Response:
     ascii_name = filename.encode("ascii", "ignore").decode() or "export"
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+    return StreamingResponse(
+        chunks, media_type=media_type, headers={"Content-Disposition": disposition}
+    )

@@ -50,7 +50,20 @@ class SatisfactionSettings(BaseSettings):
         default=10, ge=0, le=1440, description="refuse ratings dated later than now + this"
     )
     timezone: str = Field(default="Asia/Shanghai", description="for 'today' across halls")
-    export_max_rows: int = Field(default=200_000, ge=1)
+    export_max_rows: int = Field(
+        default=200_000, ge=1, description="larger XLSX exports run as jobs (CSV streams)"
+    )
+    export_dir: Path = Field(
+        default=Path("var/satisfaction-exports"),
+        description="export job files; shared storage when several API hosts serve downloads",
+    )
+    # Connection budget per API process (PostgreSQL): ingest and reports never share a pool.
+    ingest_pool_size: int = Field(default=5, ge=1, le=200)
+    ingest_pool_overflow: int = Field(default=5, ge=0, le=200)
+    report_pool_size: int = Field(default=3, ge=1, le=200)
+    report_pool_overflow: int = Field(default=0, ge=0, le=200)
+    report_pool_timeout_s: float = Field(default=10, gt=0, le=300)
+    report_statement_timeout_ms: int = Field(default=15_000, ge=100, le=3_600_000)
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    func,
     insert,
     or_,
     select,
@@ -31,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
 from controller.domain.errors import StoreError
+from controller.satisfaction import rollups
 from controller.satisfaction.errors import RatingConflict, ServedConflict
 from controller.satisfaction.models import (
     Rating,
@@ -88,23 +90,25 @@ class InsertOutcome:
     work_orders_opened: int
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(
+    database_url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 30
+) -> Engine:
     """An engine for `sqlite:///FILE`, `sqlite://` (memory) or `postgresql://…` (psycopg 3)."""
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-        @sa_event.listens_for(engine, "connect")
-        def _plan_each_time(dbapi_conn: Any, _record: object) -> None:
-            # psycopg prepares statements it sees often; a generic plan made while the table
-            # was small stays a sequential scan as it grows (a batch of 100 took 10 ms at
-            # 5,000 rows). Custom plans keep the id lookup on the primary key.
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SET plan_cache_mode = force_custom_plan")
-            dbapi_conn.commit()
-
-        return engine
+        # No per-session state, so PgBouncer in transaction mode may hand each transaction
+        # another server connection: no prepared statements (psycopg prepares a statement
+        # seen 5 times; a generic plan made while the table was small also stayed a sequential
+        # scan as it grew, 10 ms a batch at 5,000 rows), no session SET.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            connect_args={"prepare_threshold": None},
+        )
     if url.get_backend_name() != "sqlite":
         raise StoreError(f"unsupported database {url.get_backend_name()!r}", str(url))
     connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 10}
@@ -216,8 +220,15 @@ def _insert_once(
         else:
             raise RatingConflict(*key)
     orders = [work_orders[k] for r in fresh if (k := rating_key(r)) in work_orders]
+    if fresh and conn.dialect.name != "postgresql":
+        # SQLite writers take turns (BEGIN IMMEDIATE): the next numbers are free and commit
+        # in order. PostgreSQL numbers rows by column defaults (feed.py).
+        last = conn.execute(select(func.max(RATINGS.c.feed_seq))).scalar() or 0
+        for number, row in enumerate(fresh, start=last + 1):
+            row["feed_xid"], row["feed_seq"] = 0, number
     bulk_insert(conn, RATINGS, fresh)
     bulk_insert(conn, WORK_ORDERS, orders)
+    rollups.add_ratings(conn, fresh, orders)
     return InsertOutcome(len(fresh), duplicates, len(orders))
 
 
@@ -256,6 +267,19 @@ def select_ratings(
     offset: int = 0,
 ) -> list[RowMapping]:
     """Ratings in scope, oldest first (by rating time, then hall and id)."""
+    with reading(engine) as conn:
+        return ratings_on(conn, scope=scope, level=level, limit=limit, offset=offset)
+
+
+def ratings_on(
+    conn: Connection,
+    *,
+    scope: Scope,
+    level: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[RowMapping]:
+    """`select_ratings` on a connection the caller holds (a report connection)."""
     query = select(RATINGS).where(scope.clause(RATINGS))
     if level is not None:
         query = query.where(RATINGS.c.level == level)
@@ -263,8 +287,7 @@ def select_ratings(
     query = query.order_by(*order).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    with reading(engine) as conn:
-        return list(conn.execute(query).mappings())
+    return list(conn.execute(query).mappings())
 
 
 def get_rating(engine: Engine, *, hall_id: str, rating_id: str) -> RowMapping | None:
@@ -283,6 +306,7 @@ def upsert_served(engine: Engine, *, rows: Sequence[dict[str, Any]]) -> int:
             index_elements=["hall_id", "day", "window", "staff_id", "service"],
             set_={"served": statement.excluded.served, "updated_at": statement.excluded.updated_at},
         )
+        rollups.replace_served(conn, rows)
         conn.execute(statement, list(rows))
     return len(rows)
 
@@ -319,6 +343,7 @@ def _insert_served_once(conn: Connection, rows: Sequence[dict[str, Any]]) -> tup
         elif stored != row["content_hash"]:
             raise ServedConflict(*key)
     bulk_insert(conn, table, fresh)
+    rollups.add_served_tickets(conn, fresh)
     return len(fresh), len(rows) - len(fresh)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import RowMapping
 
 from controller.domain.errors import NotFound
 from controller.domain.ratings import RatingLevel
-from controller.satisfaction import store
+from controller.satisfaction import rollups, store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
 from controller.satisfaction.errors import BadTransition
 from controller.satisfaction.models import WorkOrderPublic, WorkOrderStep
@@ -121,6 +121,19 @@ def act(
             raise BadTransition(
                 order_id, row["state"], action.value, f"工单 {order_id} 已被他人更新"
             )
+        rectified = values.get("rectified_on", row["rectified_on"])
+        rollups.order_moved(
+            conn,
+            dict(row),
+            before=rollups.order_counts(
+                row["state"] != OVERTURNED, row["rectified_on"], row["deadline"]
+            ),
+            after=rollups.order_counts(
+                transition.target != OVERTURNED,
+                rectified if isinstance(rectified, dt.date) else None,
+                row["deadline"],
+            ),
+        )
         conn.execute(
             insert(store.ACTIONS).values(
                 work_order_id=order_id,

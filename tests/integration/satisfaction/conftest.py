@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,8 @@ def make_api(database_url: str, **settings: Any) -> Api:
     for token, caller in TOKENS.values():
         tokens.add(token, caller)
     clock = ManualClock(NOW)
+    # Export job files of tests go to the temp dir, never into the work tree.
+    settings.setdefault("export_dir", Path(tempfile.gettempdir()) / "hall-test-exports")
     app = create_satisfaction_app(
         database_url,
         tokens,

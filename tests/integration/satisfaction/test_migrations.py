@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 
 from controller.domain.errors import StoreError
 from controller.satisfaction import schema, store
+from controller.satisfaction.models_rollup import NEW_TABLES
 from controller.satisfaction.schema_baseline import BASELINE, TABLE_NAMES, bring_to_baseline
 from tests.integration.satisfaction import legacy_fixture
 from tests.integration.satisfaction.conftest import HALL_A, HALL_B, make_api, record
@@ -63,6 +64,15 @@ def rows_of(url: str) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def _without_feed(found: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows less the ratings' arrival columns r0003 added."""
+    feed = ("feed_xid", "feed_seq")
+    return {
+        name: [{k: v for k, v in row.items() if k not in feed} for row in rows]
+        for name, rows in found.items()
+    }
+
+
 def _is_moment(value: object) -> bool:
     return isinstance(value, dt.datetime)
 
@@ -96,7 +106,11 @@ def test_a_database_of_the_previous_release_is_upgraded_with_every_row(database_
     assert keys_of(database_url)["rating_pk"] == ["rating_id"]
     api = make_api(database_url)  # migrates at start
     try:
-        assert rows_of(database_url) == before  # every row, every value, work-order ids too
+        after = rows_of(database_url)
+        # Every row, every value, work-order ids too; ratings numbered by arrival (r0003).
+        assert _without_feed(after) == before
+        numbers = sorted(r["feed_seq"] for r in after["satisfaction_rating"])
+        assert numbers == list(range(1, len(numbers) + 1))
         keys = keys_of(database_url)
         assert keys["rating_pk"] == ["hall_id", "rating_id"]
         assert keys["order_unique"] == [("hall_id", "rating_id")]
@@ -132,7 +146,7 @@ def test_migrated_and_fresh_databases_have_the_models_schema(
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"compare_type": True})
                 wanted = sa.MetaData()
-                for table in store.TABLES:
+                for table in (*store.TABLES, *NEW_TABLES):
                     table.to_metadata(wanted)
                 diffs = compare_metadata(context, wanted)
         finally:
@@ -144,7 +158,8 @@ def test_migrated_and_fresh_databases_have_the_models_schema(
 def _is_foreign(diff: Any) -> bool:
     """A difference about a table that is not ours (alembic_version)."""
     table = diff[1] if isinstance(diff, tuple) else None
-    return isinstance(table, sa.Table) and table.name not in TABLE_NAMES
+    ours = {*TABLE_NAMES, *(t.name for t in NEW_TABLES)}
+    return isinstance(table, sa.Table) and table.name not in ours
 
 
 def test_the_baseline_revision_is_the_schema_the_previous_release_made(
