@@ -82,7 +82,9 @@ def ticket_view(engine: Engine, ticket: Ticket, now: dt.datetime) -> dict[str, A
     """One ticket as its QR status page shows it: no personal data."""
     service = engine.config.service(ticket.service)
     ahead = (
-        position_of(engine.state, ticket, now) if ticket.status is TicketStatus.WAITING else None
+        position_of(engine.state, ticket, now, engine.config.queue.escalation)
+        if ticket.status is TicketStatus.WAITING
+        else None
     )
     return {
         "id": ticket.id,
