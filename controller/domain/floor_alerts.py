@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.domain.kpis import wait_of
 from controller.domain.ratings import RatingLevel
-from controller.domain.state import UNPRINTED, WindowState
+from controller.domain.state import UNPRINTED, WindowState, WindowStatus
 
 if TYPE_CHECKING:
     from controller.domain.engine import Engine
@@ -93,7 +93,9 @@ def floor_alerts(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
     thresholds = config.alerts
     scheduled = _scheduled_pause(engine, now) is not None
     alerts: list[dict[str, Any]] = []
-    active = [w for w in state.windows.values() if w.status in ("idle", "serving")]
+    active = [
+        w for w in state.windows.values() if w.status in (WindowStatus.IDLE, WindowStatus.SERVING)
+    ]
     untaken: set[str] = set()
     for service in config.services:
         waiting = list(state.waiting.get(service.code, {}).values())

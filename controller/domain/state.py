@@ -61,8 +61,8 @@ class WindowStatus(StrEnum):
     CLOSED = "closed"
     SIGNED_OUT = "signed_out"
     PAUSED = "paused"
-    SERVING = "serving"
     IDLE = "idle"
+    SERVING = "serving"
 
     @property
     def label(self) -> str:
