@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.app.runtime import store_alert
 from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
+from controller.domain.alerts import Alert, AlertKind, Severity
 from controller.domain.engine import Engine
+from controller.domain.errors import StoreError
+from tests.conftest import hall_time
 from tests.engine_helpers import At, issue, ok, sign_in, with_service
 
 NO_WINDOW_ACTION = "安排工作人员到受理该业务的窗口签到，或在窗口卡片上“调整业务”"
@@ -72,3 +76,27 @@ def test_window_and_rating_alerts_keep_their_json_shape(hall_config: object, at:
         "message": "1号窗口暂停服务（取资料），仍有 1 人等候",
         "action": "请该窗口恢复服务，或把它的业务调整到其他窗口",
     }
+
+
+def test_store_and_device_alerts_send_the_fields_the_dashboard_reads() -> None:
+    since = hall_time("09:00")
+    assert store_alert(StoreError("database or disk is full", disk_full=True), since).to_json() == {
+        "kind": "disk_full",
+        "since": "2026-11-23T09:00:00+08:00",
+        "message": "数据盘已满：取号、叫号等操作无法保存，请立即清理磁盘空间或联系技术人员",
+        "action": "立即清理数据盘空间或联系技术人员；恢复前取号、叫号无法保存",
+    }
+    board = Alert(
+        AlertKind.LED_STRIP_OFFLINE, "综合屏离线", bus="a", address=9, details=(("window", None),)
+    )
+    assert board.to_json() == {
+        "kind": "led_strip_offline",
+        "bus": "a",
+        "address": 9,
+        "window": None,  # the comprehensive board is at no window: null, as before
+        "message": "综合屏离线",
+        "action": "检查设备的电源和连接线，仍不恢复请联系设备厂商",
+    }
+    clips = Alert(AlertKind.VOICE_CLIPS_INVALID, "语音片段有误", details=(("files", ("a.wav",)),))
+    assert clips.to_json()["files"] == ["a.wav"]  # a list in JSON, as the source built it
+    assert (board.severity, clips.severity) == (Severity.URGENT, Severity.WARNING)

@@ -24,6 +24,7 @@ from controller.app.dashboard_figures import (
 )
 from controller.app.journal import EVENTS, Journal
 from controller.app.runtime import HallRuntime
+from controller.domain.alerts import AlertKind, Severity
 from controller.domain.errors import NotFound
 from controller.domain.state import CallingPolicy, Outcome
 
@@ -31,13 +32,17 @@ router = APIRouter(tags=["dashboard"])
 # Reasons offered on the console's pause dialog; staff may also type their own.
 PAUSE_REASONS = ("临时离开", "午间休息", "业务咨询", "会议培训", "系统故障")
 _BATCH = 5000
-_POLICY_NAMES_SLOT = "/*CallingPolicy names*/{}"  # filled from the enum when the page is served
+# Filled from the domain's enums when the page is served, so the page cannot fall behind them.
+_POLICY_NAMES_SLOT = "/*CallingPolicy names*/{}"
+_URGENT_SLOT = "/*urgent AlertKinds*/[]"
+_URGENT_KINDS = {kind.value for kind in AlertKind if kind.severity is Severity.URGENT}
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 def dashboard_page() -> HTMLResponse:
     """The floor manager's dashboard (phone and PC); #token=… gives it a floor_manager token."""
-    return HTMLResponse(_page("dashboard.html").replace(_POLICY_NAMES_SLOT, _policy_names()))
+    page = _page("dashboard.html").replace(_POLICY_NAMES_SLOT, _policy_names())
+    return HTMLResponse(page.replace(_URGENT_SLOT, json.dumps(sorted(_URGENT_KINDS))))
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)

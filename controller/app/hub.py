@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.events import Event
 
 log = logging.getLogger(__name__)
@@ -122,14 +123,14 @@ class Hub:
         with self._lock:
             return [s.health for s in self._subscribers]
 
-    def alerts(self) -> list[dict[str, str]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: subscribers whose last batch failed (logged in full; skipped, not stuck)."""
         return [
-            {
-                "kind": "subscriber_failed",
-                "subscriber": health.name,
-                "message": f"设备更新（{health.name}）处理事件失败，画面可能未更新，请查看日志",
-            }
+            Alert(
+                AlertKind.SUBSCRIBER_FAILED,
+                f"设备更新（{health.name}）处理事件失败，画面可能未更新，请查看日志",
+                subscriber=health.name,
+            )
             for health in self.health()
             if health.failing
         ]

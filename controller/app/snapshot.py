@@ -73,7 +73,7 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
             else None
         ),
         "temporary_staff": roster.temporary_view(state),
-        "alerts": floor_alerts(engine, now),
+        "alerts": [alert.to_json() for alert in floor_alerts(engine, now)],
         "floor_status": floor_status(engine, now),
     }
 
