@@ -65,6 +65,13 @@ steps: st.SearchStrategy[Step] = st.one_of(
         st.sampled_from([None, *SERVICES]),
         st.sampled_from([None, *WINDOWS]),
     ),
+    st.builds(  # to a window: the case the order wrote twice got wrong
+        Serve,
+        st.sampled_from(WINDOWS),
+        st.just("transfer"),
+        st.sampled_from([None, *SERVICES]),
+        st.sampled_from(WINDOWS),
+    ),
 )
 # Minutes between steps: most short, some long enough to pass the 30-minute escalation.
 mornings = st.lists(
