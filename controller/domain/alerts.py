@@ -13,7 +13,9 @@ from typing import Any
 
 DEVICE_ACTION = "检查设备的电源和连接线，仍不恢复请联系设备厂商"
 # A detail an alert carries for its source (a ticket list, a backlog size, …); sent as it is.
-AlertDetail = str | int | float | bool | None | tuple[str, ...]
+AlertDetail = str | int | float | bool | tuple[str, ...] | None
+# An alert as JSON (str, int, float, bool, list[str] or null values), for readers that index it.
+AlertJson = dict[str, Any]
 
 
 class Severity(StrEnum):
@@ -153,9 +155,9 @@ class Alert:
         """Urgent or a warning."""
         return self.kind.severity
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AlertJson:
         """The alert as the API and the live stream send it: kind, where, details, message, action."""
-        found: dict[str, Any] = {"kind": self.kind.value}
+        found: AlertJson = {"kind": self.kind.value}
         for name in _WHERE:
             value = getattr(self, name)
             if value is not None:

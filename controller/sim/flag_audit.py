@@ -272,7 +272,7 @@ def _flagged_runs(engine: Engine) -> dict[str, frozenset[str]]:
     return runs
 
 
-def _alert_key(alert: Alert) -> tuple[Any, ...]:
+def _alert_key(alert: Alert) -> tuple[str, str | None, int | None, str | None]:
     return (
         alert.kind.value,
         alert.service,
