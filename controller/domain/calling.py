@@ -10,7 +10,8 @@ the ticket a window calls cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, deque
+import heapq
+from collections import Counter
 from collections.abc import Iterator
 from enum import IntEnum
 from typing import NamedTuple
@@ -83,18 +84,20 @@ def position_of(
     Tickets of other services at a shared window are not counted: a citizen queues for a service.
     """
     mine = call_key(ticket, now, escalation)
-    ahead = [
-        other
-        for other in state.waiting.get(ticket.service, {}).values()
-        if other.id != ticket.id and call_key(other, now, escalation) < mine
-    ]
+    # Of the tickets ranked before it, a window sees those for any window and those for itself.
+    for_any, for_one = 0, Counter[int]()
+    for other in state.waiting.get(ticket.service, {}).values():
+        if other.id != ticket.id and call_key(other, now, escalation) < mine:
+            if other.target_window is None:
+                for_any += 1
+            else:
+                for_one[other.target_window] += 1
     if window is not None:
-        windows = [window]
-    else:
-        windows = [w for w in state.windows.values() if w.open and can_call(w, ticket)]
-        if not windows:
-            return len(ahead)
-    return min(sum(1 for other in ahead if can_call(w, other)) for w in windows)
+        return for_any + for_one[window.number] if ticket.service in window.services else 0
+    if not for_one:
+        return for_any  # nobody reserved for one window: every window sees the same queue
+    windows = [w for w in state.windows.values() if w.open and can_call(w, ticket)]
+    return min((for_any + for_one[w.number] for w in windows), default=for_any + for_one.total())
 
 
 def ahead_for(
@@ -144,44 +147,46 @@ def _tier(ticket: Ticket, now: dt.datetime, escalation: dt.timedelta) -> CallTie
 def _calls(
     state: HallState, window: WindowState, now: dt.datetime, escalation: dt.timedelta
 ) -> Iterator[Call]:
-    ranked = sorted(
-        (
-            (call_key(ticket, now, escalation), ticket)
-            for service in window.services
-            for ticket in state.waiting.get(service, {}).values()
-            if can_call(window, ticket)
-        ),
-        key=lambda pair: pair[0],
-    )
+    # A heap, popped lazily: the next call costs O(n), the whole order O(n log n).
+    ranked = [
+        (call_key(ticket, now, escalation), ticket)
+        for service in window.services
+        for ticket in state.waiting.get(service, {}).values()
+        if ticket.target_window is None or ticket.target_window == window.number  # can_call
+    ]
+    heapq.heapify(ranked)
     calls = Counter(window.calls_by_service)
-    left: list[Ticket] = []
-    for (tier, _), ticket in ranked:
-        if tier is CallTier.POLICY:
-            left.append(ticket)
-        else:
-            calls[ticket.service] += 1  # the window's call count grows with every call
-            yield Call(ticket, _RULES[tier])
-    yield from (Call(ticket, window.policy.value) for ticket in _by_policy(window, left, calls))
+    while ranked and ranked[0][0][0] is not CallTier.POLICY:
+        (tier, _), ticket = heapq.heappop(ranked)
+        calls[ticket.service] += 1  # the window's call count grows with every call
+        yield Call(ticket, _RULES[tier])
+    rule = window.policy.value
+    yield from (Call(ticket, rule) for ticket in _by_policy(window, ranked, calls))
 
 
-def _by_policy(window: WindowState, left: list[Ticket], calls: Counter[str]) -> Iterator[Ticket]:
-    """Tickets of the POLICY tier (in `sort_key` order) in the order the window's policy calls."""
-    if window.policy == CallingPolicy.ORDER:
-        yield from sorted(left, key=lambda t: window.services.index(t.service))
-    elif window.policy == CallingPolicy.WEIGHTED:
-        queues: dict[str, deque[Ticket]] = {}
-        for ticket in left:
-            queues.setdefault(ticket.service, deque()).append(ticket)
+def _by_policy(
+    window: WindowState, left: list[tuple[CallKey, Ticket]], calls: Counter[str]
+) -> Iterator[Ticket]:
+    """The POLICY tier (a heap by `call_key`) in the order the window's policy calls it."""
+    if window.policy == CallingPolicy.FIFO:
+        while left:
+            yield heapq.heappop(left)[1]
+        return
+    queues: dict[str, list[tuple[CallKey, Ticket]]] = {}
+    for entry in left:
+        queues.setdefault(entry[1].service, []).append(entry)
+    for queue in queues.values():
+        heapq.heapify(queue)
 
-        def load(service: str) -> tuple[float, int]:
-            weight = max(1, window.weights.get(service, 1))
-            return (calls[service] / weight, window.services.index(service))
+    def load(service: str) -> tuple[float, int]:
+        if window.policy == CallingPolicy.ORDER:
+            return (0.0, window.services.index(service))
+        weight = max(1, window.weights.get(service, 1))
+        return (calls[service] / weight, window.services.index(service))
 
-        while queues:
-            service = min(queues, key=load)
-            yield queues[service].popleft()
-            calls[service] += 1
-            if not queues[service]:
-                del queues[service]
-    else:
-        yield from left
+    while queues:
+        service = min(queues, key=load)
+        yield heapq.heappop(queues[service])[1]
+        calls[service] += 1
+        if not queues[service]:
+            del queues[service]
