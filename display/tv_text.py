@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# Window states (controller.domain.state.WindowState.status) as the public sees them.
-STATE_LABELS = {
-    "serving": "办理中",
-    "idle": "空闲",
-    "paused": "暂停服务",
-    "signed_out": "未开放",
-    "closed": "未开放",
+from controller.domain.state import WindowStatus
+
+# Window states as the public sees them (a signed-out window is simply not open to them).
+STATE_LABELS: dict[str, str] = {
+    WindowStatus.SERVING: "办理中",
+    WindowStatus.IDLE: "空闲",
+    WindowStatus.PAUSED: "暂停服务",
+    WindowStatus.SIGNED_OUT: "未开放",
+    WindowStatus.CLOSED: "未开放",
 }
 WEEKDAYS = "一二三四五六日"
 NO_TICKET = "--"

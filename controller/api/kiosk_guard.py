@@ -14,10 +14,10 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from controller.api.auth import Caller, Role, TokenRegistry
 from controller.app.burst_limit import Burst, BurstLimiter
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.errors import AuthError, Forbidden, RateLimited
 from controller.settings.config_sections import KioskConfig
 
@@ -86,27 +86,27 @@ class KioskGuard:
         log.warning("kiosk token %s: a wrong 绿色通道 staff confirmation", caller.name)
         raise Forbidden("staff_confirmation_invalid", "工作人员确认码错误，请重新输入")
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: kiosk tokens past their issuing rate, kiosks whose priority lane locked."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         for name, burst in self._issuing.bursts().items():
             found.append(
-                {
-                    "kind": "kiosk_rate_limited",
-                    "token": name,
-                    "message": f"取号机令牌 {name} 取号过于频繁（{self.config.per_seconds:.0f} 秒内"
+                Alert(
+                    AlertKind.KIOSK_RATE_LIMITED,
+                    f"取号机令牌 {name} 取号过于频繁（{self.config.per_seconds:.0f} 秒内"
                     f"超过 {self.config.max_tickets} 张）：已拒绝 {burst.refused} 次，请到取号机旁查看",
-                }
+                    token=name,
+                )
             )
         for name in sorted(self._failed_tokens):
             if self._failures.blocked(name):
                 found.append(
-                    {
-                        "kind": "kiosk_confirmation_failed",
-                        "token": name,
-                        "message": f"取号机令牌 {name} 绿色通道工作人员确认码多次输错，"
+                    Alert(
+                        AlertKind.KIOSK_CONFIRMATION_FAILED,
+                        f"取号机令牌 {name} 绿色通道工作人员确认码多次输错，"
                         "该取号机的绿色通道已暂停，请到取号机旁查看",
-                    }
+                        token=name,
+                    )
                 )
         return found
 

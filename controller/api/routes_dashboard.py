@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from importlib import resources
 from typing import Annotated, Any
@@ -23,19 +24,25 @@ from controller.app.dashboard_figures import (
 )
 from controller.app.journal import EVENTS, Journal
 from controller.app.runtime import HallRuntime
+from controller.domain.alerts import AlertKind, Severity
 from controller.domain.errors import NotFound
-from controller.domain.state import Outcome
+from controller.domain.state import CallingPolicy, Outcome
 
 router = APIRouter(tags=["dashboard"])
 # Reasons offered on the console's pause dialog; staff may also type their own.
 PAUSE_REASONS = ("临时离开", "午间休息", "业务咨询", "会议培训", "系统故障")
 _BATCH = 5000
+# Filled from the domain's enums when the page is served, so the page cannot fall behind them.
+_POLICY_NAMES_SLOT = "/*CallingPolicy names*/{}"
+_URGENT_SLOT = "/*urgent AlertKinds*/[]"
+_URGENT_KINDS = {kind.value for kind in AlertKind if kind.severity is Severity.URGENT}
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 def dashboard_page() -> HTMLResponse:
     """The floor manager's dashboard (phone and PC); #token=… gives it a floor_manager token."""
-    return HTMLResponse(_page("dashboard.html"))
+    page = _page("dashboard.html").replace(_POLICY_NAMES_SLOT, _policy_names())
+    return HTMLResponse(page.replace(_URGENT_SLOT, json.dumps(sorted(_URGENT_KINDS))))
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
@@ -199,6 +206,12 @@ def _window_weights(runtime: HallRuntime) -> dict[str, dict[str, int]]:
 def _floor(moment: dt.datetime, step_minutes: int) -> dt.datetime:
     minutes = (moment.hour * 60 + moment.minute) // step_minutes * step_minutes
     return moment.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+
+
+def _policy_names() -> str:
+    """The calling policies and their Chinese names, as the JavaScript object the page uses."""
+    names = {policy.value: policy.label for policy in CallingPolicy}
+    return json.dumps(names, ensure_ascii=False)
 
 
 def _page(name: str) -> str:

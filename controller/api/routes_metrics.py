@@ -13,9 +13,10 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controller.app.runtime import HallRuntime
+from controller.domain.state import WindowStatus
 
 router = APIRouter(tags=["operations"])
-WINDOW_STATES = ("closed", "signed_out", "paused", "idle", "serving")
+WINDOW_STATES = tuple(status.value for status in WindowStatus)
 
 
 @router.get("/metrics", include_in_schema=False)

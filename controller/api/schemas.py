@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from controller.domain.state import CallingPolicy
 from controller.domain.strict import StrictModel
 from controller.domain.values import (
     CitizenText,
@@ -129,7 +130,7 @@ class WindowServicesRequest(StrictModel):
     """Change the services a window serves."""
 
     services: list[ServiceCode] = Field(max_length=64)
-    policy: Literal["fifo", "order", "weighted"] = "fifo"
+    policy: CallingPolicy = CallingPolicy.FIFO
     weights: dict[ServiceCode, int] = Field(default={}, max_length=64)
 
 

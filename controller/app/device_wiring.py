@@ -21,6 +21,7 @@ from controller.app.runtime import HallRuntime
 from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.errors import ConfigError, ConfigProblem
 from controller.settings.config_sections import TOKEN_ENV
 from devices.keypad.keypad import KeypadPort
@@ -89,24 +90,22 @@ class HallDevices:
         rows = [row for port in self.keypad_ports for row in port.keypads()]
         return sorted(rows, key=lambda row: (int(str(row["window"])), str(row["device_id"])))
 
-    def keypad_alerts(self) -> list[dict[str, Any]]:
+    def keypad_alerts(self) -> list[Alert]:
         """Floor alerts for MQTT keypads gone offline or a broker link that is down."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         rows = self.mqtt_port.keypads() if self.mqtt_port is not None else []
         unknown = [r for r in rows if r.get("online") is None and r.get("last_seen")]
         if unknown or (rows and all(r.get("online") is None for r in rows)):
-            found.append(
-                {"kind": "keypad_link_down", "message": "评价器服务器连接中断，正在自动重连"}
-            )
+            found.append(Alert(AlertKind.KEYPAD_LINK_DOWN, "评价器服务器连接中断，正在自动重连"))
         for row in rows:
             if row.get("online") is False:
                 found.append(
-                    {
-                        "kind": "keypad_offline",
-                        "window": row["window"],
-                        "device": row["device_id"],
-                        "message": f"{row['window']}号窗口评价器离线（{row['device_id']}）",
-                    }
+                    Alert(
+                        AlertKind.KEYPAD_OFFLINE,
+                        f"{row['window']}号窗口评价器离线（{row['device_id']}）",
+                        window=int(str(row["window"])),
+                        device=str(row["device_id"]),
+                    )
                 )
         return found
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.events import Event
 
 log = logging.getLogger(__name__)
@@ -149,14 +150,14 @@ class Hub:
         with self._lock:
             return [s.health for s in self._subscribers]
 
-    def alerts(self) -> list[dict[str, str]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: subscribers whose last batch failed (logged in full; skipped, not stuck)."""
         return [
-            {
-                "kind": "subscriber_failed",
-                "subscriber": health.name,
-                "message": f"设备更新（{health.name}）处理事件失败，画面可能未更新，请查看日志",
-            }
+            Alert(
+                AlertKind.SUBSCRIBER_FAILED,
+                f"设备更新（{health.name}）处理事件失败，画面可能未更新，请查看日志",
+                subscriber=health.name,
+            )
             for health in self.health()
             if health.failing
         ]

@@ -30,6 +30,7 @@ import httpx
 from controller.app.journal import Journal
 from controller.app.outbox_records import TicketIndex, rating_record, served_record
 from controller.domain import events as ev
+from controller.domain.alerts import Alert, AlertKind
 from controller.settings.hall_config import HallConfig
 
 log = logging.getLogger(__name__)
@@ -262,25 +263,25 @@ class RatingOutbox:
             "last_error": self.last_error,
         }
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: the API unreachable with records waiting, or records refused for good."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         if self.last_error:
             backlog = self.backlog_of()
             parts = "、".join(f"{s.label} {backlog[s.name]} 条" for s in STREAMS)
             found.append(
-                {
-                    "kind": "outbox_backlog",
-                    "backlog": sum(backlog.values()),
-                    "message": f"评价数据暂未上报（积压{parts}），将自动重试：{self.last_error[:80]}",
-                }
+                Alert(
+                    AlertKind.OUTBOX_BACKLOG,
+                    f"评价数据暂未上报（积压{parts}），将自动重试：{self.last_error[:80]}",
+                    details=(("backlog", sum(backlog.values())),),
+                )
             )
         if parked := self.parked():
             found.append(
-                {
-                    "kind": "outbox_parked",
-                    "message": f"{len(parked)} 条评价记录被评价系统拒收，已保留待人工处理",
-                }
+                Alert(
+                    AlertKind.OUTBOX_PARKED,
+                    f"{len(parked)} 条评价记录被评价系统拒收，已保留待人工处理",
+                )
             )
         return found
 

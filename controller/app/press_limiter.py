@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from controller.app.burst_limit import Burst, BurstLimiter
+from controller.domain.alerts import Alert, AlertKind
 from controller.settings.config_sections import PressLimitConfig
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,19 @@ class PressLimiter:
             )
         return verdict.admitted, verdict.burst_started
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: one per keypad whose presses are being dropped now."""
-        found = []
+        found: list[Alert] = []
         for device_id, burst in self._limiter.bursts().items():
             window = self._windows.get(device_id, 0)
             found.append(
-                {
-                    "kind": "keypad_stuck",
-                    "device": device_id,
-                    "window": window,
-                    "message": f"{window}号窗口评价器 {device_id} 按键过于频繁，疑似按键卡住："
+                Alert(
+                    AlertKind.KEYPAD_STUCK,
+                    f"{window}号窗口评价器 {device_id} 按键过于频繁，疑似按键卡住："
                     f"已丢弃 {burst.refused} 次按键，请检查评价器",
-                }
+                    device=device_id,
+                    window=window,
+                )
             )
         return found
 

@@ -17,9 +17,9 @@ from controller.app.snapshot import build_snapshot, ticket_view
 from controller.app.ticket_links import TicketLinks
 from controller.domain import commands as cmd
 from controller.domain import rating_defaults, roster
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.engine import Decision, Engine
 from controller.domain.errors import InvalidRequest, StoreError
-from controller.domain.floor_alerts import with_actions
 from controller.domain.kpis import compute_kpis
 from controller.settings.hall_config import HallConfig
 
@@ -91,19 +91,19 @@ def plain_words(decision: Decision) -> tuple[int, dict[str, Any]]:
     return PLAIN_WORDS_STATUS, decision.result
 
 
-def store_alert(error: StoreError, since: dt.datetime) -> dict[str, Any]:
+def store_alert(error: StoreError, since: dt.datetime) -> Alert:
     """The floor alert for a journal that cannot be written (a full disk named as such)."""
     if error.disk_full:
-        return {
-            "kind": "disk_full",
-            "since": since.isoformat(),
-            "message": "数据盘已满：取号、叫号等操作无法保存，请立即清理磁盘空间或联系技术人员",
-        }
-    return {
-        "kind": "journal_unwritable",
-        "since": since.isoformat(),
-        "message": "数据无法写入：取号、叫号等操作暂时无法保存，请联系技术人员",
-    }
+        return Alert(
+            AlertKind.DISK_FULL,
+            "数据盘已满：取号、叫号等操作无法保存，请立即清理磁盘空间或联系技术人员",
+            since=since,
+        )
+    return Alert(
+        AlertKind.JOURNAL_UNWRITABLE,
+        "数据无法写入：取号、叫号等操作暂时无法保存，请联系技术人员",
+        since=since,
+    )
 
 
 class HallRuntime:
@@ -123,7 +123,7 @@ class HallRuntime:
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
         self.ticket_links = TicketLinks.of_journal(journal)
-        self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
+        self._alert_sources: list[Callable[[], list[Alert]]] = []
         self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
 
@@ -170,7 +170,7 @@ class HallRuntime:
         with self._lock:
             self._roll_over(self.clock.now())
 
-    def add_alert_source(self, source: Callable[[], list[dict[str, Any]]]) -> None:
+    def add_alert_source(self, source: Callable[[], list[Alert]]) -> None:
         """Devices report their own alerts (printer out of paper, …) into every snapshot."""
         self._alert_sources.append(source)
 
@@ -195,12 +195,11 @@ class HallRuntime:
         with self._lock:
             snapshot = build_snapshot(self.engine, self.clock.now())
             trouble = self._store_trouble
-        if trouble is not None:
-            snapshot["alerts"].append(store_alert(*trouble))
-        snapshot["alerts"].extend(self.hub.alerts())
+        alerts = [store_alert(*trouble)] if trouble is not None else []
+        alerts += self.hub.alerts()
         for source in self._alert_sources:
-            snapshot["alerts"].extend(source())
-        snapshot["alerts"] = with_actions(snapshot["alerts"])  # every alert says what to do
+            alerts += source()
+        snapshot["alerts"].extend(alert.to_json() for alert in alerts)
         return snapshot
 
     def roster_at(self, window: int) -> list[dict[str, Any]]:

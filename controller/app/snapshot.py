@@ -73,7 +73,7 @@ def build_snapshot(engine: Engine, now: dt.datetime) -> dict[str, Any]:
             else None
         ),
         "temporary_staff": roster.temporary_view(state),
-        "alerts": floor_alerts(engine, now),
+        "alerts": [alert.to_json() for alert in floor_alerts(engine, now)],
         "floor_status": floor_status(engine, now),
     }
 
@@ -82,7 +82,9 @@ def ticket_view(engine: Engine, ticket: Ticket, now: dt.datetime) -> dict[str, A
     """One ticket as its QR status page shows it: no personal data."""
     service = engine.config.service(ticket.service)
     ahead = (
-        position_of(engine.state, ticket, now) if ticket.status is TicketStatus.WAITING else None
+        position_of(engine.state, ticket, now, engine.config.queue.escalation)
+        if ticket.status is TicketStatus.WAITING
+        else None
     )
     return {
         "id": ticket.id,

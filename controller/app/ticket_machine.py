@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome, Render
 from controller.domain import commands as cmd
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.engine import Decision
 from controller.domain.errors import CommandRejected, NotFound, PrinterUnavailable
 from devices.printer.printer import PrinterError, PrinterHealth, TicketPrinter
@@ -113,41 +113,41 @@ class TicketMachine:
                 self.health[printer.id] = self._ask(printer)
             return dict(self.health)
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts for this machine's printers: not ready, status unknown, paper low."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         for printer_id, health in self.health.items():
             if health.ready is False:
                 found.append(
-                    {
-                        "kind": "printer_fault",
-                        "printer": printer_id,
-                        "message": f"取号机打印机 {printer_id} 故障：{health.detail}",
-                    }
+                    Alert(
+                        AlertKind.PRINTER_FAULT,
+                        f"取号机打印机 {printer_id} 故障：{health.detail}",
+                        printer=printer_id,
+                    )
                 )
             elif health.ready is None:
                 found.append(
-                    {
-                        "kind": "printer_unknown",
-                        "printer": printer_id,
-                        "message": f"取号机打印机 {printer_id} 无应答：{health.detail}",
-                    }
+                    Alert(
+                        AlertKind.PRINTER_UNKNOWN,
+                        f"取号机打印机 {printer_id} 无应答：{health.detail}",
+                        printer=printer_id,
+                    )
                 )
             if health.paper_near_end:
                 found.append(
-                    {
-                        "kind": "paper_low",
-                        "printer": printer_id,
-                        "message": f"取号机打印机 {printer_id} 纸将用尽，请及时换纸",
-                    }
+                    Alert(
+                        AlertKind.PAPER_LOW,
+                        f"取号机打印机 {printer_id} 纸将用尽，请及时换纸",
+                        printer=printer_id,
+                    )
                 )
         if self.printers and not any(h.ready for h in self.health.values()):
             found.append(
-                {
-                    "kind": "no_printer",
-                    "machine": self.id,
-                    "message": f"取号机 {self.id} 没有可用的打印机，群众无法自助取号",
-                }
+                Alert(
+                    AlertKind.NO_PRINTER,
+                    f"取号机 {self.id} 没有可用的打印机，群众无法自助取号",
+                    machine=self.id,
+                )
             )
         return found
 

@@ -1,108 +1,192 @@
-"""The calling rule: which waiting ticket a window calls next, and who is ahead of whom."""
+"""The calling order, written once: whom a window calls next, and who is ahead of whom.
+
+`call_key` ranks a waiting ticket; a window calls the tickets it may call in that order, except
+that among tickets left to its policy (`CallTier.POLICY`) of different services the window's
+`CallingPolicy` chooses the service. `pick_next`, `call_order`, `position_of`, `ahead_for` and
+`calling_order` all derive from `call_order`/`call_key`, so the "N ahead" a citizen is shown and
+the ticket a window calls cannot disagree.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections import Counter
+from collections.abc import Iterator
+from enum import IntEnum
+from typing import NamedTuple
 
-from controller.domain.state import HallState, Lane, Ticket, WindowState
+from controller.domain.state import CallingPolicy, HallState, Lane, Ticket, WindowState
 
-# Tiers of a service's queue, called in this order before the window's own policy.
-_PRIORITY, _DUE_APPOINTMENT, _OTHERS = 0, 1, 2
-QueueRank = tuple[int, tuple[dt.datetime, int, int, str]]
+
+class CallTier(IntEnum):
+    """Tiers of the calling order, called lowest first; the window's policy only orders POLICY."""
+
+    PRIORITY = 0  # 绿色通道 (a re-queued no-show has lost its lane)
+    APPOINTMENT = 1  # an appointment whose slot has come
+    ESCALATED = 2  # waited longer than the escalation time (SLA)
+    TRANSFERRED = 3  # transferred (转办) to one window: only that window calls it
+    POLICY = 4  # everyone else: the window's policy (fifo, order or weighted)
+
+
+CallKey = tuple[CallTier, tuple[dt.datetime, int, int, str]]
+_RULES = {
+    CallTier.PRIORITY: "priority",
+    CallTier.APPOINTMENT: "appointment",
+    CallTier.ESCALATED: "escalated",
+    CallTier.TRANSFERRED: "transferred",
+}
+
+
+class Call(NamedTuple):
+    """One call a window would make: the ticket and the rule that chose it."""
+
+    ticket: Ticket
+    rule: str
+
+
+def call_key(ticket: Ticket, now: dt.datetime, escalation: dt.timedelta) -> CallKey:
+    """Rank of a waiting ticket at `now`: its tier, then its place (`Ticket.sort_key`)."""
+    return (_tier(ticket, now, escalation), ticket.sort_key)
+
+
+def can_call(window: WindowState, ticket: Ticket) -> bool:
+    """Whether this window may call the ticket (its service; not reserved for another window)."""
+    return ticket.service in window.services and ticket.target_window in (None, window.number)
 
 
 def pick_next(
     state: HallState, window: WindowState, now: dt.datetime, escalation: dt.timedelta
-) -> tuple[Ticket, str] | None:
-    """The ticket this window should call and the rule that chose it, or None.
+) -> Call | None:
+    """The call this window makes now, or None when nobody waits for it."""
+    return next(_calls(state, window, now, escalation), None)
 
-    Order: priority lane (绿色通道); appointments whose slot has come; any ticket waiting
-    longer than `escalation` (SLA); tickets transferred to this window; then the window's
-    policy (fifo, order or weighted). A re-queued no-show has lost its lane precedence.
+
+def call_order(
+    state: HallState, window: WindowState, now: dt.datetime, escalation: dt.timedelta
+) -> list[Call]:
+    """Every call this window would make, in order, if it called again and again at `now`."""
+    return list(_calls(state, window, now, escalation))
+
+
+def position_of(
+    state: HallState,
+    ticket: Ticket,
+    now: dt.datetime,
+    escalation: dt.timedelta,
+    *,
+    window: WindowState | None = None,
+) -> int:
+    """How many of its service's waiting tickets `window` would call before this ticket.
+
+    Without a window: the fewest over the open windows that may call it (the window that
+    would call it soonest), or over the whole service queue when no open window may.
+    Tickets of other services at a shared window are not counted: a citizen queues for a service.
     """
-    candidates = [
-        ticket
-        for service in window.services
-        for ticket in state.waiting.get(service, {}).values()
-        if ticket.target_window is None or ticket.target_window == window.number
-    ]
-    if not candidates:
-        return None
-    priority = [t for t in candidates if _tier(t, now) == _PRIORITY]
-    if priority:
-        return min(priority, key=_key), "priority"
-    due = [t for t in candidates if _tier(t, now) == _DUE_APPOINTMENT]
-    if due:
-        return min(due, key=_key), "appointment"
-    overdue = [t for t in candidates if now - t.queue_at > escalation]
-    if overdue:
-        return min(overdue, key=_key), "escalated"
-    targeted = [t for t in candidates if t.target_window == window.number]
-    if targeted:
-        return min(targeted, key=_key), "transferred"
-    return _by_policy(window, candidates), window.policy
-
-
-def calling_order(state: HallState, service: str, now: dt.datetime) -> list[Ticket]:
-    """A service's waiting tickets in the order its windows would call them (lanes, then time)."""
-    return sorted(state.waiting.get(service, {}).values(), key=lambda t: queue_rank(t, now))
-
-
-def queue_rank(ticket: Ticket, now: dt.datetime) -> QueueRank:
-    """Sort key of a ticket within its service's queue at `now`."""
-    return (_tier(ticket, now), ticket.sort_key)
+    mine = call_key(ticket, now, escalation)
+    # Of the tickets ranked before it, a window sees those for any window and those for itself.
+    for_any, for_one = 0, Counter[int]()
+    for other in state.waiting.get(ticket.service, {}).values():
+        if other.id != ticket.id and call_key(other, now, escalation) < mine:
+            if other.target_window is None:
+                for_any += 1
+            else:
+                for_one[other.target_window] += 1
+    if window is not None:
+        return for_any + for_one[window.number] if ticket.service in window.services else 0
+    if not for_one:
+        return for_any  # nobody reserved for one window: every window sees the same queue
+    windows = [w for w in state.windows.values() if w.open and can_call(w, ticket)]
+    return min((for_any + for_one[w.number] for w in windows), default=for_any + for_one.total())
 
 
 def ahead_for(
-    state: HallState, service: str, lane: Lane, queue_at: dt.datetime, now: dt.datetime
+    state: HallState,
+    service: str,
+    lane: Lane,
+    queue_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    escalation: dt.timedelta,
 ) -> int:
     """How many waiting tickets would be called before a new ticket in this lane and place."""
-    tier = (
-        _PRIORITY
-        if lane is Lane.PRIORITY
-        else (_DUE_APPOINTMENT if lane is Lane.APPOINTMENT and queue_at <= now else _OTHERS)
+    newcomer = Ticket(
+        id="",
+        number="",
+        service=service,
+        lane=lane,
+        issued_at=now,
+        queue_at=queue_at,
+        order=state.issue_order + 1,
     )
-    mine = (tier, (queue_at, state.issue_order + 1, 0, ""))
-    return sum(1 for t in state.waiting.get(service, {}).values() if queue_rank(t, now) < mine)
+    return position_of(state, newcomer, now, escalation)
 
 
-def position_of(state: HallState, ticket: Ticket, now: dt.datetime) -> int:
-    """How many waiting tickets of its service would be called before a waiting ticket."""
-    mine = queue_rank(ticket, now)
-    return sum(
-        1
-        for other in state.waiting.get(ticket.service, {}).values()
-        if other.id != ticket.id and queue_rank(other, now) < mine
+def calling_order(
+    state: HallState, service: str, now: dt.datetime, escalation: dt.timedelta
+) -> list[Ticket]:
+    """A service's waiting tickets in calling order (`call_key`), whichever window calls them."""
+    return sorted(
+        state.waiting.get(service, {}).values(), key=lambda t: call_key(t, now, escalation)
     )
 
 
-def _tier(ticket: Ticket, now: dt.datetime) -> int:
-    if ticket.no_show_count:
-        return _OTHERS
-    if ticket.lane is Lane.PRIORITY:
-        return _PRIORITY
-    if ticket.lane is Lane.APPOINTMENT and ticket.queue_at <= now:
-        return _DUE_APPOINTMENT
-    return _OTHERS
+def _tier(ticket: Ticket, now: dt.datetime, escalation: dt.timedelta) -> CallTier:
+    if not ticket.no_show_count:
+        if ticket.lane is Lane.PRIORITY:
+            return CallTier.PRIORITY
+        if ticket.lane is Lane.APPOINTMENT and ticket.queue_at <= now:
+            return CallTier.APPOINTMENT
+    if now - ticket.queue_at > escalation:
+        return CallTier.ESCALATED
+    if ticket.target_window is not None:
+        return CallTier.TRANSFERRED
+    return CallTier.POLICY
 
 
-def _by_policy(window: WindowState, candidates: list[Ticket]) -> Ticket:
-    if window.policy == "order":
-        for service in window.services:
-            in_service = [t for t in candidates if t.service == service]
-            if in_service:
-                return min(in_service, key=_key)
-    if window.policy == "weighted":
-        present = {t.service for t in candidates}
+def _calls(
+    state: HallState, window: WindowState, now: dt.datetime, escalation: dt.timedelta
+) -> Iterator[Call]:
+    # A heap, popped lazily: the next call costs O(n), the whole order O(n log n).
+    ranked = [
+        (call_key(ticket, now, escalation), ticket)
+        for service in window.services
+        for ticket in state.waiting.get(service, {}).values()
+        if ticket.target_window is None or ticket.target_window == window.number  # can_call
+    ]
+    heapq.heapify(ranked)
+    calls = Counter(window.calls_by_service)
+    while ranked and ranked[0][0][0] is not CallTier.POLICY:
+        (tier, _), ticket = heapq.heappop(ranked)
+        calls[ticket.service] += 1  # the window's call count grows with every call
+        yield Call(ticket, _RULES[tier])
+    rule = window.policy.value
+    yield from (Call(ticket, rule) for ticket in _by_policy(window, ranked, calls))
 
-        def load(service: str) -> tuple[float, int]:
-            weight = max(1, window.weights.get(service, 1))
-            return (window.calls_by_service[service] / weight, window.services.index(service))
 
-        chosen = min(present, key=load)
-        return min((t for t in candidates if t.service == chosen), key=_key)
-    return min(candidates, key=_key)
+def _by_policy(
+    window: WindowState, left: list[tuple[CallKey, Ticket]], calls: Counter[str]
+) -> Iterator[Ticket]:
+    """The POLICY tier (a heap by `call_key`) in the order the window's policy calls it."""
+    if window.policy == CallingPolicy.FIFO:
+        while left:
+            yield heapq.heappop(left)[1]
+        return
+    queues: dict[str, list[tuple[CallKey, Ticket]]] = {}
+    for entry in left:
+        queues.setdefault(entry[1].service, []).append(entry)
+    for queue in queues.values():
+        heapq.heapify(queue)
 
+    def load(service: str) -> tuple[float, int]:
+        if window.policy == CallingPolicy.ORDER:
+            return (0.0, window.services.index(service))
+        weight = max(1, window.weights.get(service, 1))
+        return (calls[service] / weight, window.services.index(service))
 
-def _key(ticket: Ticket) -> tuple[dt.datetime, int, int, str]:
-    return ticket.sort_key
+    while queues:
+        service = min(queues, key=load)
+        yield heapq.heappop(queues[service])[1]
+        calls[service] += 1
+        if not queues[service]:
+            del queues[service]

@@ -191,7 +191,7 @@ class SetWindowServices(WindowCommand):
     """Floor manager changes a window's services, policy and weights live."""
 
     services: tuple[str, ...]
-    policy: str = "fifo"
+    policy: str = "fifo"  # a CallingPolicy value; checked by the engine
     weights: tuple[tuple[str, int], ...] = ()
 
 

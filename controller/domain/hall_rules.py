@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from controller.domain.state import CallingPolicy
 from controller.domain.strict import StrictModel
 from controller.domain.values import ServiceCode, StaffId, StaffName, StaffPost
 
@@ -155,7 +156,7 @@ class WindowConfig(StrictModel):
     number: int = Field(ge=1, le=999)
     name: str = Field(min_length=1)
     services: list[str] = Field(min_length=1)
-    policy: Literal["fifo", "order", "weighted"] = "fifo"
+    policy: CallingPolicy = CallingPolicy.FIFO
     weights: dict[str, int] = {}
     staff: list[StaffConfig] = []
     open: bool = True
@@ -188,6 +189,11 @@ class QueueRules(StrictModel):
     escalation_minutes: int = Field(default=30, ge=1, le=600)
     rating_invitation_seconds: int = Field(default=120, ge=10, le=3600)
     estimate_sample_size: int = Field(default=20, ge=1, le=500)
+
+    @property
+    def escalation(self) -> dt.timedelta:
+        """A ticket waiting longer than this is called first (SLA escalation)."""
+        return dt.timedelta(minutes=self.escalation_minutes)
 
 
 class RatingRules(StrictModel):

@@ -12,6 +12,7 @@ from controller.domain.ratings import RatingLevel
 from controller.domain.state import (
     Appointment,
     Attendance,
+    CallingPolicy,
     CallRecord,
     HallState,
     Lane,
@@ -265,7 +266,8 @@ def _window_closed(state: HallState, e: ev.WindowClosed) -> None:
 
 def _window_services_changed(state: HallState, e: ev.WindowServicesChanged) -> None:
     window = _window(state, e.window)
-    window.services, window.policy, window.weights = e.services, e.policy, dict(e.weights)
+    window.services, window.weights = e.services, dict(e.weights)
+    window.policy = CallingPolicy(e.policy)
     _release_reserved(state, window)
 
 
@@ -286,7 +288,7 @@ def _window(state: HallState, number: int) -> WindowState:
     window = state.windows.get(number)
     if window is None:
         # A journal may name a window that a later config dropped; keep its history usable.
-        window = WindowState(number, f"{number}号窗口", (), "fifo", {}, open=False)
+        window = WindowState(number, f"{number}号窗口", (), CallingPolicy.FIFO, {}, open=False)
         state.windows[number] = window
     return window
 

@@ -35,6 +35,50 @@ class Lane(StrEnum):
     APPOINTMENT = "appointment"
 
 
+class CallingPolicy(StrEnum):
+    """How a window serving several services chooses among them (controller/domain/calling.py)."""
+
+    FIFO = "fifo"
+    ORDER = "order"
+    WEIGHTED = "weighted"
+
+    @property
+    def label(self) -> str:
+        """The name the floor manager reads."""
+        return _POLICY_LABELS[self]
+
+
+_POLICY_LABELS = {
+    CallingPolicy.FIFO: "先到先叫",
+    CallingPolicy.ORDER: "按业务顺序优先",
+    CallingPolicy.WEIGHTED: "按权重轮叫",
+}
+
+
+class WindowStatus(StrEnum):
+    """What a window is doing, as the screens and the floor manager see it."""
+
+    CLOSED = "closed"
+    SIGNED_OUT = "signed_out"
+    PAUSED = "paused"
+    IDLE = "idle"
+    SERVING = "serving"
+
+    @property
+    def label(self) -> str:
+        """The name the floor manager reads."""
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    WindowStatus.SERVING: "办理中",
+    WindowStatus.IDLE: "空闲",
+    WindowStatus.PAUSED: "暂停",
+    WindowStatus.SIGNED_OUT: "未签到",
+    WindowStatus.CLOSED: "未开放",
+}
+
+
 class Outcome(StrEnum):
     """Case outcome recorded at finish (六件分类)."""
 
@@ -93,7 +137,7 @@ class WindowState:
     number: int
     name: str
     services: tuple[str, ...]
-    policy: str
+    policy: CallingPolicy
     weights: dict[str, int]
     open: bool = True
     staff_id: str | None = None
@@ -112,15 +156,15 @@ class WindowState:
     calls_by_service: Counter[str] = field(default_factory=Counter)
 
     @property
-    def status(self) -> str:
-        """closed, signed_out, paused, serving or idle."""
+    def status(self) -> WindowStatus:
+        """What the window is doing now."""
         if not self.open:
-            return "closed"
+            return WindowStatus.CLOSED
         if self.staff_id is None:
-            return "signed_out"
+            return WindowStatus.SIGNED_OUT
         if self.paused:
-            return "paused"
-        return "serving" if self.current else "idle"
+            return WindowStatus.PAUSED
+        return WindowStatus.SERVING if self.current else WindowStatus.IDLE
 
 
 @dataclass

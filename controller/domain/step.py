@@ -85,7 +85,8 @@ class Step:
         assert self.state.day is not None
         number = f"{service.prefix}{sequence:03d}"
         ticket_id = f"{self.state.day:%Y%m%d}-{number}"
-        ahead = ahead_for(self.state, service.code, lane, queue_at, now)
+        escalation = self.config.queue.escalation
+        ahead = ahead_for(self.state, service.code, lane, queue_at, now, escalation=escalation)
         minutes = self.estimate_minutes(service, ahead)
         self.emit(
             ev.TicketIssued(

@@ -105,7 +105,7 @@ def printed_result(step: Step, ticket_id: str, now: dt.datetime) -> dict[str, An
     """A ticket on paper, as the kiosk shows it: its place in the queue and the printer."""
     ticket = step.state.tickets[ticket_id]
     service = step.config.service(ticket.service)
-    ahead = position_of(step.state, ticket, now)
+    ahead = position_of(step.state, ticket, now, step.config.queue.escalation)
     minutes = step.estimate_minutes(service, ahead) if service is not None else None
     return {
         **ticket_result(ticket, ahead=ahead, minutes=minutes),

@@ -10,7 +10,7 @@ from controller.domain import events as ev
 from controller.domain import roster, values
 from controller.domain.calling import calling_order, pick_next
 from controller.domain.errors import CommandRejected, InvalidRequest
-from controller.domain.state import Outcome, Ticket, WindowState
+from controller.domain.state import CallingPolicy, Outcome, Ticket, WindowState
 
 if TYPE_CHECKING:
     from controller.domain.step import Step
@@ -127,8 +127,9 @@ def _set_services(
         raise InvalidRequest("bad_services", "窗口业务列表不能为空或重复")
     for code in services:
         step.service_config(code)
-    if command.policy not in ("fifo", "order", "weighted"):
-        raise InvalidRequest("bad_policy", "叫号策略应为 fifo、order 或 weighted")
+    if command.policy not in set(CallingPolicy):
+        *first, last = CallingPolicy
+        raise InvalidRequest("bad_policy", f"叫号策略应为 {'、'.join(first)} 或 {last}")
     weights = dict(command.weights)
     if any(code not in services or weight < 1 for code, weight in weights.items()):
         raise InvalidRequest("bad_weights", "权重只能设置给本窗口的业务，且至少为 1")
@@ -151,8 +152,7 @@ def _call_next(step: Step, window: WindowState, now: dt.datetime) -> dict[str, A
             raise CommandRejected("outcome_required", f"请先办结 {current.number} 并登记办件类型")
         _finish(step, window, current, None, now)
         finished = current.number
-    escalation = dt.timedelta(minutes=step.config.queue.escalation_minutes)
-    picked = pick_next(step.state, window, now, escalation)
+    picked = pick_next(step.state, window, now, step.config.queue.escalation)
     if picked is None:
         message = "当前没有等候的群众"
         if finished:
@@ -191,7 +191,7 @@ def _no_show(
     requeue_at: dt.datetime | None = None
     follows: str | None = None
     if rules.no_show_policy == "requeue" and ticket.no_show_count < rules.max_requeues:
-        queue = calling_order(step.state, ticket.service, now)
+        queue = calling_order(step.state, ticket.service, now, rules.escalation)
         if rules.requeue_after == 0:
             requeue_at = ticket.queue_at
         elif len(queue) >= rules.requeue_after:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from controller.domain.errors import ConfigError, ConfigProblem
+from controller.domain.state import CallingPolicy
 from controller.settings.config_sections import device_references
 from controller.settings.hall_config import HallConfig
 
@@ -98,7 +99,7 @@ def cross_check(config: HallConfig) -> list[tuple[Loc, str]]:
                         f"weight for {code!r}, which window {window.number} does not serve",
                     )
                 )
-        if window.policy == "weighted" and not window.weights:
+        if window.policy is CallingPolicy.WEIGHTED and not window.weights:
             found.append((("windows", w_index, "weights"), "policy 'weighted' needs weights"))
         roles = Counter(member.role for member in window.staff)
         for role, count in roles.items():

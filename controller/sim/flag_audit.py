@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.domain import commands as cmd
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.engine import Engine
 from controller.domain.floor_alerts import floor_alerts
 from controller.domain.hall_rules import WindowConfig
@@ -271,10 +272,10 @@ def _flagged_runs(engine: Engine) -> dict[str, frozenset[str]]:
     return runs
 
 
-def _alert_key(alert: dict[str, Any]) -> tuple[Any, ...]:
+def _alert_key(alert: Alert) -> tuple[str, str | None, int | None, str | None]:
     return (
-        alert["kind"],
-        alert.get("service"),
-        alert.get("window"),
-        alert.get("message") if alert["kind"] == "rating_flag" else None,
+        alert.kind.value,
+        alert.service,
+        alert.window,
+        alert.message if alert.kind is AlertKind.RATING_FLAG else None,
     )

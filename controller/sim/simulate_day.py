@@ -20,7 +20,7 @@ from controller.domain.engine import Engine
 from controller.domain.events import TicketIssued
 from controller.domain.hall_rules import WindowConfig
 from controller.domain.kpis import compute_kpis
-from controller.domain.state import Ticket
+from controller.domain.state import CallingPolicy, Ticket
 from controller.settings.hall_config import HallConfig
 from controller.sim.arrivals import Arrival, arrival_stream, generate_arrivals
 from controller.sim.simulation import HallSimulation
@@ -93,7 +93,7 @@ def with_extra_windows(config: HallConfig, extra: int) -> HallConfig:
             number=top + i + 1,
             name="综合窗口（模拟增设）",
             services=[s.code for s in config.services],
-            policy="fifo",
+            policy=CallingPolicy.FIFO,
             staff=[{"id": f"SIMX{i + 1:02d}", "name": f"模拟{i + 1}", "role": "A"}],
         )
         for i in range(extra)

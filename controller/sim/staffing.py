@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from controller.domain.state import CallingPolicy
 from controller.settings.hall_config import HallConfig
 from controller.sim.arrivals import Arrival
 from controller.sim.simulate_day import DayReport, simulate_day, with_extra_windows
@@ -49,7 +50,7 @@ def comprehensive(config: HallConfig, windows: int) -> HallConfig:
     wider = with_extra_windows(config, max(0, windows - len(config.windows)))
     every = [s.code for s in config.services]
     staffed = [
-        w.model_copy(update={"services": every, "policy": "fifo", "weights": {}})
+        w.model_copy(update={"services": every, "policy": CallingPolicy.FIFO, "weights": {}})
         for w in wider.windows[:windows]
     ]
     return wider.model_copy(update={"windows": staffed})

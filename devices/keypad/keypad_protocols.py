@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from controller.domain.alerts import Alert
 from devices.keypad.keypad import KeypadHandler, KeypadPort
 from devices.keypad.keypad_twin import KeypadTwin
 from devices.rs485.protocols import HALL_BUS_V1, ProtocolRegistry
@@ -30,7 +31,7 @@ class KeypadBusDriver(KeypadPort, Protocol):
         """Open the port and start polling."""
         ...
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: keypads not answering, a port that will not open."""
         ...
 

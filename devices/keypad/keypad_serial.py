@@ -20,10 +20,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal
 
 import serial
 
+from controller.domain.alerts import Alert, AlertKind
 from devices.keypad.keypad import (
     REFUSAL_MESSAGES,
     KeypadAnswer,
@@ -145,18 +146,16 @@ class SerialKeypadBus:
             rows = [kp.row(self.config.id) for kp in self._keypads.values()]
         return sorted(rows, key=lambda row: (int(str(row["window"])), str(row["device_id"])))
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: keypads not answering, a port that will not open."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         with self._cond:
             if self._line.port_error:
                 message = (
                     f"评价器总线 {self.config.id}（{self.config.url}）无法打开："
                     f"{self._line.port_error}"
                 )
-                found.append(
-                    {"kind": "keypad_bus_offline", "bus": self.config.id, "message": message}
-                )
+                found.append(Alert(AlertKind.KEYPAD_BUS_OFFLINE, message, bus=self.config.id))
             found += [kp.alert(self.config.id) for kp in self._keypads.values() if kp.offline]
         return found
 

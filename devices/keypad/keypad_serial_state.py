@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from controller.domain.alerts import Alert, AlertKind
 from firmware_protocols.hall_bus.hall_bus import Identity
 from firmware_protocols.keypad.keypad_serial import DisplayState, PollAnswer
 
@@ -71,13 +72,13 @@ class KeypadOnBus:
             "detail": self.detail,
         }
 
-    def alert(self, bus: str) -> dict[str, Any]:
+    def alert(self, bus: str) -> Alert:
         """The floor alert while it is offline."""
-        return {
-            "kind": "keypad_offline",
-            "bus": bus,
-            "address": self.address,
-            "window": self.window,
-            "device": self.device_id,
-            "message": f"{self.window}号窗口评价器离线（{self.device_id}）",
-        }
+        return Alert(
+            AlertKind.KEYPAD_OFFLINE,
+            f"{self.window}号窗口评价器离线（{self.device_id}）",
+            bus=bus,
+            address=self.address,
+            window=self.window,
+            device=self.device_id,
+        )

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import serial
 
+from controller.domain.alerts import Alert, AlertKind
 from devices.led.hall_bus_content import encode_content
 from devices.led.led_bus_display import BusDisplay, BusJob
 from devices.led.led_config import BOARD, LedBusConfig
@@ -131,31 +132,46 @@ class LedBus:
         """Send commands to every display at once (no reply; each frame sent twice)."""
         self._enqueue(BusJob(None, "send", tuple(commands)))
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: displays not answering or reporting a fault, a port that will not open."""
-        found: list[dict[str, Any]] = []
+        found: list[Alert] = []
         with self._cond:
             port_error = self._line.port_error
             if port_error:
                 found.append(
-                    {
-                        "kind": "led_bus_offline",
-                        "bus": self.config.id,
-                        "message": f"条屏总线 {self.config.id}（{self.config.url}）无法打开：{port_error}",
-                    }
+                    Alert(
+                        AlertKind.LED_BUS_OFFLINE,
+                        f"条屏总线 {self.config.id}（{self.config.url}）无法打开：{port_error}",
+                        bus=self.config.id,
+                    )
                 )
             for strip in self._strips.values():
-                where = {"bus": self.config.id, "address": strip.config.address}
-                window = strip.config.window
-                where["window"] = window if window != BOARD else None
                 if strip.stats.state == "offline":
-                    message = f"{strip.label}离线"
-                    found.append({"kind": "led_strip_offline", **where, "message": message})
+                    found.append(self._strip_alert(strip, AlertKind.LED_STRIP_OFFLINE, "离线"))
                 elif strip.stats.faults:
                     causes = "、".join(strip.stats.faults)
-                    message = f"{strip.label}故障：{causes}"
-                    found.append({"kind": "led_strip_fault", **where, "message": message})
+                    found.append(
+                        self._strip_alert(strip, AlertKind.LED_STRIP_FAULT, f"故障：{causes}")
+                    )
         return found
+
+    def _strip_alert(self, strip: BusDisplay, kind: AlertKind, trouble: str) -> Alert:
+        where, window = strip.config.address, strip.config.window
+        if not isinstance(window, int):  # the board (BOARD): sent as "window": null
+            return Alert(
+                kind,
+                f"{strip.label}{trouble}",
+                bus=self.config.id,
+                address=where,
+                details=(("window", None),),
+            )
+        return Alert(
+            kind,
+            f"{strip.label}{trouble}",
+            bus=self.config.id,
+            address=where,
+            window=window,
+        )
 
     # --- the bus thread ---
 

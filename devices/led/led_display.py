@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from controller.domain.alerts import Alert
 from controller.domain.errors import HallError
 from display.led_content import LedContent
 
@@ -80,7 +81,7 @@ class LedDriver(Protocol):
         """Every display on the bus, in configured order."""
         ...
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: displays not answering or reporting a fault, a port that will not open."""
         ...
 

@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from controller.domain.alerts import Alert, AlertKind
 from controller.domain.events import (
     Event,
     NoticeCleared,
@@ -179,29 +179,28 @@ class Announcer:
             playing = self._current.script.text if self._current else ""
             return dataclasses.replace(self._health, pending=len(self._queue), playing=playing)
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: clips unusable, or no audio device (calls go on unannounced)."""
         if self._clip_error is not None:
             first = self._clip_error.problems[0]
             return [
-                {
-                    "kind": "voice_clips_invalid",
-                    "files": [p.file for p in self._clip_error.problems],
-                    "message": f"语音播报已停用：语音片段有误（{first}），叫号照常进行，请检查语音文件",
-                }
+                Alert(
+                    AlertKind.VOICE_CLIPS_INVALID,
+                    f"语音播报已停用：语音片段有误（{first}），叫号照常进行，请检查语音文件",
+                    details=(("files", tuple(p.file for p in self._clip_error.problems)),),
+                )
             ]
         health = self.health()
         if health.available is False:
             return [
-                {
-                    "kind": "voice_unavailable",
-                    "detail": health.detail,
-                    "missed": health.missed,
-                    "message": (
+                Alert(
+                    AlertKind.VOICE_UNAVAILABLE,
+                    (
                         f"语音播报设备不可用（{health.detail}）：叫号照常进行但没有语音，"
                         f"已有 {health.missed} 次呼叫未播报，系统每 {self._retry:g} 秒自动重试"
                     ),
-                }
+                    details=(("detail", health.detail), ("missed", health.missed)),
+                )
             ]
         return []
 

@@ -244,7 +244,7 @@ def test_real_mixer_without_a_device_alerts_then_recovers(
     announcer.on_events([_called("A001", 1)])
     assert time.monotonic() - started < 0.5  # the hub's thread never waits for audio
     _eventually(lambda: announcer.health().missed == 1)
-    (alert,) = announcer.alerts()
+    (alert,) = [a.to_json() for a in announcer.alerts()]
     assert alert["kind"] == "voice_unavailable"
     assert "no_such_audio_driver" in alert["detail"]
     sink.driver = "dummy"
@@ -308,7 +308,7 @@ def test_broken_clips_disable_voice_with_an_alert_never_the_hall(
     try:
         announcer.on_events([_called("A001", 1)])
         _eventually(lambda: announcer.health().missed == 1)
-        (alert,) = announcer.alerts()
+        (alert,) = [a.to_json() for a in announcer.alerts()]
         assert alert["kind"] == "voice_clips_invalid"
         assert str(tmp_path / "missing") in alert["message"]
         assert str(tmp_path / "hall" / "qing.wav") in alert["files"]

@@ -14,6 +14,7 @@ from controller.app.device_wiring import start_devices
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.domain import commands as cmd
+from controller.domain.alerts import Alert
 from controller.domain.errors import ConfigError, HallError
 from controller.settings.config_loader import parse_config
 from controller.settings.hall_config import HallConfig
@@ -129,7 +130,7 @@ class _Driver:
     def displays(self) -> list[LedDisplay]:
         return list(self.own)
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         return []
 
     def start(self) -> _Driver:
@@ -216,7 +217,7 @@ class _KeypadDriver:
     def keypads(self) -> list[dict[str, object]]:
         return [{"device_id": "dummy-1", "window": 1, "online": True}]
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         return []
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ KEYPADS = {"kp-03": 3, "kp-05": 5}
 def _kinds(devices: HallDevices) -> dict[str, list[dict[str, object]]]:
     found: dict[str, list[dict[str, object]]] = {}
     for alert in devices.keypad_alerts():
-        found.setdefault(str(alert["kind"]), []).append(alert)
+        found.setdefault(alert.kind, []).append(alert.to_json())
     return found
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from controller.domain.alerts import AlertKind
 from devices.keypad.keypad import KeypadAnswer, KeypadPress
 from devices.keypad.keypad_serial import SerialKeypadBus, open_keypad_buses
 from devices.keypad.keypad_serial_fit import answer_for, display_state
@@ -172,8 +173,8 @@ def test_simulated_line_for_a_config_and_an_unopenable_port(tmp_path: Path) -> N
         line.stop()
     missing = SerialKeypadBus(config, lambda press: KeypadAnswer(True, "ok")).start()
     try:
-        wait_until(lambda: [a["kind"] for a in missing.alerts()].count("keypad_offline") == 2)
-        assert missing.alerts()[0]["kind"] == "keypad_bus_offline"
-        assert "无法打开" in missing.alerts()[0]["message"]
+        wait_until(lambda: [a.kind for a in missing.alerts()].count(AlertKind.KEYPAD_OFFLINE) == 2)
+        assert missing.alerts()[0].kind == "keypad_bus_offline"
+        assert "无法打开" in missing.alerts()[0].message
     finally:
         missing.close()

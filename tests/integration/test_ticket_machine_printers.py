@@ -183,11 +183,15 @@ def test_paper_near_end_still_prints_and_warns(hall: Hall) -> None:
     assert (reply.status, reply.body["printer"]) == (201, "entrance-1")
     health = hall.machine.poll()["entrance-1"]
     assert (health.ready, health.paper_near_end) == (True, True)
-    [low] = [a for a in hall.machine.alerts() if a["kind"] == "paper_low"]
+    [low] = [
+        a for a in (alert.to_json() for alert in hall.machine.alerts()) if a["kind"] == "paper_low"
+    ]
     assert low["printer"] == "entrance-1" and "纸将用尽" in low["message"]
     hall.sims[0].faults.paper_near_end = False
     hall.machine.poll()
-    assert not [a for a in hall.machine.alerts() if a["kind"] == "paper_low"]
+    assert not [
+        a for a in (alert.to_json() for alert in hall.machine.alerts()) if a["kind"] == "paper_low"
+    ]
 
 
 def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprinted(
@@ -206,7 +210,9 @@ def test_with_both_printers_down_the_ticket_is_flagged_never_called_then_reprint
     assert refused.reason == "queue_empty"
     alerts = hall.runtime.snapshot()["alerts"]
     assert any(a["kind"] == "print_failed" and ticket_id in a["tickets"] for a in alerts)
-    machine_alerts = {(a["kind"], a.get("printer")) for a in hall.machine.alerts()}
+    machine_alerts = {
+        (a["kind"], a.get("printer")) for a in (alert.to_json() for alert in hall.machine.alerts())
+    }
     assert {("printer_fault", "entrance-1"), ("printer_fault", "entrance-2")} <= machine_alerts
     assert ("no_printer", None) in machine_alerts
     assert hall.sims[0].tickets == [] and hall.sims[1].tickets == []

@@ -14,8 +14,8 @@ import pytest
 
 from controller.app.snapshot import build_snapshot
 from controller.domain import commands as cmd
+from controller.domain.alerts import ALERT_ACTIONS, AlertKind
 from controller.domain.engine import Engine
-from controller.domain.floor_alerts import ALERT_ACTIONS
 from controller.settings.hall_config import HallConfig
 from controller.sim.flag_audit import HONEST, audit_day, summarise
 from tests.conftest import MONDAY
@@ -77,13 +77,18 @@ def test_every_alert_states_its_action_and_every_kind_is_documented(engine: Engi
     _lunch_floor(engine, at)
     alerts = build_snapshot(engine, at("13:05"))["alerts"]
     assert alerts and all(a["action"] == ALERT_ACTIONS[a["kind"]] for a in alerts)
-    raised = set()
+    assert set(ALERT_ACTIONS) == set(AlertKind)
+    raised, by_hand = set(), set()
     for folder in ("controller", "devices"):
         for path in (ROOT / folder).rglob("*.py"):
-            raised |= set(re.findall(r'"kind": "(\w+)"', path.read_text(encoding="utf-8")))
-    assert sorted(raised - set(ALERT_ACTIONS)) == []
+            if path.name != "alerts.py":
+                source = path.read_text(encoding="utf-8")
+                raised |= {AlertKind[name] for name in re.findall(r"AlertKind\.(\w+)", source)}
+                by_hand |= set(re.findall(r'"kind": "(\w+)"', source)) & set(AlertKind)
+    assert sorted(by_hand) == []  # every alert is an Alert, none a hand-built dict
+    assert sorted(set(AlertKind) - raised) == []  # and every kind has a source
     documented = set(re.findall(r"`(\w+)`", DOC.read_text(encoding="utf-8").split("### Alerts")[1]))
-    assert sorted(set(ALERT_ACTIONS) - documented) == []
+    assert sorted(set(AlertKind) - documented) == []
 
 
 # Raised-alert counts of three honest simulated days (seeds 1-3, the example hall), measured

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from controller.app.hub import State
 from controller.domain import events as ev
+from controller.domain.alerts import Alert, AlertKind
 from devices.keypad.keypad import KeypadPort
 from display.keypad_text import KeypadDisplay, fallback_display, keypad_display, windows_touched
 
@@ -45,16 +45,16 @@ class KeypadLink:
             if view is not None:
                 self._show(keypad_display(view, event))
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """Floor alerts: windows whose keypad shows a fallback because a value could not be sent."""
         with self._lock:
             fallbacks = sorted(self._fallbacks.items())
         return [
-            {
-                "kind": "keypad_display_fallback",
-                "window": window,
-                "message": f"{window}号窗口评价器无法显示部分内容（{detail}），已显示简化画面",
-            }
+            Alert(
+                AlertKind.KEYPAD_DISPLAY_FALLBACK,
+                f"{window}号窗口评价器无法显示部分内容（{detail}），已显示简化画面",
+                window=window,
+            )
             for window, detail in fallbacks
         ]
 

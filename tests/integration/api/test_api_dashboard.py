@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 from controller.app.clock import ManualClock
 from controller.app.dashboard_figures import waiting_history
 from controller.domain import commands as cmd
+from controller.domain.alerts import AlertKind, Severity
+from controller.domain.state import CallingPolicy, WindowStatus
 from tests.integration.api.conftest import Hall, at, auth, make_hall
 
 
@@ -125,3 +129,27 @@ def test_pages_are_served_without_a_token_and_load_nothing_external(hall: Hall) 
         assert response.status_code == 200 and "text/html" in response.headers["content-type"]
         assert "http://" not in response.text.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in response.text and '<link rel="stylesheet"' not in response.text
+
+
+def _page_object(page: str, name: str) -> dict[str, str]:
+    """The JavaScript object literal `const NAME = {...};` of a served page, as a dict."""
+    found = re.search(rf"const {name} = (\{{.*?\}});", page, re.S)
+    assert found is not None, f"{name} not in the page"
+    literal = re.sub(r"([{,]\s*)(\w+):", r'\1"\2":', found.group(1))  # bare keys -> JSON keys
+    literal = re.sub(r",\s*}$", "}", literal)  # and no trailing comma
+    parsed: dict[str, str] = json.loads(literal)
+    return parsed
+
+
+def test_the_pages_name_every_calling_policy_window_status_and_urgent_alert(hall: Hall) -> None:
+    dashboard = hall.client.get("/dashboard").text
+    assert _page_object(dashboard, "POLICY_NAMES") == {p.value: p.label for p in CallingPolicy}
+    assert set(_page_object(dashboard, "STATE_NAMES")) == set(WindowStatus)
+    urgent = re.search(r"const URGENT = new Set\((\[.*?\])\);", dashboard, re.S)
+    assert urgent is not None
+    assert set(json.loads(urgent.group(1))) == {
+        kind for kind in AlertKind if kind.severity is Severity.URGENT
+    }
+    assert set(_page_object(dashboard, "ALERT_NAMES")) <= set(AlertKind)
+    console = hall.client.get("/console?window=1").text
+    assert set(_page_object(console, "STATE_NAMES")) == set(WindowStatus)

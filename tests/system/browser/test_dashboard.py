@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from controller.domain import commands as cmd
+from controller.domain.alerts import Alert, AlertKind
 from tests.outbox_helpers import READER, parking_api
 from tests.system.browser.dashboard_helpers import (
     KIOSK_TOKEN,
@@ -182,7 +183,7 @@ def test_dashboard_refuses_a_window_staff_token_and_fits_a_phone(
 def test_a_device_alert_without_any_hall_event_shows_within_the_periodic_refresh(
     hall: DashboardHall, page: Page
 ) -> None:
-    keypad_down: list[dict[str, object]] = []
+    keypad_down: list[Alert] = []
     hall.runtime.add_alert_source(lambda: list(keypad_down))
     page.clock.install()  # the page's 15 s refresh runs on a clock the test moves
     hall.dashboard(page)
@@ -191,9 +192,7 @@ def test_a_device_alert_without_any_hall_event_shows_within_the_periodic_refresh
     expect(page.locator("#services tr[data-service=SB] .waiting")).to_have_text("1")
 
     # An alert that no hall event announces (a keypad dropping offline during a lull).
-    keypad_down.append(
-        {"kind": "keypad_offline", "window": 3, "message": "3号窗口评价器离线（kp-03）"}
-    )
+    keypad_down.append(Alert(AlertKind.KEYPAD_OFFLINE, "3号窗口评价器离线（kp-03）", window=3))
     alert = page.locator("#alerts li[data-kind=keypad_offline]")
     page.wait_for_timeout(1200)  # the hall's shared read of the state is at most 1 s old
     expect(alert).to_have_count(0)  # nothing pushed it
