@@ -77,6 +77,11 @@ class SimulatedKeypadLine:
         self._control(lambda: self._keypads.__setitem__(address, keypad))
         return keypad
 
+    def attach(self, keypad: SimKeypad) -> SimKeypad:
+        """Hang an already built keypad (a subclass, say) at its address on the line."""
+        self._control(lambda: self._keypads.__setitem__(keypad.address, keypad))
+        return keypad
+
     def keypad(self, address: int) -> SimKeypad:
         """The keypad at `address`."""
         return self._keypads[address]

@@ -71,6 +71,11 @@ class SimulatedLedBus:
         self._control(lambda: self._strips.__setitem__(address, strip))
         return strip
 
+    def attach(self, strip: SimLedStrip) -> SimLedStrip:
+        """Hang an already built display (a subclass, say) at its address on the line."""
+        self._control(lambda: self._strips.__setitem__(strip.address, strip))
+        return strip
+
     def strip(self, address: int) -> SimLedStrip:
         """The display at `address`."""
         return self._strips[address]

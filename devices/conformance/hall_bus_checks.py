@@ -190,6 +190,9 @@ class BusKit:
 
     def _check_identify(self) -> None:
         exchange = self.send(self.frame(FN_IDENTIFY, IdentifyQuery().encode()))
+        if exchange.reply is None:
+            why = f"no reply at address {self.address}: check address, baud rate, wiring, A/B"
+            self.report.record(IDENTIFY, False, why)
         reply = self.must_answer(exchange, "IDENTIFY").frame
         try:
             if reply.function != FN_IDENTIFY:

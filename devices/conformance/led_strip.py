@@ -204,8 +204,9 @@ class LedStripKit(BusKit):
         ]
         for request, name in contents:
             frame = self.frame(request.function, request.encode())
-            if self.resend(frame) is None:
-                continue
+            busy_before = len(self._busy)
+            if self.resend(frame) is None or len(self._busy) > busy_before:
+                continue  # refused BUSY first: whether it was executed is the BUSY clause's
             status = self.status()
             ok = (status.content, status.content_seq) == (frame.function, frame.seq)
             self.report.record(
@@ -318,12 +319,14 @@ class LedStripKit(BusKit):
         self.report.record(
             POWER_UP,
             _ack_of(again) == call.function and executed,
-            f"the last frame before power-up, sent again, answered {describe(again)}: STATUS {shown(status)}",
+            f"the last frame before power-up, sent again, answered {describe(again)}; "
+            f"then STATUS {shown(status)}",
         )
-        cleared = not status.flags & StatusFlags.BOOTED
-        self.report.record(
-            BOOTED, executed and cleared, f"after a content command STATUS {shown(status)}"
-        )
+        fresh = self.frame(ShowCall.function, ShowCall("A006", "3号窗口").encode())
+        if self.resend(fresh) is not None:
+            status = self.status()
+            cleared = not status.flags & StatusFlags.BOOTED
+            self.report.record(BOOTED, cleared, f"after a content command STATUS {shown(status)}")
 
     def _wait_booted(self) -> StatusReply | None:
         deadline = time.monotonic() + self.action_seconds

@@ -1,0 +1,135 @@
+"""Deliberately broken simulated twins: each breaks one clause of docs/protocols, for the kit's tests."""
+
+from __future__ import annotations
+
+from devices.sim_led_model import SimLedStrip
+from firmware_protocols.hall_bus import (
+    BROADCAST,
+    FN_ACK,
+    Ack,
+    Frame,
+    NakReason,
+    RepeatFilter,
+    reply_to,
+)
+from firmware_protocols.led_strip import FN_BOARD_TEXT, FN_SHOW_CALL, FN_STATUS
+
+
+class _NoMemory(RepeatFilter):
+    def is_repeat(self, frame: Frame) -> bool:
+        return False
+
+
+class _SeqOnlyMemory(RepeatFilter):
+    """The classic shortcut: a frame with the last seq is a repeat, whatever it carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seqs: dict[int, int] = {}
+
+    def is_repeat(self, frame: Frame) -> bool:
+        if self._seqs.get(frame.address) == frame.seq:
+            return True
+        self._seqs[frame.address] = frame.seq
+        return False
+
+    def forget(self) -> None:
+        self._seqs.clear()
+
+
+class _UnforgettingMemory(RepeatFilter):
+    def forget(self) -> None:
+        pass  # the bug: kept in RAM that survives a reset, or restored from flash
+
+
+class CrcSwappedStrip(SimLedStrip):
+    """Sends its CRC high byte first (hall-bus.md section 3)."""
+
+    def handle(self, frame: Frame, at: float) -> bytes:
+        data = super().handle(frame, at)
+        return data[:-2] + data[-1:] + data[-2:-1] if data else data
+
+
+class BroadcastAnsweringStrip(SimLedStrip):
+    """ACKs broadcasts too (hall-bus.md section 4): every display would talk at once."""
+
+    def handle(self, frame: Frame, at: float) -> bytes:
+        data = super().handle(frame, at)
+        if frame.address == BROADCAST and not frame.reply:
+            own = Frame(self.address, frame.function, frame.seq, frame.payload)
+            return reply_to(own, FN_ACK, Ack(frame.function).encode()).encode()
+        return data
+
+
+class NoRepeatFilterStrip(SimLedStrip):
+    """Executes every frame, resends included (hall-bus.md section 7)."""
+
+    def power_cycle(self) -> None:
+        super().power_cycle()
+        self._repeats = _NoMemory()
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._repeats = _NoMemory()
+
+
+class SeqOnlyRepeatStrip(SimLedStrip):
+    """Takes any frame with the last seq for a repeat (hall-bus.md section 7: seq and content)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._repeats = _SeqOnlyMemory()
+
+
+class MemoryKeptStrip(SimLedStrip):
+    """Remembers the last frame across a power-up (hall-bus.md section 7)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._repeats = _UnforgettingMemory()
+
+
+class BusyRememberedStrip(SimLedStrip):
+    """Remembers a frame as executed before refusing it BUSY (hall-bus.md section 8)."""
+
+    def _execute(self, frame: Frame, at: float, broadcast: bool) -> Frame | None:
+        if self.faults.busy_for > 0 and FN_SHOW_CALL <= frame.function <= FN_BOARD_TEXT:
+            self._repeats.is_repeat(frame)
+        return super()._execute(frame, at, broadcast)
+
+
+class WrongNakStrip(SimLedStrip):
+    """Answers an unknown function BAD_PAYLOAD instead of UNKNOWN_FUNCTION (hall-bus.md section 8)."""
+
+    def _nak(self, frame: Frame, reason: NakReason, detail: int = 0) -> Frame:
+        if reason is NakReason.UNKNOWN_FUNCTION:
+            reason = NakReason.BAD_PAYLOAD
+        return super()._nak(frame, reason, detail)
+
+
+class StaleStatusStrip(SimLedStrip):
+    """Replays its last STATUS reply for a STATUS of the same seq (hall-bus.md section 7)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._cached: tuple[int, Frame | None] | None = None
+
+    def _execute(self, frame: Frame, at: float, broadcast: bool) -> Frame | None:
+        if frame.function == FN_STATUS and self._cached and self._cached[0] == frame.seq:
+            return self._cached[1]
+        reply = super()._execute(frame, at, broadcast)
+        if frame.function == FN_STATUS:
+            self._cached = (frame.seq, reply)
+        return reply
+
+
+class WrongSeqStrip(SimLedStrip):
+    """Answers with the next seq instead of the request's (hall-bus.md section 2)."""
+
+    def handle(self, frame: Frame, at: float) -> bytes:
+        data = super().handle(frame, at)
+        if not data:
+            return data
+        reply = Frame.decode(data)
+        seq = (reply.seq + 1) % 256
+        return Frame(reply.address, reply.function, seq, reply.payload, reply=True).encode()
