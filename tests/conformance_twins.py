@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devices.sim_keypad_model import SimKeypad
 from devices.sim_led_model import SimLedStrip
 from firmware_protocols.hall_bus import (
     BROADCAST,
@@ -12,6 +13,7 @@ from firmware_protocols.hall_bus import (
     RepeatFilter,
     reply_to,
 )
+from firmware_protocols.keypad_serial import FN_POLL, PollAnswer, Press
 from firmware_protocols.led_strip import FN_BOARD_TEXT, FN_SHOW_CALL, FN_STATUS
 
 
@@ -133,3 +135,82 @@ class WrongSeqStrip(SimLedStrip):
         reply = Frame.decode(data)
         seq = (reply.seq + 1) % 256
         return Frame(reply.address, reply.function, seq, reply.payload, reply=True).encode()
+
+
+# --- wired keypads (keypad-serial.md) ---
+
+
+class SeqStuckKeypad(SimKeypad):
+    """Forgets to increment seq: every press is seq 1 (keypad-serial.md section 5)."""
+
+    def press(
+        self,
+        key: str,
+        *,
+        rating: str | None = None,
+        reasons: tuple[str, ...] = (),
+        argument: str | None = None,
+    ) -> Press:
+        self._seq = 0
+        return super().press(key, rating=rating, reasons=reasons, argument=argument)
+
+
+class PollReplayKeypad(SimKeypad):
+    """Treats a resent POLL as a repeat and replays its reply (keypad-serial.md section 2)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._last_poll: tuple[bytes, Frame] | None = None
+
+    def _execute(self, frame: Frame) -> Frame:
+        if frame.function == FN_POLL and self._last_poll and self._last_poll[0] == frame.encode():
+            return self._last_poll[1]
+        reply = super()._execute(frame)
+        if frame.function == FN_POLL:
+            self._last_poll = (frame.encode(), reply)
+        return reply
+
+
+class RefusalKeepsKeypad(SimKeypad):
+    """Keeps a press answered `accepted = 00`, as if it were a transport failure (section 4)."""
+
+    def _take_answer(self, answer: PollAnswer) -> None:
+        if answer.accepted:
+            super()._take_answer(answer)
+        else:
+            self.stray_answers.append(answer)
+
+
+class BootKeptKeypad(SimKeypad):
+    """Keeps its boot id across a power-up (keypad-serial.md section 5)."""
+
+    def reboot(self, *, keep_queue: bool = True) -> int:
+        boot_id = self._boot_id
+        super().reboot(keep_queue=keep_queue)
+        self._boot_id = boot_id
+        return boot_id
+
+
+class BroadcastAnsweringKeypad(SimKeypad):
+    """Takes frames to address 00 for its own (keypad-serial.md section 1)."""
+
+    def handle(self, frame: Frame) -> bytes:
+        if frame.address == BROADCAST and not frame.reply:
+            frame = Frame(self.address, frame.function, frame.seq, frame.payload)
+        return super().handle(frame)
+
+
+class CrcSwappedKeypad(SimKeypad):
+    """Sends its CRC high byte first (hall-bus.md section 3)."""
+
+    def handle(self, frame: Frame) -> bytes:
+        data = super().handle(frame)
+        return data[:-2] + data[-1:] + data[-2:-1] if data else data
+
+
+class DisplayMemoryKeptKeypad(SimKeypad):
+    """Remembers the last DISPLAY across a power-up (hall-bus.md section 7)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self._repeats = _UnforgettingMemory()

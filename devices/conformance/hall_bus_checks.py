@@ -60,6 +60,7 @@ GENERIC_NAKS = (IDENTIFY, UNKNOWN, BAD_PAYLOAD, VERSION)
 
 SPEC_REPLY_SECONDS = 0.020  # hall-bus.md section 5: a device starts its reply within 20 ms
 MASTER_TIMEOUT_SECONDS = 0.100  # ... and the master gives up after 100 ms
+_IDLE_SAFE_SECONDS = 0.04  # well inside the 50 ms after which a receiver drops a partial frame
 
 
 class DeviceSilent(Exception):
@@ -239,7 +240,11 @@ class BusKit:
         self.report.record(RESYNC, exchange.reply is not None, detail)
 
     def _check_split_and_glued(self) -> None:
-        exchange = self.send(self._query_bytes(), byte_gap=0.002)
+        for _ in range(3):
+            self.probe.widest_gap = 0.0
+            exchange = self.send(self._query_bytes(), byte_gap=0.002)
+            if exchange.reply is not None or self.probe.widest_gap < _IDLE_SAFE_SECONDS:
+                break  # else this host paused the kit itself past the idle reset: try again
         if not self.report.record(
             SPLIT, exchange.reply is not None, "no reply to bytes 2 ms apart"
         ):

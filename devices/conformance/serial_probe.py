@@ -104,6 +104,7 @@ class SerialProbe:
         self.listen = listen
         self.exchanges = 0
         self.stray: list[Heard] = []  # frames heard between requests: late or extra replies
+        self.widest_gap = 0.0  # the longest pause between two bytes sent one at a time
         try:
             self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=_READ_SLICE)
         except (OSError, ValueError) as err:
@@ -145,8 +146,12 @@ class SerialProbe:
 
     def _write(self, data: bytes, byte_gap: float | None, pause_after: int | None) -> float:
         if byte_gap is not None:
+            last = time.monotonic()
             for i in range(len(data)):
                 self._port.write(data[i : i + 1])
+                now = time.monotonic()
+                self.widest_gap = max(self.widest_gap, now - last)
+                last = now
                 time.sleep(byte_gap)
             return time.monotonic() + wire_seconds(1, self.baudrate)
         if pause_after is not None:
