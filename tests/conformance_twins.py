@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import paho.mqtt.client as mqtt
+
 from devices.sim_keypad_model import SimKeypad
+from devices.sim_keypad_mqtt import QOS, SimulatedMqttKeypad
 from devices.sim_led_model import SimLedStrip
 from firmware_protocols.hall_bus import (
     BROADCAST,
@@ -13,6 +18,8 @@ from firmware_protocols.hall_bus import (
     RepeatFilter,
     reply_to,
 )
+from firmware_protocols.keypad_mqtt import KeypadAck, KeypadEvent
+from firmware_protocols.keypad_mqtt_fields import KeypadMqttError
 from firmware_protocols.keypad_serial import FN_POLL, PollAnswer, Press
 from firmware_protocols.led_strip import FN_BOARD_TEXT, FN_SHOW_CALL, FN_STATUS
 
@@ -214,3 +221,69 @@ class DisplayMemoryKeptKeypad(SimKeypad):
     def __init__(self, address: int) -> None:
         super().__init__(address)
         self._repeats = _UnforgettingMemory()
+
+
+# --- Wi-Fi keypads (keypad-mqtt.md) ---
+
+
+class SeqStuckMqttKeypad(SimulatedMqttKeypad):
+    """Forgets to increment seq: every press is seq 1 ("event": seq +1 for each press)."""
+
+    def press(
+        self,
+        key: str,
+        *,
+        rating: str | None = None,
+        reasons: tuple[str, ...] = (),
+        argument: str | None = None,
+    ) -> KeypadEvent:
+        with self._changed:
+            self._seq = 0
+        return super().press(key, rating=rating, reasons=reasons, argument=argument)
+
+
+class NoPeriodicResendMqttKeypad(SimulatedMqttKeypad):
+    """Resends only after a reconnect, never every 5 s ("Acks and resends" rule 3)."""
+
+    def _resend_loop(self) -> None:
+        self._stop.wait()
+
+
+class RetainedEventMqttKeypad(SimulatedMqttKeypad):
+    """Publishes its events retained ("Topics": never retained)."""
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        client = self._client
+        if client is not None:
+            client.publish(topic, payload, QOS, retain=topic.endswith("/event"))
+            self.published += 1
+
+
+class BootKeptMqttKeypad(SimulatedMqttKeypad):
+    """Keeps its boot_id across a power-on ("Acks and resends" rule 4)."""
+
+    def _new_boot_id(self) -> str:
+        return getattr(self, "_boot_id", None) or super()._new_boot_id()
+
+
+class RefusalKeptMqttKeypad(SimulatedMqttKeypad):
+    """Ignores an ack with `accepted: false` and resends for ever ("Acks and resends" rule 2)."""
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            ack: KeypadAck | None = KeypadAck.decode(bytes(message.payload))
+        except KeypadMqttError:
+            ack = None
+        if ack is None or ack.accepted:
+            super()._on_message(client, userdata, message)
+
+
+class ExtraFieldMqttKeypad(SimulatedMqttKeypad):
+    """Adds a field of its own to every event ("Payloads: common rules": no unknown fields)."""
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        if topic.endswith("/event"):
+            obj = json.loads(payload)
+            obj["ts"] = 1765100000
+            payload = json.dumps(obj, separators=(",", ":")).encode()
+        super()._publish(topic, payload)

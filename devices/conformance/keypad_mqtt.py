@@ -86,6 +86,7 @@ class KeypadMqttKit:
         self.report = Report(f"Wi-Fi keypad {device_id}", CATALOGUE)
         self.boot_id = ""
         self._schema = _load_schema()
+        self._pending: list[Pressed] = []  # unacked, or still resent after their ack
 
     def run(self) -> Report:
         """Every clause of the catalogue once; the report."""
@@ -187,7 +188,7 @@ class KeypadMqttKit:
         assert self.hands is not None
         mark = self.watch.mark()
         self.hands.press(key)
-        seen = self.watch.wait(lambda s: s.kind is TopicKind.EVENT, self.action_seconds, after=mark)
+        seen = self.watch.wait(self._new_event, self.action_seconds, after=mark)
         if seen is None:
             raise _Stop(f"no event within {self.action_seconds:.0f} s of asking for a press")
         self.report.record(
@@ -202,14 +203,21 @@ class KeypadMqttKit:
                 raise _Stop(
                     f"an event whose boot_id and seq cannot be read: {_show(seen)}"
                 ) from err
-            return Pressed(seen, err.boot_id, err.seq, fields)
+            return self._remember(Pressed(seen, err.boot_id, err.seq, fields))
         problems = self._schema_errors("event", seen.payload)
         if event.device_id != self.device_id:
             problems.append(f"device_id {event.device_id!r} on {self.device_id}'s topic")
         if event.boot_id != self.boot_id:
             problems.append(f"boot_id {event.boot_id!r}, the state says {self.boot_id!r}")
         self.report.record(EVENT, not problems, "; ".join(problems) + f": {_show(seen)}")
-        return Pressed(seen, event.boot_id, event.seq, fields)
+        return self._remember(Pressed(seen, event.boot_id, event.seq, fields))
+
+    def _new_event(self, seen: Seen) -> bool:
+        return seen.kind is TopicKind.EVENT and not any(_same(seen, p) for p in self._pending)
+
+    def _remember(self, pressed: Pressed) -> Pressed:
+        self._pending.append(pressed)
+        return pressed
 
     def _ack(self, pressed: Pressed, *, accepted: bool) -> None:
         code, message = ("ok", "请A001号到3号窗口") if accepted else ("not_invited", "当前无需评价")
@@ -219,6 +227,8 @@ class KeypadMqttKit:
         mark = self.watch.mark()
         late = self.watch.wait(lambda s: _same(s, pressed), self.resend_window, after=mark)
         self.report.record(ACK, late is None, f"resent after an ack with accepted={accepted}")
+        if late is None:
+            self._pending.remove(pressed)
 
     def _state(self, seen: Seen) -> KeypadState | None:
         try:
