@@ -28,7 +28,7 @@ def _topic(kind: TopicKind) -> KeypadTopic:
 
 
 def _run(
-    tmp_path: Path, make: Twin, *, hands: bool = True, no_will: bool = False
+    tmp_path: Path, make: Twin, *, hands: bool = True, no_will: bool = False, leftover: int = 0
 ) -> tuple[Report, str]:
     with running_broker(tmp_path, {DEVICE: WINDOW}) as broker:
         accounts = broker.accounts
@@ -43,6 +43,7 @@ def _run(
         )
         keypad.faults.no_will = no_will
         keypad.start()
+        keypad.flood(leftover)  # pressed before the run: nobody acked them
         watch = MqttWatch(
             _topic,
             host=broker.host,
@@ -72,6 +73,12 @@ def test_our_twin_passes_every_clause(tmp_path: Path) -> None:
     report, text = _run(tmp_path, SimulatedMqttKeypad)
     assert report.keys(Outcome.PASS) == EVERY_KEY, text
     assert text.rstrip().endswith("RESULT: PASS")
+
+
+def test_presses_left_from_before_the_run_are_answered_first(tmp_path: Path) -> None:
+    report, text = _run(tmp_path, SimulatedMqttKeypad, leftover=2)
+    assert report.keys(Outcome.PASS) == EVERY_KEY, text
+    assert "2 presses from before the run were answered" in text
 
 
 def test_a_keypad_without_a_last_will_fails_that_clause_only(tmp_path: Path) -> None:

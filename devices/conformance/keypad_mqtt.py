@@ -87,6 +87,7 @@ class KeypadMqttKit:
         self.boot_id = ""
         self._schema = _load_schema()
         self._pending: list[Pressed] = []  # unacked, or still resent after their ack
+        self._before: set[tuple[object, object]] = set()  # (boot_id, seq) left from before the run
 
     def run(self) -> Report:
         """Every clause of the catalogue once; the report."""
@@ -100,6 +101,7 @@ class KeypadMqttKit:
                         clause, "needs key presses and a power cycle: run with an operator"
                     )
             else:
+                self._drain()
                 self._check_presses()
                 self._check_power_cycle(self.hands)
         except _Stop as err:
@@ -121,6 +123,24 @@ class KeypadMqttKit:
         if state is not None:
             self.boot_id = state.boot_id
             self.report.notes.append(f"firmware {state.firmware!r}, model {state.model!r}")
+
+    def _drain(self) -> None:
+        """Answer presses left unacked from before the run (a keypad resends them on connect)."""
+        mark = self.watch.mark()
+        time.sleep(self.resend_window)
+        answered = self._before
+        for seen in self.watch.since(mark):
+            fields = _fields(seen.payload) or {}
+            ids = (fields.get("boot_id"), fields.get("seq"))
+            if seen.kind is TopicKind.EVENT and ids not in answered:
+                answered.add(ids)
+                boot_id, seq = ids
+                if isinstance(boot_id, str) and isinstance(seq, int):
+                    ack = KeypadAck(self.device_id, boot_id, seq, False, "error", "测试前遗留")
+                    self.watch.publish(TopicKind.ACK, ack.encode())
+        if answered:
+            self.report.notes.append(f"{len(answered)} presses from before the run were answered")
+            time.sleep(_IN_FLIGHT)
 
     def _check_presses(self) -> None:
         first = self._press("next")
@@ -213,7 +233,10 @@ class KeypadMqttKit:
         return self._remember(Pressed(seen, event.boot_id, event.seq, fields))
 
     def _new_event(self, seen: Seen) -> bool:
-        return seen.kind is TopicKind.EVENT and not any(_same(seen, p) for p in self._pending)
+        if seen.kind is not TopicKind.EVENT or any(_same(seen, p) for p in self._pending):
+            return False
+        fields = _fields(seen.payload) or {}
+        return (fields.get("boot_id"), fields.get("seq")) not in self._before
 
     def _remember(self, pressed: Pressed) -> Pressed:
         self._pending.append(pressed)
