@@ -25,7 +25,6 @@ from firmware_protocols.hall_bus import (
     Identity,
     Nak,
     NakReason,
-    crc16_modbus,
 )
 from firmware_protocols.hall_bus_fields import HallBusError
 
@@ -236,32 +235,33 @@ class BusKit:
     def _check_resync(self) -> None:
         false_starts = b"\x00\x13" + START + b"\x20\x01\x00" + START + b"\x01\xf9\x00\x01\x48"
         exchange = self.send(false_starts + self._query_bytes())
-        detail = "no reply to a query after noise and false start markers"
-        self.report.record(RESYNC, exchange.reply is not None, detail)
+        detail = "after noise and false start markers the query got"
+        self.report.record(RESYNC, self._answered(exchange), f"{detail} {self._got(exchange)}")
 
     def _check_split_and_glued(self) -> None:
         for _ in range(3):
             self.probe.widest_gap = 0.0
             exchange = self.send(self._query_bytes(), byte_gap=0.002)
-            if exchange.reply is not None or self.probe.widest_gap < _IDLE_SAFE_SECONDS:
+            if self._answered(exchange) or self.probe.widest_gap < _IDLE_SAFE_SECONDS:
                 break  # else this host paused the kit itself past the idle reset: try again
+        detail = "a query sent one byte every 2 ms got"
         if not self.report.record(
-            SPLIT, exchange.reply is not None, "no reply to bytes 2 ms apart"
+            SPLIT, self._answered(exchange), f"{detail} {self._got(exchange)}"
         ):
             return
         other = self.address % MAX_ADDRESS + 1
         glued = self.frame(FN_IDENTIFY, address=other).encode() + self._query_bytes()
         exchange = self.send(glued)
-        detail = "no reply to a query glued after a frame for another address"
-        self.report.record(SPLIT, exchange.reply is not None, detail)
+        detail = "a query glued after a frame for another address got"
+        self.report.record(SPLIT, self._answered(exchange), f"{detail} {self._got(exchange)}")
 
     def _check_idle_reset(self) -> None:
         seq = self.next_seq()
         # A header promising 20 payload bytes that never come, then silence, then a query.
         partial = START + bytes((PROTOCOL_VERSION, self.address, 0, seq, 0x01, 0x00, 0x14))
         exchange = self.send(partial + self._query_bytes(), pause_after=len(partial))
-        detail = "no reply to a query sent 100 ms after a partial frame"
-        self.report.record(IDLE, exchange.reply is not None, detail)
+        detail = "a query sent 100 ms after a partial frame got"
+        self.report.record(IDLE, self._answered(exchange), f"{detail} {self._got(exchange)}")
 
     def _check_naks(self) -> None:
         fam = self.family
@@ -290,6 +290,14 @@ class BusKit:
         return nak
 
     # --- helpers ---
+
+    def _answered(self, exchange: Exchange) -> bool:
+        """Whether the status query got its own reply (not a NAK of a misread frame)."""
+        reply = exchange.reply
+        return reply is not None and reply.frame.function in self.family.query_replies
+
+    def _got(self, exchange: Exchange) -> str:
+        return describe(exchange.reply.frame if exchange.reply else None)
 
     def _query_bytes(self) -> bytes:
         return self.frame(self.family.query_function, self.family.query_payload).encode()
@@ -358,8 +366,3 @@ def describe(frame: Frame | None) -> str:
 
 def _hex(data: bytes) -> str:
     return data.hex(" ").upper()
-
-
-def crc_of(data: bytes) -> int:
-    """CRC-16/MODBUS of `data` (re-exported for the family kits)."""
-    return crc16_modbus(data)
