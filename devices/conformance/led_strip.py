@@ -142,22 +142,18 @@ class LedStripKit(BusKit):
 
     # --- exchanges ---
 
-    def command(self, request: LedRequest, *, seq: int | None = None) -> Frame | None:
-        """Send a content command as a new frame (or under `seq`); its ACK, resent while BUSY."""
-        frame = self.frame(
-            request.function, request.encode(), **({} if seq is None else {"seq": seq})
-        )
-        return self.resend(frame)
+    def command(self, request: LedRequest) -> Frame | None:
+        """Send a command as a new frame; its ACK (resent while BUSY), or None."""
+        return self.resend(self.frame(request.function, request.encode()))
 
     def resend(self, frame: Frame) -> Frame | None:
         """Send `frame` (again); the ACK frame, or None with the refusal recorded as FUNCTIONS evidence."""
         refused = False
         for _ in range(_BUSY_TRIES):
-            reply = self.must_answer(self.send(frame), str(frame)).frame
+            reply = self.must_answer(self.send(frame), describe(frame)).frame
             if _is_nak(reply, NakReason.BUSY):
-                time.sleep(
-                    MASTER_TIMEOUT_SECONDS
-                )  # hall-bus.md section 8: resend after the timeout
+                # hall-bus.md section 8: the master resends a BUSY frame after the reply timeout
+                time.sleep(MASTER_TIMEOUT_SECONDS)
                 refused = True
                 continue
             acked = reply.function == FN_ACK and _ack_of(reply) == frame.function
@@ -172,14 +168,9 @@ class LedStripKit(BusKit):
         )
         return None
 
-    def broadcast(self, request: LedRequest, seq: int | None = None) -> Frame:
+    def broadcast(self, request: LedRequest) -> Frame:
         """Send a broadcast twice as the master does; BROADCAST fails if anybody answers."""
-        frame = self.frame(
-            request.function,
-            request.encode(),
-            address=BROADCAST,
-            **({} if seq is None else {"seq": seq}),
-        )
+        frame = self.frame(request.function, request.encode(), address=BROADCAST)
         for _ in range(2):
             heard = [h for h in self.send(frame, answered=False).heard if h.frame.reply]
             self.report.record(
