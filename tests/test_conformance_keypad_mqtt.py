@@ -111,3 +111,28 @@ def test_unattended_only_the_online_state_is_checked(tmp_path: Path) -> None:
     report, text = _run(tmp_path, SimulatedMqttKeypad, hands=False)
     assert report.keys(Outcome.SKIP) == {clause.key for clause in NEEDS_HANDS}, text
     assert report.keys(Outcome.PASS) == {"online", "state"}
+
+
+def test_a_keypad_that_is_off_fails_online_and_the_rest_is_not_run(tmp_path: Path) -> None:
+    with running_broker(tmp_path, {DEVICE: WINDOW}) as broker:
+        accounts = broker.accounts
+        password = accounts.device_passwords[DEVICE]
+        SimulatedMqttKeypad(
+            HALL, DEVICE, WINDOW, password, host=broker.host, port=broker.port
+        ).start().stop()
+        watch = MqttWatch(
+            _topic,
+            host=broker.host,
+            port=broker.port,
+            username=accounts.controller_user,
+            password=accounts.controller_password,
+        ).start()
+        try:
+            report = KeypadMqttKit(watch, DEVICE, action_seconds=1).run()
+        finally:
+            watch.close()
+    out = io.StringIO()
+    print_report(report, out)
+    assert report.keys(Outcome.FAIL) == {"online"}, out.getvalue()
+    assert '"state":"offline"' in out.getvalue()
+    assert report.keys(Outcome.SKIP) == EVERY_KEY - {"online", "state"}

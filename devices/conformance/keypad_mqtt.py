@@ -113,9 +113,16 @@ class KeypadMqttKit:
     # --- clauses ---
 
     def _check_online(self) -> None:
-        seen = self.watch.wait(lambda s: s.kind is TopicKind.STATE, self.action_seconds)
+        seen = self.watch.wait(_is_state("online"), self.action_seconds)
         if seen is None:
-            self.report.record(ONLINE, False, f"no state within {self.action_seconds:.0f} s")
+            states = [s for s in self.watch.since(0) if s.kind is TopicKind.STATE]
+            last = ""
+            if states:
+                self._state(states[-1])
+                last = f"; its last state: {_show(states[-1])}"
+            self.report.record(
+                ONLINE, False, f"no `online` within {self.action_seconds:.0f} s{last}"
+            )
             raise _Stop("the keypad never said it is online: hall, window, device id, password?")
         state = self._state(seen)
         ok = state is not None and state.online and seen.retained and seen.qos == QOS
