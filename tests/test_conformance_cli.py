@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from controller.cli import main
-from devices.sim_keypad_model import SimKeypad
+from controller.cli_conformance import PASSWORD_ENV
 from devices.sim_keypad_mqtt import SimulatedMqttKeypad
 from devices.sim_keypad_serial import SimulatedKeypadLine
 from devices.sim_led_strip import SimulatedLedBus
@@ -58,28 +59,67 @@ def test_no_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 class _Operator(io.StringIO):
-    """Reads the kit's prompts as a person at the bench would, and acts on the keypad."""
+    """Reads the kit's prompts as a person at the bench would, and acts on the device."""
 
-    def __init__(self, keypad: SimKeypad) -> None:
+    def __init__(self, press: Callable[..., object], power_cycle: Callable[[], object]) -> None:
         super().__init__()
-        self.keypad = keypad
+        self.press, self.power_cycle = press, power_cycle
         self.prompts: list[str] = []
 
     def write(self, text: str) -> int:
         if text.startswith("ACTION:"):
             self.prompts.append(text)
             if "switch the device off" in text:
-                self.keypad.reboot()
+                self.power_cycle()
             elif "非常满意" in text:
-                self.keypad.press("rate", rating="very_satisfied")
+                self.press("rate", rating="very_satisfied")
             elif "NEXT" in text:
-                self.keypad.press("next")
+                self.press("next")
         return super().write(text)
+
+
+def test_an_operator_following_the_prompts_certifies_an_led_strip() -> None:
+    with SimulatedLedBus(baudrate=int(BAUD)) as bus:
+        strip = bus.add_strip(2)
+        operator = _Operator(lambda *a, **k: None, strip.power_cycle)
+        with redirect_stdout(operator):
+            code = main(["conformance", "led-strip", "--port", bus.url, "--address", "2", *FAST])
+    text = operator.getvalue()
+    assert code == 0, text
+    assert [p.split()[1:3] for p in operator.prompts] == [["switch", "the"]]
+    assert set(re.findall(r"^(PASS|FAIL|SKIP) ", text, re.M)) == {"PASS", "SKIP"}
+    assert re.search(r"^SKIP  hall-bus\.md §8 +A frame refused BUSY", text, re.M)  # never BUSY
+
+
+def test_an_operator_following_the_prompts_certifies_a_wifi_keypad(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_broker(tmp_path, {"K06": 6}) as broker:
+        accounts = broker.accounts
+        keypad = SimulatedMqttKeypad(
+            HALL, "K06", 6, accounts.device_passwords["K06"], host=broker.host, port=broker.port
+        ).start()
+        operator = _Operator(keypad.press, keypad.reboot)
+        where = ["--host", broker.host, "--port", str(broker.port), "--hall", HALL]
+        device = ["--window", "6", "--device", "K06", "--action-seconds", "5"]
+        timing = ["--resend-seconds", "2", "--will-seconds", "5"]
+        monkeypatch.setenv(PASSWORD_ENV, accounts.controller_password)
+        try:
+            with redirect_stdout(operator):
+                code = main(["conformance", "keypad-mqtt", *where, *device, *timing])
+        finally:
+            keypad.stop()
+    text = operator.getvalue()
+    assert code == 0, text
+    assert "SKIP" not in text, text
+    kinds = ["power" if "switch" in p else "next" for p in operator.prompts]
+    assert kinds == ["next", "next", "next", "power", "next"], operator.prompts
 
 
 def test_an_operator_following_the_prompts_certifies_a_wired_keypad() -> None:
     with SimulatedKeypadLine(baudrate=int(BAUD)) as line:
-        operator = _Operator(line.add_keypad(4))
+        keypad = line.add_keypad(4)
+        operator = _Operator(keypad.press, keypad.reboot)
         with redirect_stdout(operator):
             code = main(
                 ["conformance", "keypad-serial", "--port", line.url, "--address", "4", *FAST]
