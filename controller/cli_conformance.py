@@ -82,6 +82,9 @@ def _common_args(parser: argparse.ArgumentParser) -> None:
         help="nobody at the bench: skip the clauses that need a key press or a power cycle",
     )
     parser.add_argument(
+        "--json", action="store_true", help="print the report as JSON (for a test rig)"
+    )
+    parser.add_argument(
         "--action-seconds",
         type=float,
         default=60.0,
@@ -122,7 +125,7 @@ def _led_strip(args: argparse.Namespace) -> int:
                 action_seconds=args.action_seconds,
                 allowance=args.adapter_ms / 1000,
             )
-            return _print(kit.run(), f"{url} at {args.baud} baud")
+            return _print(kit.run(), f"{url} at {args.baud} baud", args.json)
         finally:
             probe.close()
 
@@ -141,7 +144,7 @@ def _keypad_serial(args: argparse.Namespace) -> int:
                 action_seconds=args.action_seconds,
                 allowance=args.adapter_ms / 1000,
             )
-            return _print(kit.run(), f"{url} at {args.baud} baud")
+            return _print(kit.run(), f"{url} at {args.baud} baud", args.json)
         finally:
             probe.close()
 
@@ -194,7 +197,7 @@ def _run_mqtt(args: argparse.Namespace, login: BrokerLogin, hands: Hands | None)
             will_seconds=args.will_seconds,
         )
         where = f"broker {login.host}:{login.port}, topics {topic(TopicKind.EVENT)}"
-        return _print(kit.run(), where)
+        return _print(kit.run(), where, args.json)
     finally:
         watch.close()
 
@@ -232,9 +235,12 @@ def _password(path: Path | None) -> str:
     return password
 
 
-def _print(report: Report, where: str) -> int:
-    from devices.conformance.report import print_report
+def _print(report: Report, where: str, as_json: bool) -> int:
+    from devices.conformance.report import print_report, report_json
 
     report.notes.insert(0, where)
-    print_report(report, sys.stdout)
+    if as_json:
+        print(report_json(report))
+    else:
+        print_report(report, sys.stdout)
     return 0 if report.passed else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from contextlib import redirect_stdout
@@ -49,6 +50,22 @@ def test_a_strip_with_swapped_crc_bytes_exits_1_naming_section_3() -> None:
         )
     assert code == 1
     assert re.search(r"^FAIL  hall-bus\.md §3 .*\n.*CRC sent high byte first", text, re.M), text
+
+
+def test_json_for_a_test_rig_names_each_clause_and_its_outcome() -> None:
+    with SimulatedLedBus(baudrate=int(BAUD)) as bus:
+        bus.attach(broken.WrongNakStrip(7))
+        code, text = _hallctl(
+            "led-strip", "--port", bus.url, "--address", "7", *FAST, "--unattended", "--json"
+        )
+    found = json.loads(text)
+    assert code == 1
+    assert found["passed"] is False
+    failed = [c for c in found["clauses"] if c["outcome"] == "FAIL"]
+    assert [(c["doc"], c["section"], c["key"]) for c in failed] == [
+        ("hall-bus.md", "8", "nak-unknown")
+    ]
+    assert "BAD_PAYLOAD" in failed[0]["detail"]
 
 
 def test_no_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

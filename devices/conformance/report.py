@@ -8,6 +8,7 @@ PASS, FAIL (with the evidence) or SKIP (not checkable in this run, and why).
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
@@ -118,3 +119,27 @@ def print_report(report: Report, out: TextIO) -> None:
         file=out,
     )
     print("RESULT: " + ("PASS" if report.passed else "FAIL"), file=out)
+
+
+def report_json(report: Report) -> str:
+    """The report as one JSON object, for a vendor's test rig: verdict, notes, one entry per clause."""
+    return json.dumps(
+        {
+            "device": report.device,
+            "passed": report.passed,
+            "notes": report.notes,
+            "clauses": [
+                {
+                    "doc": r.clause.doc,
+                    "section": r.clause.section,
+                    "key": r.clause.key,
+                    "title": r.clause.title,
+                    "outcome": r.outcome.value,
+                    "detail": r.detail,
+                }
+                for r in report.results
+            ],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
