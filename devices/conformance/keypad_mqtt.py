@@ -182,7 +182,7 @@ class KeypadMqttKit:
             ok = state is not None and state.boot_id == old_boot
             ok = ok and offline.retained and offline.qos == QOS
             self.report.record(WILL, ok, f"will {_show(offline)}, boot {old_boot}")
-            mark = self.watch.mark()
+            mark = self.watch.after(offline)  # `online` may be in already: the hands can be slow
         online = self.watch.wait(_is_state("online"), self.action_seconds, after=mark)
         if online is None:
             raise _Stop(f"not online again within {self.action_seconds:.0f} s of the power cycle")

@@ -105,6 +105,11 @@ class MqttWatch:
                     return found
                 self._changed.wait(left)
 
+    def after(self, seen: Seen) -> int:
+        """The index just past `seen` (for `wait(after=...)`: what came after it)."""
+        with self._changed:
+            return self._seen.index(seen) + 1
+
     def since(self, after: int) -> list[Seen]:
         """Every message from index `after` on."""
         with self._changed:
