@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.api.auth import token_digest
 from controller.app.backup import DB_NAME, BackupCheck, backup, check_backup, restore
+from controller.cli.conformance import add_conformance_commands
 from controller.cli.keypads import add_keypad_commands
 from controller.cli.mqtt_broker import add_mqtt_broker_commands
 from controller.cli.printer import add_printer_commands
@@ -119,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     add_mqtt_broker_commands(sub, DEFAULT_CONFIG)
     add_screen_commands(sub)
     add_satisfaction_commands(sub)
+    add_conformance_commands(sub)
 
     token = sub.add_parser("token-hash", help="print the SHA-256 digest to put in [auth] tokens")
     token.add_argument("token")

@@ -45,6 +45,7 @@ class KeypadFaults:
 
     lose_acks: int = 0
     resend_paused: bool = False
+    no_will: bool = False  # connects without a last will: nobody hears that it went away
     lost_acks: list[KeypadAck] = field(default_factory=list)
 
 
@@ -216,7 +217,9 @@ class SimulatedMqttKeypad:
         client.username_pw_set(self.username, self.password)
         if self.tls_ca is not None:
             client.tls_set(ca_certs=str(self.tls_ca))
-        client.will_set(str(self._topic(TopicKind.STATE)), self._state("offline"), QOS, retain=True)
+        if not self.faults.no_will:
+            will = self._state("offline")
+            client.will_set(str(self._topic(TopicKind.STATE)), will, QOS, retain=True)
         client.reconnect_delay_set(1, 2)
         client.on_socket_open = no_delay
         client.on_connect = self._on_connect

@@ -36,6 +36,11 @@ class SimulatedKeypadLine(SimulatedMultidropLine):
         self.add_device(keypad)
         return keypad
 
+    def attach(self, keypad: SimKeypad) -> SimKeypad:  # type: ignore[override]
+        """Hang an already built keypad (a subclass, say) at its address on the line."""
+        super().attach(keypad)
+        return keypad
+
     def keypad(self, address: int) -> SimKeypad:
         """The keypad at `address`; KeyError if no keypad is there."""
         found = self.device(address)

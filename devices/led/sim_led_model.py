@@ -193,7 +193,11 @@ class SimLedStrip:
     def _execute(self, frame: Frame, at: float, broadcast: bool) -> Frame | None:
         request = read_request(frame, decode_request, REQUEST_FUNCTIONS)
         if isinstance(request, Refused):
-            return None if broadcast else request.reply
+            if broadcast:
+                return None
+            if request.reason is NakReason.UNSUPPORTED_VERSION:
+                return request.reply  # in version 1, which every master reads
+            return self._nak(frame, request.reason)  # the firmware's own NAK (a subclass's too)
         if isinstance(request, StatusQuery):
             return None if broadcast else reply_to(frame, FN_STATUS, self._status().encode())
         if isinstance(request, IdentifyQuery):

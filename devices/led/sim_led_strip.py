@@ -28,6 +28,11 @@ class SimulatedLedBus(SimulatedMultidropLine):
         self.add_device(strip)
         return strip
 
+    def attach(self, strip: SimLedStrip) -> SimLedStrip:  # type: ignore[override]
+        """Hang an already built display (a subclass, say) at its address on the line."""
+        super().attach(strip)
+        return strip
+
     def strip(self, address: int) -> SimLedStrip:
         """The display at `address`; KeyError if no display is there."""
         found = self.device(address)

@@ -48,6 +48,7 @@ class Refused:
     """A request a simulated device cannot take, and the NAK it answers with."""
 
     reply: Frame
+    reason: NakReason
 
 
 def read_request(
@@ -57,11 +58,12 @@ def read_request(
     if frame.version != PROTOCOL_VERSION:
         nak = Nak(frame.function, NakReason.UNSUPPORTED_VERSION, PROTOCOL_VERSION)
         # Answered in version 1, which every master reads (hall-bus.md section 10).
-        return Refused(Frame(frame.address, FN_NAK, frame.seq, nak.encode(), reply=True))
+        reply = Frame(frame.address, FN_NAK, frame.seq, nak.encode(), reply=True)
+        return Refused(reply, NakReason.UNSUPPORTED_VERSION)
     try:
         return decode(frame)
     except HallBusError:
         reason = (
             NakReason.BAD_PAYLOAD if frame.function in functions else NakReason.UNKNOWN_FUNCTION
         )
-        return Refused(reply_to(frame, FN_NAK, Nak(frame.function, reason).encode()))
+        return Refused(reply_to(frame, FN_NAK, Nak(frame.function, reason).encode()), reason)

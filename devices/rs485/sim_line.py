@@ -96,6 +96,13 @@ class SimulatedMultidropLine:
             )
         self._control(lambda: self._devices.__setitem__(device.address, device))
 
+    def attach(self, device: LineDevice) -> None:
+        """Hang an already built device (a deliberately broken subclass, say) at its address.
+
+        Unlike `add_device`, whatever held the address is replaced, whatever its kind.
+        """
+        self._control(lambda: self._devices.__setitem__(device.address, device))
+
     def device(self, address: int) -> LineDevice:
         """The device at `address`; KeyError if none."""
         return self._devices[address]
