@@ -82,6 +82,7 @@ class HallProfile:
     zone: ZoneInfo
     calendar: HallCalendar
     rectify_working_days: int = DEFAULT_RECTIFY_WORKING_DAYS
+    suspended: bool = False  # by a province admin: its records are answered 403 hall_suspended
 
     def deadline(self, day: dt.date) -> dt.date:
         """The last working day to rectify a 差评 rated on `day`."""
