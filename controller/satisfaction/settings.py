@@ -50,6 +50,9 @@ class SatisfactionSettings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="for 'today' across halls")
     export_max_rows: int = Field(default=200_000, ge=1)
+    registry_refresh_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how soon a hall registry change reaches a process"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -93,17 +93,18 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-        @sa_event.listens_for(engine, "connect")
-        def _plan_each_time(dbapi_conn: Any, _record: object) -> None:
-            # psycopg prepares statements it sees often; a generic plan made while the table
-            # was small stays a sequential scan as it grows (a batch of 100 took 10 ms at
-            # 5,000 rows). Custom plans keep the id lookup on the primary key.
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SET plan_cache_mode = force_custom_plan")
-            dbapi_conn.commit()
-
+        # No server-side prepared statements (psycopg prepares a query seen 5 times): PgBouncer
+        # in transaction mode (Debian's 1.18) hands the next transaction another server
+        # connection that lacks them, and a generic plan made while the table was small stays
+        # a sequential scan as it grows (a batch of 100 took 10 ms at 5,000 rows). Nor a
+        # per-session SET, which PgBouncer would leave on a connection another client gets.
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"prepare_threshold": None},
+        )
         return engine
     if url.get_backend_name() != "sqlite":
         raise StoreError(f"unsupported database {url.get_backend_name()!r}", str(url))
