@@ -18,6 +18,7 @@ from typing import Any
 from controller.demo_keypads import KeypadTwin
 from controller.device_settings import TOKEN_ENV
 from controller.errors import ConfigError, ConfigProblem
+from controller.hall_summary_push import start_summary_push
 from controller.keypad_dispatch import KeypadDispatcher
 from controller.keypad_link import KeypadLink
 from controller.outbox import RatingOutbox, RetryPolicy, http_sender
@@ -316,6 +317,8 @@ def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> 
     outbox.start()
     devices._stops.append(outbox.stop)
     devices.notes.append(f"评价上报 / outbox (finished tickets, ratings) → {url}")
+    if push.url and push.live_summary:
+        start_summary_push(devices, url, token, push.timeout_seconds)
 
 
 def _central_token(token_file: Path | None) -> str:

@@ -18,6 +18,7 @@ from controller.errors import AuthError, CommandRejected, HallError, StoreError
 from controller.satisfaction import (
     registry_admin,
     routes_halls,
+    routes_province,
     routes_records,
     routes_reports,
     routes_work_orders,
@@ -94,7 +95,13 @@ def create_satisfaction_app(
         clock=now,
     )
     app.state.registry = registry
-    for module in (routes_records, routes_reports, routes_work_orders, routes_halls):
+    for module in (
+        routes_records,
+        routes_reports,
+        routes_work_orders,
+        routes_halls,
+        routes_province,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

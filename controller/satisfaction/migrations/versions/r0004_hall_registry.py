@@ -1,4 +1,4 @@
-"""The hall registry: halls, their tokens (SHA-256 only) and a generation counter.
+"""The hall registry: halls, their tokens (SHA-256 only), a generation counter, live summaries.
 
 Revision ID: 0004_hall_registry
 Revises: 0002_hall_keys
@@ -6,7 +6,8 @@ Revises: 0002_hall_keys
 Halls and tokens used to live in the central config file alone, read at start. They now live
 here, managed through /api/v1/halls by a province admin; the config file's halls and tokens
 are imported at start (rows already present are left alone). Every change bumps the one-row
-generation counter, which each API process polls to reload.
+generation counter, which each API process polls to reload. Each hall's latest live summary
+(waiting, oldest wait, windows, alerts; pushed on change and every minute) is one row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create the three registry tables and the counter's one row."""
+    """Create the registry tables, the counter's one row and the live summaries' table."""
     moment = sa.DateTime(timezone=True)
     op.create_table(
         "satisfaction_hall",
@@ -51,3 +52,10 @@ def upgrade() -> None:
         sa.Column("generation", sa.BigInteger(), nullable=False),
     )
     op.bulk_insert(generation, [{"id": 1, "generation": 0}])
+    op.create_table(
+        "satisfaction_hall_live",
+        sa.Column("hall_id", sa.String(64), primary_key=True),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("hall_time", moment, nullable=False),
+        sa.Column("received_at", moment, nullable=False),
+    )
