@@ -132,7 +132,7 @@ def test_migrated_and_fresh_databases_have_the_models_schema(
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"compare_type": True})
                 wanted = sa.MetaData()
-                for table in (*store.TABLES, *live.METADATA.tables.values()):
+                for table in (*store.TABLES, *live.LIVE.metadata.tables.values()):
                     table.to_metadata(wanted)
                 diffs = compare_metadata(context, wanted)
         finally:
