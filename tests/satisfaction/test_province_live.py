@@ -50,7 +50,7 @@ def central(tmp_path: Path, clock: ManualClock, halls: dict[str, HallProfile]) -
         app.state.satisfaction.engine.dispose()
 
 
-def _profile(hall: str) -> HallProfile:
+def hall_profile(hall: str) -> HallProfile:
     return HallProfile(hall, ZONE, HallCalendar(HALL_B_CALENDAR))
 
 
@@ -106,7 +106,7 @@ def test_a_hall_pushes_its_queue_windows_and_alerts_and_the_province_sees_them(
             runtime.journal.close()
 
 
-def _summary(at: dt.datetime, *, alerts: int = 0, waiting: int = 0) -> dict[str, Any]:
+def summary_at(at: dt.datetime, *, alerts: int = 0, waiting: int = 0) -> dict[str, Any]:
     return {
         "at": at.isoformat(),
         "name": "测试大厅",
@@ -119,7 +119,7 @@ def _summary(at: dt.datetime, *, alerts: int = 0, waiting: int = 0) -> dict[str,
     }
 
 
-def _push(base: str, hall: str, summary: dict[str, Any]) -> httpx.Response:
+def push_summary(base: str, hall: str, summary: dict[str, Any]) -> httpx.Response:
     headers = {"Authorization": f"Bearer {HALL_TOKEN}-{hall}"}
     return httpx.post(f"{base}/api/v1/halls/{hall}/live", json=summary, headers=headers)
 
@@ -127,13 +127,13 @@ def _push(base: str, hall: str, summary: dict[str, Any]) -> httpx.Response:
 def test_silent_halls_come_first_then_halls_with_alerts_then_calm_ones(tmp_path: Path) -> None:
     clock = ManualClock(dt.datetime(2026, 12, 7, 10, 0, tzinfo=ZONE))
     gone = "330101-GONE"
-    halls = {h: _profile(h) for h in (CALM, ALERTING, NEVER, gone)}
+    halls = {h: hall_profile(h) for h in (CALM, ALERTING, NEVER, gone)}
     halls[PAUSED] = HallProfile(PAUSED, ZONE, HallCalendar(HALL_B_CALENDAR), suspended=True)
     with central(tmp_path, clock, halls) as base:
-        assert _push(base, gone, _summary(clock.now(), waiting=9)).status_code == 200
+        assert push_summary(base, gone, summary_at(clock.now(), waiting=9)).status_code == 200
         clock.advance(4 * 60)  # the gone hall's last word is now 4 minutes old: silent
-        assert _push(base, CALM, _summary(clock.now(), waiting=4)).status_code == 200
-        assert _push(base, ALERTING, _summary(clock.now(), alerts=2)).status_code == 200
+        assert push_summary(base, CALM, summary_at(clock.now(), waiting=4)).status_code == 200
+        assert push_summary(base, ALERTING, summary_at(clock.now(), alerts=2)).status_code == 200
         live = _live(base)
         order = [(h["hall_id"], h["level"]) for h in live["halls"]]
         assert order == [(gone, 3), (NEVER, 3), (ALERTING, 2), (CALM, 0), (PAUSED, -1)]
@@ -143,8 +143,8 @@ def test_silent_halls_come_first_then_halls_with_alerts_then_calm_ones(tmp_path:
         assert live["halls"][4]["trouble"] == ["已暂停接收"] and not live["halls"][4]["silent"]
         assert (live["silent"], live["alerting"], live["waiting"]) == (2, 1, 13)
         # A late summary older than the one kept does not replace it.
-        late = _summary(clock.now() - dt.timedelta(minutes=1), alerts=0)
-        assert _push(base, ALERTING, late).status_code == 200
+        late = summary_at(clock.now() - dt.timedelta(minutes=1), alerts=0)
+        assert push_summary(base, ALERTING, late).status_code == 200
         assert _live(base)["halls"][2]["hall_id"] == ALERTING
         metrics = httpx.get(f"{base}/metrics").text
         assert f'province_hall_silent{{hall="{NEVER}"}} 1.0' in metrics
@@ -155,18 +155,18 @@ def test_a_summary_for_another_hall_or_an_unknown_one_or_of_bad_shape_is_refused
     tmp_path: Path,
 ) -> None:
     clock = ManualClock(dt.datetime(2026, 12, 7, 10, 0, tzinfo=ZONE))
-    with central(tmp_path, clock, {CALM: _profile(CALM)}) as base:
+    with central(tmp_path, clock, {CALM: hall_profile(CALM)}) as base:
         headers = {"Authorization": f"Bearer {HALL_TOKEN}-{CALM}"}
         other = httpx.post(
-            f"{base}/api/v1/halls/{ALERTING}/live", json=_summary(clock.now()), headers=headers
+            f"{base}/api/v1/halls/{ALERTING}/live", json=summary_at(clock.now()), headers=headers
         )
         assert other.status_code == 403
-        bad = dict(_summary(clock.now()), at="2026-12-07T10:00:00", windows={"dancing": 1})
-        refused = _push(base, CALM, bad)
+        bad = dict(summary_at(clock.now()), at="2026-12-07T10:00:00", windows={"dancing": 1})
+        refused = push_summary(base, CALM, bad)
         assert refused.status_code == 422
         assert {p.split(":")[0] for p in refused.json()["problems"]} == {"at", "windows.dancing"}
         reader = httpx.post(
-            f"{base}/api/v1/halls/{CALM}/live", json=_summary(clock.now()), headers=READER
+            f"{base}/api/v1/halls/{CALM}/live", json=summary_at(clock.now()), headers=READER
         )
         assert reader.status_code == 403
 
