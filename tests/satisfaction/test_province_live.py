@@ -15,7 +15,13 @@ from fastapi import FastAPI
 from controller import commands as cmd
 from controller.calendar import HallCalendar
 from controller.clock import ManualClock
-from controller.hall_summary_push import SummaryPusher, hall_summary, http_summary_sender
+from controller.hall_devices import HallDevices
+from controller.hall_summary_push import (
+    SummaryPusher,
+    hall_summary,
+    http_summary_sender,
+    start_summary_push,
+)
 from controller.journal import Journal
 from controller.runtime import HallRuntime
 from controller.satisfaction.app import create_satisfaction_app
@@ -243,3 +249,22 @@ def test_the_summary_carries_no_names_or_ticket_numbers(tmp_path: Path) -> None:
     finally:
         runtime.hub.stop()
         runtime.journal.close()
+
+
+def test_a_hall_with_a_central_url_starts_pushing_as_its_devices_start(tmp_path: Path) -> None:
+    config = roomy_config()
+    hall = hall_id_of(config.hall)
+    clock = ManualClock(hall_time("09:00"))
+    runtime = HallRuntime(config, Journal.at_path(tmp_path / "hall.db", durable=False), clock)
+    devices = HallDevices(runtime)
+    with central(tmp_path, clock, {hall: profile_from_config(config)}) as base:
+        try:
+            url = f"{base}/api/v1/evaluations"
+            pusher = start_summary_push(devices, url, f"{HALL_TOKEN}-{hall}", 5)
+            wait_for(lambda: _live(base)["halls"][0]["received_at"] is not None)
+            assert _live(base)["halls"][0]["level"] == 0 and pusher.pushed == 1
+            assert any("实时概况" in note for note in devices.notes)
+        finally:
+            devices.stop()
+            runtime.hub.stop()
+            runtime.journal.close()
