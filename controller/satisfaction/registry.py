@@ -123,9 +123,14 @@ class HallRegistry(Mapping[str, HallProfile]):
         """The registry, re-read when another process changed it (checked every refresh_seconds)."""
         if self._clock() - self._checked < self._refresh:
             return self._snapshot
-        with self._lock:
-            if self._clock() - self._checked >= self._refresh:
-                self._reload_if_changed()
+        # While one thread reloads (a province's registry takes ~0.25 s), the others serve the
+        # snapshot they have; only before the first load do they wait for it.
+        if self._lock.acquire(blocking=self._snapshot.generation < 0):
+            try:
+                if self._clock() - self._checked >= self._refresh:
+                    self._reload_if_changed()
+            finally:
+                self._lock.release()
         return self._snapshot
 
     def changed(self) -> None:
