@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -228,3 +229,23 @@ def test_config_file_halls_are_imported_and_the_registry_wins_at_the_next_start(
         assert statuses == ["suspended"]
     finally:
         _dispose(restarted)
+
+
+def test_a_process_that_cannot_read_the_registry_keeps_the_one_it_read(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(NOW)
+    client = _app(database_url, clock)
+    try:
+        token = client.post("/api/v1/halls", json={"hall_id": NEW_HALL}, headers=ADMIN).json()[
+            "token"
+        ]
+        assert _push(client, token).status_code == 200
+        engine = client.app.state.satisfaction.engine  # type: ignore[attr-defined]
+        with engine.begin() as conn:  # the counter unreadable: as if the database were away
+            conn.exec_driver_sql("ALTER TABLE satisfaction_registry_generation RENAME TO gone")
+        time.sleep(0.1)  # past the refresh interval
+        assert _push(client, token, rating="R2").status_code == 200
+        assert "cannot read the hall registry" in caplog.text
+    finally:
+        _dispose(client)
