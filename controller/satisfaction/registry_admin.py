@@ -145,11 +145,12 @@ def import_static(
     tokens: Iterable[tuple[str, SatisfactionCaller]],
     now: dt.datetime,
 ) -> ImportCount:
-    """Add the config file's halls and tokens (digest, caller) the registry lacks; never overwrite.
+    """Add the config file's halls and tokens (digest, caller) the registry lacks.
 
     Run at every start by every process (INSERT … ON CONFLICT DO NOTHING: races are harmless).
-    A hall suspended or a token rotated through the API stays so: the registry is the truth
-    once a row is in it.
+    A hall that came from the file takes the file's zone, calendar and deadline again (edit
+    the file, restart: as before the registry); its status stays, and so does every token
+    row: a hall suspended or a token rotated through the API stays so.
     """
     moment = store.as_utc(now)
     halls = [
@@ -181,9 +182,28 @@ def import_static(
         count = ImportCount(
             _inserted(conn, HALLS, halls, "hall_id"), _inserted(conn, TOKENS, rows, "sha256")
         )
-        if count.halls or count.tokens:
+        updated = _refreshed(conn, halls, moment)
+        if count.halls or count.tokens or updated:
             _bump(conn)
     return count
+
+
+def _refreshed(conn: Connection, halls: Sequence[dict[str, Any]], moment: dt.datetime) -> int:
+    """Bring halls that came from the file to the file's zone, calendar and deadline."""
+    fields = ("timezone", "calendar", "rectify_working_days")
+    query = sa.select(HALLS.c.hall_id, *(HALLS.c[f] for f in fields)).where(
+        HALLS.c.source == "config"
+    )
+    stored = {row["hall_id"]: row for row in conn.execute(query).mappings()}
+    changed = 0
+    for hall in halls:
+        row = stored.get(hall["hall_id"])
+        if row is None or all(row[f] == hall[f] for f in fields):
+            continue
+        values = {f: hall[f] for f in fields} | {"updated_at": moment}
+        conn.execute(sa.update(HALLS).where(HALLS.c.hall_id == hall["hall_id"]).values(values))
+        changed += 1
+    return changed
 
 
 class HallExists(RecordRefused):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -220,13 +221,19 @@ def test_config_file_halls_are_imported_and_the_registry_wins_at_the_next_start(
         first.post("/api/v1/halls/330102-XCQZWFW/suspend", headers=ADMIN)
     finally:
         _dispose(first)
-    restarted = start()  # the same file: the rotated token and the suspension stay
+    # The file's calendar changed (a new holiday); the rotated token and the suspension stay.
+    changed = text.replace('holidays = ["2026-10-01"]', 'holidays = ["2026-10-01", "2026-11-23"]')
+    (tmp_path / "central.toml").write_text(changed, encoding="utf-8")
+    restarted = start()
     try:
         assert _push(restarted, hall_token, hall="330102-XCQZWFW", rating="R2").status_code == 401
         statuses = [
             h["status"] for h in restarted.get("/api/v1/halls", headers=ADMIN).json()["items"]
         ]
         assert statuses == ["suspended"]
+        registry = restarted.app.state.registry  # type: ignore[attr-defined]
+        calendar = registry["330102-XCQZWFW"].calendar
+        assert not calendar.is_working_day(dt.date(2026, 11, 23))  # a Monday, now a holiday
     finally:
         _dispose(restarted)
 
