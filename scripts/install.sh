@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the hall and its tests use. Later features add theirs here.
-APT_PACKAGES=(python3-venv sqlite3 chromium fonts-wqy-zenhei fonts-dejavu-core mosquitto espeak-ng postgresql)
+APT_PACKAGES=(python3-venv sqlite3 chromium fonts-wqy-zenhei fonts-dejavu-core mosquitto espeak-ng postgresql pgbouncer nginx-light)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

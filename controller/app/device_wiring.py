@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.app.hall_summary_push import start_summary_push
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
@@ -312,6 +313,8 @@ def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> 
     outbox.start()
     devices._stops.append(outbox.stop)
     devices.notes.append(f"评价上报 / outbox (finished tickets, ratings) → {url}")
+    if push.url and push.live_summary:
+        start_summary_push(devices, url, token, push.timeout_seconds)
 
 
 def _central_token(token_file: Path | None) -> str:

@@ -9,7 +9,8 @@ them (an older central API without /served-tickets) still gets the ratings.
 
 A record the API refuses for good (a 4xx about the record itself, such as 422 or 409) is
 parked: kept, alerted, never dropped silently. Auth failures and a wrong URL (401, 403, 404)
-are retried: they are the link's fault, not the record's. While the link fails, new events do
+are retried: they are the link's fault, not the record's; so is a hall the central registry
+does not hold yet or has suspended (`unknown_hall`, `hall_suspended`, whatever the status). While the link fails, new events do
 not trigger sends: retries follow an exponential backoff with jitter, capped
 (`[satisfaction] retry_*` in the hall config); `retry_now` (an operator) skips the wait.
 """
@@ -52,6 +53,8 @@ class SendResult:
 # send(stream, records): POST records to the API's `stream` endpoint ("evaluations", …).
 Send = Callable[[str, list[dict[str, Any]]], SendResult]
 _BODY_KEYS = {RATINGS: "records", SERVED: "tickets"}
+# Answers about the hall's registration, not the record: the hall keeps it and tries again.
+RETRY_ERRORS = frozenset({"unknown_hall", "hall_suspended"})
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,18 @@ def http_sender(base_url: str, token: str, timeout: float = 10.0) -> Send:
         # 401/403 say the hall's token is wrong, not the record: a person fixes the config and
         # every record must still go, so those are retried (with an alert) and never parked.
         retry = reply.status_code in (401, 403, 404, 408, 425, 429) or reply.status_code >= 500
-        return SendResult(False, retry=retry, detail=detail)
+        return SendResult(False, retry=retry or _error_code(reply) in RETRY_ERRORS, detail=detail)
 
     return send
+
+
+def _error_code(reply: httpx.Response) -> str:
+    """The API's `error` code of a refusal ("" when the body is not the API's JSON)."""
+    try:
+        body = reply.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
         SatisfactionTokens(loaded.tokens),
         loaded.profiles,
         settings=settings,
+        import_into_registry=True,
     )
     where = _safe_url(settings.database_url)
     print(f"评价数据接口 / satisfaction API: {len(loaded.profiles)} 个大厅, 数据库 {where}")
@@ -159,6 +160,7 @@ def app_from_env() -> FastAPI:
         SatisfactionTokens(loaded.tokens),
         loaded.profiles,
         settings=loaded.settings,
+        import_into_registry=True,
     )
 
 

@@ -15,6 +15,11 @@ class HallCalendar:
         self._holidays = frozenset(config.holidays)
         self._extra = frozenset(config.extra_working_days)
 
+    @property
+    def config(self) -> CalendarConfig:
+        """The calendar config this was built from."""
+        return self._config
+
     def hours_on(self, day: dt.date) -> DayHours | None:
         """The opening hours on that date, or None when the hall is closed all day."""
         if day in self._extra:

@@ -18,6 +18,9 @@ from controller.api.security_headers import SecureFastAPI
 from controller.domain.errors import AuthError, CommandRejected, HallError, NotPermitted, StoreError
 from controller.satisfaction import (
     pools,
+    registry_admin,
+    routes_halls,
+    routes_province,
     routes_province_reports,
     routes_records,
     routes_reports,
@@ -26,6 +29,7 @@ from controller.satisfaction import (
 )
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.deps import SatisfactionContext
+from controller.satisfaction.registry import HallRegistry
 from controller.satisfaction.settings import HallProfile, SatisfactionSettings
 from controller.settings.server_limits import ServerLimits
 
@@ -41,15 +45,35 @@ def create_satisfaction_app(
     *,
     settings: SatisfactionSettings | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    import_into_registry: bool = False,
 ) -> FastAPI:
-    """The API over `database_url` (migrated to this release's schema first) for `profiles`' halls."""
+    """The API over `database_url` (migrated to this release's schema first) for `profiles`' halls.
+
+    Halls and tokens of the database's registry are served too. With `import_into_registry`
+    (a central API) `tokens` and `profiles` are added to the registry and served from there,
+    so that a province admin can suspend such a hall or rotate its token.
+    """
     chosen = settings or SatisfactionSettings(database_url=database_url)
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
     engine, reports = pools.make_engines(database_url, chosen)
     try:
         schema.migrate(engine)
+        if import_into_registry:
+            registry_admin.import_static(
+                engine, profiles=profiles, tokens=tokens.entries(), now=now()
+            )
+            tokens, profiles = SatisfactionTokens(), {}
     except BaseException:
         pools.dispose(engine, reports)
         raise
+    registry = HallRegistry(
+        engine,
+        profiles,
+        default_rectify_days=chosen.rectify_working_days,
+        refresh_seconds=chosen.registry_refresh_seconds,
+        now=now,
+    )
+    tokens.attach(registry.caller_for_digest)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,12 +92,20 @@ def create_satisfaction_app(
     app.state.satisfaction = SatisfactionContext(
         engine=engine,
         tokens=tokens,
-        profiles=dict(profiles),
+        profiles=registry,
         settings=chosen,
-        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+        clock=now,
         report_db=reports,
     )
-    for module in (routes_records, routes_reports, routes_work_orders, routes_province_reports):
+    app.state.registry = registry
+    for module in (
+        routes_records,
+        routes_reports,
+        routes_work_orders,
+        routes_province_reports,
+        routes_halls,
+        routes_province,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(HallError, _hall_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,12 +14,14 @@ from controller.settings.hall_config import TokenConfig
 
 
 class SatisfactionRole(StrEnum):
-    """Who calls: a hall controller, its floor manager, 督查股, or a read-only integrator."""
+    """Who calls: a hall controller, its floor manager, 督查股, a read-only integrator, or the
+    province admin who keeps the hall registry."""
 
     HALL = "hall"
     FLOOR_MANAGER = "floor_manager"
     SUPERVISION = "supervision"
     READER = "reader"
+    PROVINCE_ADMIN = "province_admin"
 
 
 ROLE_LABELS = {
@@ -27,6 +29,7 @@ ROLE_LABELS = {
     SatisfactionRole.FLOOR_MANAGER: "大厅管理员",
     SatisfactionRole.SUPERVISION: "督查股",
     SatisfactionRole.READER: "只读",
+    SatisfactionRole.PROVINCE_ADMIN: "省级管理员",
 }
 
 
@@ -62,12 +65,21 @@ class SatisfactionTokenConfig(BaseModel):
 
 
 class SatisfactionTokens:
-    """Looks callers up by token digest."""
+    """Looks callers up by token digest: the given tokens, then the hall registry if attached."""
 
     def __init__(self, tokens: list[SatisfactionTokenConfig] | None = None) -> None:
         self._by_digest: dict[str, SatisfactionCaller] = {
             t.sha256: SatisfactionCaller(t.name, t.role, t.hall_id) for t in tokens or []
         }
+        self._registry: Callable[[str], SatisfactionCaller | None] = lambda _digest: None
+
+    def attach(self, lookup: Callable[[str], SatisfactionCaller | None]) -> None:
+        """Look digests the given tokens lack up in `lookup` (the hall registry)."""
+        self._registry = lookup
+
+    def entries(self) -> list[tuple[str, SatisfactionCaller]]:
+        """The given tokens as (SHA-256 digest, caller), for the registry's import."""
+        return list(self._by_digest.items())
 
     @classmethod
     def from_hall_tokens(cls, hall_id: str, tokens: list[TokenConfig]) -> SatisfactionTokens:
@@ -92,11 +104,10 @@ class SatisfactionTokens:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("访问令牌格式应为 Authorization: Bearer <token>")
+        # Found by its digest in a dict: an attacker who could time the lookup learns bits of
+        # the SHA-256 of the token they sent, which tells nothing about any other token.
         digest = token_digest(token.strip())
-        found = None
-        for known, caller in self._by_digest.items():
-            if hmac.compare_digest(known, digest):
-                found = caller
+        found = self._by_digest.get(digest) or self._registry(digest)
         if found is None:
             raise AuthError("访问令牌无效")
         return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -33,10 +33,11 @@ class SatisfactionContext:
     settings: SatisfactionSettings
     clock: Callable[[], dt.datetime]
     report_db: ReportDatabase | None = None  # None: reports read through `engine`
-    zones: dict[str, ZoneInfo] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.zones = {hall: p.zone for hall, p in self.profiles.items()}
+    @property
+    def zones(self) -> dict[str, ZoneInfo]:
+        """Each hall's zone (the profiles are the live registry: read them now)."""
+        return {hall: p.zone for hall, p in self.profiles.items()}
 
     @property
     def reports(self) -> ReportDatabase:
@@ -51,7 +52,8 @@ class SatisfactionContext:
 
     def zone_for(self, hall_id: str | None) -> ZoneInfo:
         """The hall's zone, or the settings' zone for an unknown hall or for every hall."""
-        return self.zones.get(hall_id or "", self.settings.zone)
+        profile = self.profiles.get(hall_id or "")
+        return profile.zone if profile is not None else self.settings.zone
 
     def today(self, hall_id: str | None) -> dt.date:
         """Today's date in the hall's zone (the settings' zone across halls)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.domain.errors import CommandRejected, InvalidRequest
+from controller.domain.errors import CommandRejected, Forbidden, InvalidRequest
 
 
 class RatingConflict(CommandRejected):
@@ -46,3 +46,25 @@ class BadTransition(CommandRejected):
         self.state = state
         self.action = action
         super().__init__("bad_transition", message)
+
+
+class UnknownHall(Forbidden):
+    """Records of a hall the registry does not hold (yet): 403 `unknown_hall`, for the hall to retry."""
+
+    def __init__(self, hall_id: str, where: str) -> None:
+        self.hall_id = hall_id
+        super().__init__(
+            "unknown_hall",
+            f"{where}: 大厅 {hall_id} 未在评价系统登记；登记后自动接收（大厅端保留记录并重试）",
+        )
+
+
+class HallSuspended(Forbidden):
+    """Records of a hall a province admin suspended: 403 `hall_suspended`, kept by the hall."""
+
+    def __init__(self, hall_id: str, where: str) -> None:
+        self.hall_id = hall_id
+        super().__init__(
+            "hall_suspended",
+            f"{where}: 大厅 {hall_id} 已被省级管理员暂停接收；恢复后自动接收（大厅端保留记录并重试）",
+        )

@@ -14,7 +14,7 @@ from controller.domain.errors import NotPermitted
 from controller.domain.ratings import RatingLevel
 from controller.satisfaction import store
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, require_role
-from controller.satisfaction.errors import RecordRefused
+from controller.satisfaction.errors import HallSuspended, RecordRefused, UnknownHall
 from controller.satisfaction.models import IngestReply, RatingCreate, ServedCountCreate
 from controller.satisfaction.models_served import ServedTicketCreate, ServedTicketsReply
 from controller.satisfaction.settings import HallProfile
@@ -177,5 +177,7 @@ def _profile_for(
         )
     profile = profiles.get(hall_id)
     if profile is None:
-        raise RecordRefused(f"{where}.hall_id", f"大厅 {hall_id} 未在评价系统登记")
+        raise UnknownHall(hall_id, f"{where}.hall_id")
+    if profile.suspended:
+        raise HallSuspended(hall_id, f"{where}.hall_id")
     return profile

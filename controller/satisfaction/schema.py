@@ -69,8 +69,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> MigrationReport:
-    """Bring the database to the head revision under the migration lock; StoreError on failure."""
+    """Bring the database to the head revision under the migration lock; StoreError on failure.
+
+    A database already at head is left alone without taking the lock: behind PgBouncer in
+    transaction mode a session lock would stay on whichever server connection took it.
+    """
     try:
+        if (current := current_revision(engine)) == head():
+            return MigrationReport(current, current, adopted=False)
         with _locked(engine) as conn:
             return _migrate_locked(conn)
     except CommandError as err:

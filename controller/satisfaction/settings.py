@@ -64,6 +64,9 @@ class SatisfactionSettings(BaseSettings):
     report_pool_overflow: int = Field(default=0, ge=0, le=200)
     report_pool_timeout_s: float = Field(default=10, gt=0, le=300)
     report_statement_timeout_ms: int = Field(default=15_000, ge=100, le=3_600_000)
+    registry_refresh_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how soon a hall registry change reaches a process"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +99,7 @@ class HallProfile:
     zone: ZoneInfo
     calendar: HallCalendar
     rectify_working_days: int = DEFAULT_RECTIFY_WORKING_DAYS
+    suspended: bool = False  # by a province admin: its records are answered 403 hall_suspended
 
     def deadline(self, day: dt.date) -> dt.date:
         """The last working day to rectify a 差评 rated on `day`."""

@@ -100,6 +100,11 @@ class SatisfactionPushConfig(StrictModel):
         description="差评 rectify deadline in working days on [calendar]; unset: "
         "HALLCTL_SATISFACTION_RECTIFY_WORKING_DAYS or 15",
     )
+    live_summary: bool = Field(
+        default=True,
+        description="with a central url: push the hall's live summary (waiting, windows, alerts) "
+        "for the province view, on change and every minute",
+    )
 
     @model_validator(mode="after")
     def _cap_above_first(self) -> SatisfactionPushConfig:

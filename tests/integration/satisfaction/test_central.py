@@ -32,6 +32,7 @@ def test_the_example_central_config_loads_both_kinds_of_hall() -> None:
         "floor_manager",
         "supervision",
         "reader",
+        "province_admin",
     ]
 
 
