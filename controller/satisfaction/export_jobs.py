@@ -172,6 +172,10 @@ def _run(
         log.error("export job %s failed: %s", job_id, err)
         partial.unlink(missing_ok=True)
         done = {"state": FAILED, "error": str(err)[:500]}
+    except Exception as err:  # a job thread is a supervisor: a bug fails the job, not silently
+        log.exception("export job %s failed unexpectedly", job_id)
+        partial.unlink(missing_ok=True)
+        done = {"state": FAILED, "error": f"{type(err).__name__}: {err}"[:500]}
     done["finished_at"] = dt.datetime.now(dt.UTC)
     with store.writing(engine) as conn:
         conn.execute(update(EXPORT_JOBS).where(EXPORT_JOBS.c.id == job_id).values(**done))
