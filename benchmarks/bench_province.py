@@ -255,9 +255,9 @@ def timed(call: Callable[[], httpx.Response], times: int = 7) -> float:
 
 
 def month_params(days: int) -> dict[str, str]:
-    """The last 30 generated days (a province month)."""
-    last = FIRST_DAY + dt.timedelta(days=days - 1)
-    return {"from": (last - dt.timedelta(days=29)).isoformat(), "to": last.isoformat()}
+    """A province month: the first calendar month generated (September), or the days made."""
+    last = min(dt.date(2026, 9, 30), FIRST_DAY + dt.timedelta(days=days - 1))
+    return {"from": FIRST_DAY.isoformat(), "to": last.isoformat()}
 
 
 def report_load(base: str, month: dict[str, str], stop: threading.Event) -> dict[str, int]:

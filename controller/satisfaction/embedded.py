@@ -35,7 +35,10 @@ def embedded_satisfaction_app(
     """
     hall_id = hall_id_of(config.hall)
     url = f"sqlite:///{data_dir / DB_NAME}"
-    chosen = settings or SatisfactionSettings(database_url=url)
+    # Export job files live in the data directory beside the database, not wherever it started.
+    chosen = settings or SatisfactionSettings(
+        database_url=url, export_dir=data_dir / "satisfaction-exports"
+    )
     tokens = SatisfactionTokens.from_hall_tokens(hall_id, list(config.auth.tokens))
     tokens.add(
         outbox_token, SatisfactionCaller("controller-outbox", SatisfactionRole.HALL, hall_id)

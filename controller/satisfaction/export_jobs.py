@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -78,7 +79,7 @@ def start(
                 created_at=store.as_utc(now),
             )
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # ratings: owner-only, like the DB
     _pool().submit(
         _run,
         engine=engine,
@@ -160,7 +161,9 @@ def _run(
             yield line
 
     try:
-        with partial.open("wb") as target:
+        with os.fdopen(
+            os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+        ) as target:
             if fmt == "xlsx":
                 export_stream.write_xlsx(lines(), target)
             else:
@@ -172,6 +175,10 @@ def _run(
         log.error("export job %s failed: %s", job_id, err)
         partial.unlink(missing_ok=True)
         done = {"state": FAILED, "error": str(err)[:500]}
+    except Exception as err:  # a job thread is a supervisor: a bug fails the job, not silently
+        log.exception("export job %s failed unexpectedly", job_id)
+        partial.unlink(missing_ok=True)
+        done = {"state": FAILED, "error": f"{type(err).__name__}: {err}"[:500]}
     done["finished_at"] = dt.datetime.now(dt.UTC)
     with store.writing(engine) as conn:
         conn.execute(update(EXPORT_JOBS).where(EXPORT_JOBS.c.id == job_id).values(**done))

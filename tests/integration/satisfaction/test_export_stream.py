@@ -149,6 +149,8 @@ def test_an_xlsx_past_the_inline_limit_is_refused_by_name_and_made_by_a_job(
                 break
             time.sleep(0.05)
         assert (job["state"], job["rows"]) == ("ready", 3), job
+        made = tmp_path / "exports" / f"{job['id']}.xlsx"
+        assert made.stat().st_mode & 0o077 == 0  # ratings: owner-only, like the database
         # Another caller does not see it; the owner downloads it.
         assert api.get(f"/api/v1/exports/jobs/{job['id']}", "supervision")[0] == 404
         response = api.client.get(job["download"], headers={"Authorization": f"Bearer {_reader()}"})
