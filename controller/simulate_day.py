@@ -206,24 +206,6 @@ def with_service_times(config: HallConfig, scale: float) -> HallConfig:
     return config.model_copy(update={"services": services})
 
 
-def what_if(
-    base: HallConfig,
-    day: dt.date,
-    *,
-    seed: int = 1,
-    extra_windows: int = 0,
-    arrival_scale: float = 1.0,
-    service_time_scale: float = 1.0,
-) -> tuple[DayReport, DayReport]:
-    """The base day and the what-if day; only `arrival_scale` changes the citizens."""
-    citizens = day_arrivals(base, day, seed=seed)
-    changed = day_arrivals(base, day, seed=seed, scale=arrival_scale)
-    scenario = with_service_times(with_extra_windows(base, extra_windows), service_time_scale)
-    before = simulate_day(base, day, seed=seed, arrivals=citizens)
-    after = simulate_day(scenario, day, seed=seed, arrivals=changed)
-    return before, after
-
-
 def recorded_arrivals(journal: Journal, day: dt.date) -> list[Arrival]:
     """The walk-in arrivals of a recorded day (appointments replay as normal arrivals)."""
     lane = {"priority": "priority"}

@@ -87,7 +87,7 @@ class HallSimulation:
             if arrivals is not None
             else generate_arrivals(config, day, arrival_stream(seed), behaviour=self.behaviour)
         )
-        self.visits = draw_visits(planned, seed, self.behaviour.service_time_sigma)
+        self.visits = draw_visits(planned, seed, self.behaviour.sigma_of)
         self._visit_of: dict[str, Visit] = {}  # ticket id -> its citizen's draws
         self._calls: dict[str, int] = {}
         self._transferred: set[str] = set()
@@ -226,9 +226,7 @@ class HallSimulation:
     def _serve(self, window: WindowConfig, ticket: str, code: str, now: dt.datetime) -> None:
         visit = (
             self._visit_of.get(ticket)
-            or draw_visits(
-                [Arrival(now, code, ticket)], self.seed, self.behaviour.service_time_sigma
-            )[0]
+            or draw_visits([Arrival(now, code, ticket)], self.seed, self.behaviour.sigma_of)[0]
         )
         first = self._calls.get(ticket, 0) == 0
         self._calls[ticket] = self._calls.get(ticket, 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -81,11 +82,30 @@ def day_figures(report: DayReport, target_minutes: float) -> dict[str, Any]:
             for name, rows in groups.items()
         },
         "by_hour": {hour: statistics.fmean(waits) for hour, waits in sorted(hours.items())},
+        "waiting_by_hour": waiting_by_hour(report.tickets),
     }
 
 
+def waiting_by_hour(tickets: Iterable[TicketWait]) -> dict[str, float]:
+    """Citizens waiting (ticket taken, not yet called) on average over each clock hour."""
+    minutes: dict[dt.datetime, float] = defaultdict(float)
+    for ticket in tickets:
+        end = ticket.called_at or ticket.ended_at
+        start = ticket.issued_at
+        if end is None:
+            continue
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            following = hour + dt.timedelta(hours=1)
+            overlap = (min(end, following) - max(start, hour)).total_seconds() / 60
+            minutes[hour] += max(overlap, 0.0)
+            hour = following
+    return {f"{h.hour:02d}": total / 60 for h, total in sorted(minutes.items())}
+
+
 def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Across seeds: each group's statistics and each hour's mean wait as mean and 95 % CI."""
+    """Across seeds: each group's statistics, each hour's mean wait and mean number waiting,
+    as mean and 95 % CI."""
     rows = list(days)
     names = sorted({n for d in rows for n in d["groups"]}, key=lambda n: (n != "all", n))
     hours = sorted({h for d in rows for h in d["by_hour"]})
@@ -103,6 +123,11 @@ def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
         },
         "by_hour": {
             h: spread([d["by_hour"][h] for d in rows if h in d["by_hour"]], 0.0) for h in hours
+        },
+        # every seed's day counts, an hour with nobody waiting as 0
+        "waiting_by_hour": {
+            h: spread([d.get("waiting_by_hour", {}).get(h, 0.0) for d in rows], 0.0)
+            for h in sorted({h for d in rows for h in d.get("waiting_by_hour", {})})
         },
     }
 

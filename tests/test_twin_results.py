@@ -69,3 +69,26 @@ def test_seeds_and_a_what_if_on_the_command_line() -> None:
     assert table.returncode == 0, table.stderr
     assert "seeds 7..9" in table.stdout and "变化 change (paired)" in table.stdout
     assert "p90" in table.stdout and "按时段" in table.stdout
+
+
+def test_waiting_by_hour_is_the_time_average_of_citizens_waiting() -> None:
+    tickets = (
+        # 09:30 to 10:30: half an hour waiting in each of 09 and 10
+        TicketWait("SB", hall_time("09:30"), hall_time("10:30")),
+        # 09:00 to 09:15: a quarter of an hour in 09
+        TicketWait("SB", hall_time("09:00"), hall_time("09:15")),
+        # never called, expired at 11:30: the whole of 10, half of 11
+        TicketWait("YB", hall_time("10:00"), None, hall_time("11:30")),
+        # never called and never ended (still waiting when the day was cut): not counted
+        TicketWait("YB", hall_time("10:00"), None),
+    )
+    report = DayReport(MONDAY, {}, len(tickets), {}, 0, 0.0, tickets)
+    figures = day_figures(report, target_minutes=30)
+    assert figures["waiting_by_hour"] == {
+        "09": pytest.approx(0.75),
+        "10": pytest.approx(1.5),
+        "11": pytest.approx(0.5),
+    }
+    summary = summarise([figures, day_figures(_day({"SB": [5.0]}, hour="10:00"), 30)])
+    # the second day has nobody waiting in 09: it counts as 0, not as missing
+    assert summary["waiting_by_hour"]["09"]["mean"] == pytest.approx(0.375)
