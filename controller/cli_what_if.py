@@ -7,20 +7,17 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
 
 from controller.config_loader import load_config
 from controller.errors import HallError
 from controller.hall_config import HallConfig
-from controller.simulate_day import DayReport
 from controller.twin_what_if import (
     POLICIES,
     WhatIf,
     parse_policies,
     parse_service_minutes,
     parse_staffing,
+    twin_figures,
 )
 
 
@@ -146,7 +143,7 @@ def _simulate_day(args: argparse.Namespace) -> int:
     day = args.date or next_working_day(base, dt.date.today())
     seeds = list(range(args.seed, args.seed + args.seeds))
     progress = sys.stderr.isatty() and not args.json
-    twin, shown = run_seeds(base, scenario, what_if, day, seeds, progress=progress)
+    twin, shown = twin_figures(base, scenario, what_if, day, seeds, progress=progress)
     title = f"{scenario.hall.name} 模拟日 / simulated day {day}"
     if args.chart is not None:
         from display.screen_pygame import save_png
@@ -174,44 +171,3 @@ def _simulate_day(args: argparse.Namespace) -> int:
     if args.chart is not None:
         print(f"  图表 / chart: {args.chart}")
     return 0
-
-
-def run_seeds(
-    base: HallConfig,
-    scenario: HallConfig,
-    what_if: WhatIf,
-    day: dt.date,
-    seeds: list[int],
-    *,
-    progress: bool = False,
-) -> tuple[dict[str, Any], DayReport]:
-    """The twin's figures over `seeds` (before, and after / change for a what-if) and the first
-    seed's (what-if) day."""
-    from controller.simulate_day import day_arrivals, simulate_day
-    from controller.twin_results import day_figures, paired_change, summarise
-
-    target = float(base.alerts.max_wait_minutes)
-    staffing = dict(what_if.staffing) or None
-    before: list[dict[str, Any]] = []
-    after: list[dict[str, Any]] = []
-    shown: DayReport | None = None
-    for seed in tqdm(seeds, disable=not progress or len(seeds) == 1, desc="孪生 / twin"):
-        # What-ifs keep the base hall's citizens; only --arrival-scale changes them.
-        citizens = day_arrivals(base, day, seed=seed)
-        report = simulate_day(
-            base, day, seed=seed, arrivals=citizens, progress=progress and len(seeds) == 1
-        )
-        before.append(day_figures(report, target))
-        if what_if.changed:
-            grown = day_arrivals(base, day, seed=seed, scale=what_if.arrival_scale)
-            report = simulate_day(scenario, day, seed=seed, arrivals=grown, staffing=staffing)
-            after.append(day_figures(report, target))
-        shown = shown or report
-    assert shown is not None
-    twin: dict[str, Any] = {"seeds": seeds, "wait_target_minutes": target}
-    twin["before"] = summarise(before)
-    if what_if.changed:
-        twin["what_if"] = what_if.label()
-        twin["after"] = summarise(after)
-        twin["change"] = paired_change(before, after)
-    return twin, shown

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
+
+from tqdm import tqdm
 
 from controller.errors import HallError
 from controller.hall_config import HallConfig
@@ -20,6 +22,7 @@ from controller.simulate_day import (
     simulate_day,
     with_extra_windows,
 )
+from controller.twin_results import day_figures, paired_change, summarise
 
 Policy = Literal["fifo", "order", "weighted"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -100,6 +103,44 @@ def run_what_if(
         scenario, day, seed=seed, arrivals=changed, staffing=dict(what_if.staffing) or None
     )
     return before, after
+
+
+def twin_figures(
+    base: HallConfig,
+    scenario: HallConfig,
+    what_if: WhatIf,
+    day: dt.date,
+    seeds: list[int],
+    *,
+    progress: bool = False,
+) -> tuple[dict[str, Any], DayReport]:
+    """The twin's figures over `seeds` (before, and after / change for a what-if) and the first
+    seed's (what-if) day."""
+    target = float(base.alerts.max_wait_minutes)
+    staffing = dict(what_if.staffing) or None
+    before: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    shown: DayReport | None = None
+    for seed in tqdm(seeds, disable=not progress or len(seeds) == 1, desc="孪生 / twin"):
+        # What-ifs keep the base hall's citizens; only --arrival-scale changes them.
+        citizens = day_arrivals(base, day, seed=seed)
+        report = simulate_day(
+            base, day, seed=seed, arrivals=citizens, progress=progress and len(seeds) == 1
+        )
+        before.append(day_figures(report, target))
+        if what_if.changed:
+            grown = day_arrivals(base, day, seed=seed, scale=what_if.arrival_scale)
+            report = simulate_day(scenario, day, seed=seed, arrivals=grown, staffing=staffing)
+            after.append(day_figures(report, target))
+        shown = shown or report
+    assert shown is not None
+    twin: dict[str, Any] = {"seeds": seeds, "wait_target_minutes": target}
+    twin["before"] = summarise(before)
+    if what_if.changed:
+        twin["what_if"] = what_if.label()
+        twin["after"] = summarise(after)
+        twin["change"] = paired_change(before, after)
+    return twin, shown
 
 
 def parse_pairs(text: str, what: str) -> dict[str, str]:
