@@ -80,6 +80,12 @@ def add_simulate_commands(
         metavar="DIR",
         help="use the citizens recorded on --date in this data directory's journal",
     )
+    staffing.add_argument(
+        "--habits-from",
+        type=Path,
+        metavar="DIR",
+        help="habits and service times measured from this data directory's journal",
+    )
     staffing.add_argument("--no-habits", action="store_true", help="every simulated habit off")
     staffing.add_argument("--json", action="store_true", help="print JSON")
     staffing.set_defaults(run=_staffing)

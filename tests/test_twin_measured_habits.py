@@ -164,3 +164,18 @@ def test_simulate_day_takes_its_habits_from_a_journal(
         kpis["by_service"]["SB"]["average_service_minutes"]
         < usual["kpis"]["by_service"]["SB"]["average_service_minutes"]
     )
+
+
+def test_staffing_takes_its_habits_from_a_journal(
+    instant: tuple[HallConfig, Path], tmp_path: Path
+) -> None:
+    _, path = instant
+    data = tmp_path / "var"
+    data.mkdir()
+    (data / "hall.db").write_bytes(path.read_bytes())
+    args = ("staffing", "--date", MONDAY.isoformat(), "--seeds", "1", "--json")
+    planned = hallctl(*args, "--habits-from", str(data))
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["hours"]
+    missing = hallctl(*args, "--habits-from", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "no hall journal at" in missing.stderr
