@@ -58,6 +58,7 @@ class DayReport:
     events: int
     seconds: float
     tickets: tuple[TicketWait, ...] = ()
+    until: dt.datetime | None = None  # when the simulation stopped (tickets never called wait on)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -158,6 +159,7 @@ def simulate_day(
         events,
         time.perf_counter() - started,
         _ticket_waits(engine.state.tickets.values()),
+        min(moment, end),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from controller.hall_config import HallConfig
 from controller.sim_arrivals import Arrival
 from controller.simulate_day import DayReport, simulate_day, with_extra_windows
+from controller.twin_results import waited_minutes
 
 Progress = Callable[[str], None]
 
@@ -57,10 +58,10 @@ def comprehensive(config: HallConfig, windows: int) -> HallConfig:
 
 def _share(reports: Sequence[DayReport], hour: int, target: float) -> tuple[int, float]:
     waits = [
-        t.wait_minutes
+        wait
         for r in reports
         for t in r.tickets
-        if t.issued_at.hour == hour and t.wait_minutes is not None
+        if t.issued_at.hour == hour and (wait := waited_minutes(t, r.until)) is not None
     ]
     within = sum(1 for w in waits if w <= target)
     return len(waits), (within / len(waits) if waits else 1.0)

@@ -56,19 +56,23 @@ def cell(figure: dict[str, Any] | None, percent: bool = False) -> str:
 
 
 def print_twin(twin: dict[str, Any], changed: bool) -> None:
-    """Waits per service (mean, p50, p90, share within target) and per hour, side by side."""
+    """Waits per service (mean, p50, p90, share within target, share never called) and per
+    hour, side by side."""
     columns = ["before", "after", "change"] if changed else ["before"]
-    print("  等候 wait (min), mean over seeds [95% CI]")
+    print("  等候 wait (min), mean over seeds [95% CI]; a citizen never called waits to the end")
     print(f"  {'':<18}" + "".join(f"{_HEADS[c]:<{_WIDTH}}" for c in columns))
     target = f"<= {twin['wait_target_minutes']:g} min"
     for name in twin["before"]["groups"]:
-        stats = ("mean", "p50", "p90", "within_target") if name == "all" else ("mean", "p90")
+        stats: tuple[str, ...] = ("mean", "p90")
+        if name == "all":
+            stats = ("mean", "p50", "p90", "within_target", "not_called")
         for stat in stats:
-            label = {"within_target": target}.get(stat, stat)
+            label = {"within_target": target, "not_called": "not called"}.get(stat, stat)
             cells = []
             for column in columns:
                 groups = twin[column] if column == "change" else twin[column]["groups"]
-                cells.append(cell(groups.get(name, {}).get(stat), stat == "within_target"))
+                share = stat in ("within_target", "not_called")
+                cells.append(cell(groups.get(name, {}).get(stat), share))
             who = name if stat == stats[0] else ""
             print(f"  {who:<6}{label:<12}" + "".join(f"{c:<{_WIDTH}}" for c in cells))
     _print_hours(twin, changed)
