@@ -100,7 +100,8 @@ def _print(measured: MeasuredHabits, current: dict[str, Any], services: dict[str
     print("  服务时长 / service times (log-normal: mean minutes, spread of the log)")
     for code, law in measured.services.items():
         note = "" if law.samples >= MIN_SERVICE_SAMPLES else "  (too few: config kept)"
-        now = services[code].average_service_minutes if code in services else "-"
+        planned = services[code].average_service_minutes if code in services else None
+        now = current["service_minutes_by_service"].get(code, planned) or "-"
         print(
             f"  {code:<6} mean {law.mean_minutes:>7.2f} min  sigma {law.sigma:.3f}"
             f"{law.samples:>8}   {now} min{note}"

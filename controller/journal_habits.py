@@ -68,14 +68,12 @@ class MeasuredHabits:
         sigmas = dict(config.simulation.service_time_sigma_by_service)
         sigmas.update({code: law.sigma for code, law in laws.items()})
         update["service_time_sigma_by_service"] = sigmas
-        habits = config.simulation.model_copy(update=update)
-        services = [
-            s.model_copy(update={"average_service_minutes": laws[s.code].mean_minutes})
-            if s.code in laws
-            else s
-            for s in config.services
-        ]
-        return config.model_copy(update={"simulation": habits, "services": services})
+        # The simulated visits take the measured means; the services' average_service_minutes
+        # (what the hall plans with: generated demand, the ticket's wait estimate) stay.
+        minutes = dict(config.simulation.service_minutes_by_service)
+        minutes.update({code: law.mean_minutes for code, law in laws.items()})
+        update["service_minutes_by_service"] = minutes
+        return config.model_copy(update={"simulation": config.simulation.model_copy(update=update)})
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -236,7 +236,7 @@ class HallSimulation:
             )
             return
         service = self.config.service(code)
-        mean = service.average_service_minutes if service else 10.0
+        mean = self.behaviour.minutes_of(code, service.average_service_minutes if service else 10.0)
         again = ticket in self._transferred
         minutes = mean * (visit.factor_after_transfer if again else visit.factor)
         if not again and visit.transfer_roll < self.behaviour.transfer_rate:

@@ -218,6 +218,8 @@ def _with_policies(hall: HallConfig, policies: Mapping[int, Policy]) -> HallConf
 def _with_service_minutes(
     hall: HallConfig, minutes: Mapping[str, float], scale: float
 ) -> HallConfig:
+    """The services named take `minutes` on average, then every service `scale` times as long:
+    the config's average and the simulated visits' mean (a measured one included)."""
     codes = {s.code for s in hall.services}
     for code, value in minutes.items():
         if code not in codes:
@@ -232,7 +234,10 @@ def _with_service_minutes(
         )
         for s in hall.services
     ]
-    return hall.model_copy(update={"services": services})
+    measured = hall.simulation.service_minutes_by_service
+    visits = {c: minutes.get(c, m) * scale for c, m in measured.items()}
+    habits = hall.simulation.model_copy(update={"service_minutes_by_service": visits})
+    return hall.model_copy(update={"services": services, "simulation": habits})
 
 
 def _check_staffing(hall: HallConfig, staffing: Mapping[int, int]) -> None:

@@ -100,3 +100,14 @@ def test_a_bad_what_if_option_is_named(option: str, value: str, says: str) -> No
     result = hallctl("simulate-day", "--date", MONDAY.isoformat(), option, value)
     assert result.returncode != 0
     assert says in result.stderr
+
+
+def test_a_service_time_what_if_also_changes_a_measured_mean(hall_config: HallConfig) -> None:
+    habits = hall_config.simulation.model_copy(
+        update={"service_minutes_by_service": {"SB": 9.0, "YB": 4.0}}
+    )
+    measured = hall_config.model_copy(update={"simulation": habits})
+    hall = WhatIf(service_minutes={"SB": 6.0}, service_time_scale=0.5).hall(measured)
+    assert hall.simulation.minutes_of("SB", 0.0) == 3.0  # the what-if's 6 minutes, halved
+    assert hall.simulation.minutes_of("YB", 0.0) == 2.0  # the measured 4 minutes, halved
+    assert {s.code: s.average_service_minutes for s in hall.services}["SB"] == 3.0

@@ -1,4 +1,5 @@
-"""The digital twin on the dashboard: per-hour waiting and waits, before and with extra windows.
+"""The digital twin on the dashboard: per-hour waiting and waits, before and with extra windows,
+with the hall's own habits measured from its journal.
 
 The twin runs several whole days (about a second each), so an answer is built on a thread, one
 at a time, and kept for the same question: the hall's config, day, extra windows and seeds.
@@ -19,11 +20,13 @@ from controller.api.auth import Role, require
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.errors import InvalidRequest
 from controller.hall_config import HallConfig
+from controller.journal import Journal
 
 router = APIRouter(tags=["twin"])
 MAX_SEEDS = 5
 MAX_EXTRA_WINDOWS = 6
 _KEPT = 16  # answers kept (a handful of questions a day)
+HABIT_DAYS = 20  # the hall's habits are measured from its journal's latest days
 
 
 @router.get("/api/twin/hourly", response_model=dict[str, Any])
@@ -47,7 +50,9 @@ async def twin_hourly(
 
         day = next_working_day(config, runtime.clock.now().astimezone(config.zone).date())
     answers: TwinAnswers = request.app.state.twin_answers
-    return await anyio.to_thread.run_sync(answers.answer, config, day, extra_windows, seeds)
+    return await anyio.to_thread.run_sync(
+        answers.answer, config, day, extra_windows, seeds, runtime.journal
+    )
 
 
 @router.get("/dashboard/twin.js", include_in_schema=False)
@@ -63,28 +68,49 @@ class TwinAnswers:
     def __init__(self) -> None:
         self.builds = 0
         self._lock = threading.Lock()
-        self._kept: dict[tuple[int, dt.date, int, int], dict[str, Any]] = {}
+        self._kept: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def answer(
-        self, config: HallConfig, day: dt.date, extra_windows: int, seeds: int
+        self,
+        config: HallConfig,
+        day: dt.date,
+        extra_windows: int,
+        seeds: int,
+        journal: Journal | None = None,
     ) -> dict[str, Any]:
-        """The per-hour figures for this question, built unless kept."""
+        """The per-hour figures for this question, built unless kept; with the habits and
+        service times measured from the journal's latest days when it has any."""
         from controller.calendar import HallCalendar
 
         if not HallCalendar(config.calendar).is_working_day(day):
             raise InvalidRequest(
                 "not_a_working_day", f"{day} is not a working day in this hall's calendar"
             )
-        key = (id(config), day, extra_windows, seeds)
+        days = tuple(journal.days()[-HABIT_DAYS:]) if journal is not None else ()
+        key = (id(config), day, extra_windows, seeds, days)
         with self._lock:  # one twin run at a time: the machine also runs the hall
             kept = self._kept.get(key)
             if kept is None:
-                kept = _build(config, day, extra_windows, seeds)
+                hall, habits = _hall_habits(config, journal, days)
+                kept = _build(hall, day, extra_windows, seeds) | {"habits": habits}
                 self.builds += 1
                 if len(self._kept) >= _KEPT:
                     self._kept.pop(next(iter(self._kept)))
                 self._kept[key] = kept
             return kept
+
+
+def _hall_habits(
+    config: HallConfig, journal: Journal | None, days: tuple[dt.date, ...]
+) -> tuple[HallConfig, str]:
+    from controller.journal_habits import habits_of_journal
+
+    if journal is None or not days:
+        return config, "config"
+    measured = habits_of_journal(config, journal, days)
+    if measured.tickets == 0:
+        return config, "config"
+    return measured.apply(config), f"measured from {len(measured.days)} journaled days"
 
 
 def _build(config: HallConfig, day: dt.date, extra_windows: int, seeds: int) -> dict[str, Any]:

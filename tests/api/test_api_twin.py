@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,33 @@ def test_only_the_floor_manager_asks_and_bad_questions_are_named(hall: Hall) -> 
     _hourly(hall, "seeds=6", status=422)
     sunday = _hourly(hall, "day=2026-11-29", status=422)
     assert "not a working day" in str(sunday)
+
+
+def test_the_hall_s_own_habits_come_from_its_journal(hall: Hall, tmp_path: Path) -> None:
+    from controller.config_loader import load_config
+    from controller.simulate_day import simulate_day
+    from tests.conftest import EXAMPLE_CONFIG
+
+    plain = _hourly(hall, "extra_windows=1&seeds=1")
+    assert plain["habits"] == "config"  # a fresh journal: nothing to measure
+    # Last week every service took half as long as the config says.
+    config = load_config(EXAMPLE_CONFIG)
+    quick = config.model_copy(
+        update={
+            "services": [
+                s.model_copy(update={"average_service_minutes": s.average_service_minutes / 2})
+                for s in config.services
+            ]
+        }
+    )
+    path = tmp_path / "recorded" / "hall.db"
+    path.parent.mkdir()
+    for seed, day in enumerate(("2026-11-16", "2026-11-17", "2026-11-18"), start=1):
+        simulate_day(quick, dt.date.fromisoformat(day), seed=seed, journal_path=path)
+    recorded = make_hall(path, ManualClock(at("09:00")))
+    try:
+        measured = _hourly(recorded, "extra_windows=1&seeds=1")
+    finally:
+        recorded.runtime.journal.close()
+    assert measured["habits"] == "measured from 3 journaled days"
+    assert measured["before"]["all"]["mean"]["mean"] < plain["before"]["all"]["mean"]["mean"] / 2

@@ -56,7 +56,8 @@
       if (!response.ok) { note.textContent = "推演失败：" + (data.message || response.status); return; }
       $("twin-chart").replaceChildren(chart(data, "waiting_by_hour", "平均等候人数（人）"), chart(data, "by_hour", "平均等候时长（分钟，按取号时段）"));
       const before = data.before.all, after = data.after && data.after.all;
-      note.textContent = `${data.day}，${data.seeds.length} 天模拟，同一批群众。灰：现状` +
+      const habits = data.habits === "config" ? "按配置的办事习惯" : "按本厅记录测得的办事习惯";
+      note.textContent = `${data.day}，${data.seeds.length} 天模拟，同一批群众，${habits}。灰：现状` +
         (after ? `；蓝：增设 ${data.extra_windows} 个综合窗口。平均等候 ${before.mean.mean.toFixed(1)} → ${after.mean.mean.toFixed(1)} 分钟` : `。平均等候 ${before.mean.mean.toFixed(1)} 分钟`);
     } catch (err) {
       note.textContent = "推演失败：" + err;
