@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from controller.cli_habits import add_habits_command
-from controller.cli_what_if import add_simulate_day, base_config
+from controller.cli_what_if import (
+    add_simulate_day,
+    add_what_if_options,
+    base_config,
+    what_if_from_args,
+)
 from controller.config_loader import load_config
 from controller.errors import HallError
 from controller.kpi_definitions import kpi_label
@@ -47,6 +52,7 @@ def add_simulate_commands(
         "from the journal (hallctl habits)",
     )
     replay.add_argument("--json", action="store_true", help="print JSON")
+    add_what_if_options(replay.add_argument_group("what-if on the recorded citizens"), growth=False)
     replay.set_defaults(run=_replay)
 
     staffing = sub.add_parser(
@@ -119,6 +125,7 @@ def _replay(args: argparse.Namespace) -> int:
     from controller.journal_habits import habits_of_journal
     from controller.simulate_day import recorded_arrivals, simulate_day, without_habits
 
+    what_if = what_if_from_args(args)
     path = args.data / DB_NAME
     if not path.exists():
         raise HallError(f"no hall journal at {path}")
@@ -148,11 +155,25 @@ def _replay(args: argparse.Namespace) -> int:
         scenario = measured.apply(recorded_config)
     journal.close()
     scenario = without_habits(scenario) if args.no_habits else scenario
+    changed = what_if.hall(scenario)  # a bad option is named before the day is replayed
     report = simulate_day(scenario, args.date, seed=args.seed, arrivals=arrivals)
+    columns = {"recorded": recorded, "replayed": report.kpis}
+    if what_if.changed:  # the same recorded citizens in the changed hall
+        staffing = dict(what_if.staffing) or None
+        other = simulate_day(
+            changed, args.date, seed=args.seed, arrivals=arrivals, staffing=staffing
+        )
+        columns["what_if"] = other.kpis
     if args.json:
         habits = measured.as_dict() if measured else None
-        replayed = {"recorded": recorded, "replayed": report.kpis, "measured_habits": habits}
-        print(json.dumps(replayed, ensure_ascii=False, indent=2))
+        label = what_if.label() if what_if.changed else None
+        print(
+            json.dumps(
+                columns | {"measured_habits": habits, "what_if_label": label},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     print(f"重放 / replay of {args.date}: {len(arrivals)} recorded arrivals under {args.config}")
     source = (
@@ -161,10 +182,12 @@ def _replay(args: argparse.Namespace) -> int:
         else (f"measured from {len(measured.days)} journaled days (hallctl habits)")
     )
     print(f"  habits and service times: {source}{', habits off' if args.no_habits else ''}")
-    print(f"  {'':<28} {'recorded':>10} {'replayed':>10}")
+    if what_if.changed:
+        print(f"  what-if: {what_if.label()} (the same recorded citizens)")
+    print(f"  {'':<28}" + "".join(f" {name:>10}" for name in columns))
     for key, label in KPI_LINES:
         name = f"{kpi_label(key)} {label}"
-        print(f"  {name:<28} {fmt(recorded.get(key)):>10} {fmt(report.kpis.get(key)):>10}")
+        print(f"  {name:<28}" + "".join(f" {fmt(kpis.get(key)):>10}" for kpis in columns.values()))
     return 0
 
 

@@ -49,7 +49,30 @@ def add_simulate_day(
     sim.add_argument(
         "--date", type=dt.date.fromisoformat, help="day to simulate (default: the next working day)"
     )
-    what = sim.add_argument_group("what-if (the same citizens unless --arrival-scale)")
+    add_what_if_options(
+        sim.add_argument_group("what-if (the same citizens unless --arrival-scale)")
+    )
+    sim.add_argument(
+        "--habits-from",
+        type=Path,
+        metavar="DIR",
+        help="staff habits and service times measured from this data directory's journal "
+        "(hallctl habits) instead of the config's [simulation]",
+    )
+    sim.add_argument(
+        "--no-habits",
+        action="store_true",
+        help="switch every simulated staff and citizen habit off (docs/simulation.md)",
+    )
+    sim.add_argument(
+        "--chart", type=Path, metavar="PNG", help="draw waiting and waits per hour to this PNG"
+    )
+    sim.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    sim.set_defaults(run=_simulate_day)
+
+
+def add_what_if_options(what: argparse._ArgumentGroup, *, growth: bool = True) -> None:
+    """The what-if options (`growth`: with --arrival-scale, the one that changes demand)."""
     what.add_argument(
         "--extra-windows",
         type=int,
@@ -80,30 +103,14 @@ def add_simulate_day(
         metavar="X",
         help="every service takes X times as long (e.g. 0.8)",
     )
-    what.add_argument(
-        "--arrival-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="demand growth: X times as many citizens (the same ones plus more, or a share)",
-    )
-    sim.add_argument(
-        "--habits-from",
-        type=Path,
-        metavar="DIR",
-        help="staff habits and service times measured from this data directory's journal "
-        "(hallctl habits) instead of the config's [simulation]",
-    )
-    sim.add_argument(
-        "--no-habits",
-        action="store_true",
-        help="switch every simulated staff and citizen habit off (docs/simulation.md)",
-    )
-    sim.add_argument(
-        "--chart", type=Path, metavar="PNG", help="draw waiting and waits per hour to this PNG"
-    )
-    sim.add_argument("--json", action="store_true", help="print the KPIs as JSON")
-    sim.set_defaults(run=_simulate_day)
+    if growth:
+        what.add_argument(
+            "--arrival-scale",
+            type=float,
+            default=1.0,
+            metavar="X",
+            help="demand growth: X times as many citizens (the same ones plus more, or a share)",
+        )
 
 
 def what_if_from_args(args: argparse.Namespace) -> WhatIf:
@@ -114,7 +121,7 @@ def what_if_from_args(args: argparse.Namespace) -> WhatIf:
         staffing=parse_staffing(args.staffing) if args.staffing else {},
         service_time_scale=args.service_time_scale,
         service_minutes=parse_service_minutes(args.service_minutes) if args.service_minutes else {},
-        arrival_scale=args.arrival_scale,
+        arrival_scale=getattr(args, "arrival_scale", 1.0),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,25 @@ def test_a_service_time_what_if_also_changes_a_measured_mean(hall_config: HallCo
     assert hall.simulation.minutes_of("SB", 0.0) == 3.0  # the what-if's 6 minutes, halved
     assert hall.simulation.minutes_of("YB", 0.0) == 2.0  # the measured 4 minutes, halved
     assert {s.code: s.average_service_minutes for s in hall.services}["SB"] == 3.0
+
+
+def test_replay_answers_a_what_if_on_the_recorded_citizens(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    from controller.simulate_day import simulate_day
+
+    data = tmp_path / "var"
+    data.mkdir()
+    simulate_day(hall_config, MONDAY, seed=2, journal_path=data / "hall.db")
+    args = ("replay", "--data", str(data), "--date", MONDAY.isoformat(), "--json")
+    result = hallctl(*args, "--extra-windows", "2", "--staffing", "8=14,12=13")
+    assert result.returncode == 0, result.stderr
+    columns = json.loads(result.stdout)
+    assert columns["what_if_label"] == "+2 综合 windows, staffing 08h=14,12h=13"
+    recorded, replayed, changed = columns["recorded"], columns["replayed"], columns["what_if"]
+    assert recorded["issued"] == replayed["issued"] == changed["issued"] > 100
+    assert changed["average_wait_minutes"] < replayed["average_wait_minutes"]
+    plain = json.loads(hallctl(*args).stdout)
+    assert "what_if" not in plain and plain["what_if_label"] is None
+    growth = hallctl(*args, "--arrival-scale", "1.2")  # a recorded day's demand is what it was
+    assert growth.returncode == 2 and "--arrival-scale" in growth.stderr
