@@ -85,8 +85,8 @@ def _panel(
     def y(value: float) -> int:
         return round(plot_bottom - (plot_bottom - plot_top) * min(value, ceiling) / ceiling)
 
-    for step in range(5):
-        value = ceiling * step / 4
+    for step in range(6):  # fifths of 1, 2, 2.5 or 5 x 10^k are round
+        value = ceiling * step / 5
         items.append(Box(_LEFT, y(value), WIDTH - _LEFT - _RIGHT, 1, _GRID if step else _AXIS))
         items.append(Text(f"{value:g}", 0, y(value) - 12, _LEFT - 10, 24, 16, _AXIS, "right"))
     if not hours:
