@@ -20,6 +20,7 @@ from controller.api import (
     routes_pages,
     routes_screen,
     routes_tickets,
+    routes_twin,
     routes_windows,
 )
 from controller.api.auth import TokenRegistry
@@ -88,6 +89,7 @@ def create_app(
     app.state.machines = {machine.id: machine for machine in machines}
     app.state.devices = devices
     app.state.shared_reads = SharedReads(runtime)
+    app.state.twin_answers = routes_twin.TwinAnswers()
     app.state.stream_slots = StreamSlots(runtime.config.server.streams_per_token)
     # Apps mounted under this one (the embedded satisfaction API) add their token checks here.
     app.state.token_checks = [_knows(tokens)]
@@ -102,6 +104,7 @@ def create_app(
         routes_dashboard.router,
         routes_screen.router,
         routes_devices.router,
+        routes_twin.router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(routes_metrics.router)

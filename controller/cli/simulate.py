@@ -9,25 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from controller.cli.habits import add_habits_command
+from controller.cli.what_if import (
+    add_simulate_day,
+    add_what_if_options,
+    base_config,
+    what_if_from_args,
+)
 from controller.domain.errors import HallError
 from controller.domain.kpi_definitions import kpi_label
 from controller.settings.config_loader import load_config
-from controller.settings.hall_config import HallConfig
-
-KPI_LINES = [
-    ("issued", "issued"),
-    ("served", "served"),
-    ("expired", "expired"),
-    ("average_wait_minutes", "avg wait (min)"),
-    ("max_wait_minutes", "max wait (min)"),
-    ("average_service_minutes", "avg service (min)"),
-    ("overtime_rate", "over-wait rate"),
-    ("no_show_events", "no-show presses"),
-    ("no_show_rate", "no-show rate (tickets)"),
-    ("no_show_dropped", "dropped as no-show"),
-]
+from controller.sim.twin_table import KPI_LINES, fmt
 
 
 def add_simulate_commands(
@@ -37,52 +29,8 @@ def add_simulate_commands(
 ) -> None:
     """Register `hallctl simulate-day`, `replay` and `flag-audit`."""
     config_help = f"hall config file (default {config_default})"
-    sim = sub.add_parser(
-        "simulate-day",
-        help="simulate a whole day and print its KPIs; what-ifs on the same citizens",
-        description="A seeded day of arrivals (morning and afternoon peaks) and staff habits "
-        "through the real engine and journal (docs/simulation.md).",
-    )
-    sim.add_argument("--config", type=Path, default=config_default, help=config_help)
-    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    sim.add_argument(
-        "--seeds",
-        type=int,
-        default=1,
-        metavar="N",
-        help="simulate N days (seeds SEED..SEED+N-1): means with 95%% confidence intervals",
-    )
-    sim.add_argument(
-        "--date", type=dt.date.fromisoformat, help="day to simulate (default: the next working day)"
-    )
-    sim.add_argument(
-        "--extra-windows",
-        type=int,
-        default=0,
-        metavar="N",
-        help="what-if: add N 综合 windows serving every service (the same citizens)",
-    )
-    sim.add_argument(
-        "--arrival-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="what-if: X times as many citizens (the same ones plus more, or a share of them)",
-    )
-    sim.add_argument(
-        "--service-time-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="what-if: every service takes X times as long (e.g. 0.8; the same citizens)",
-    )
-    sim.add_argument(
-        "--no-habits",
-        action="store_true",
-        help="switch every simulated staff and citizen habit off (docs/simulation.md)",
-    )
-    sim.add_argument("--json", action="store_true", help="print the KPIs as JSON")
-    sim.set_defaults(run=_simulate_day)
+    add_simulate_day(sub, config_default)
+    add_habits_command(sub, config_default, data_default)
 
     replay = sub.add_parser("replay", help="re-run a recorded day's arrivals under another config")
     replay.add_argument(
@@ -97,7 +45,14 @@ def add_simulate_commands(
     )
     replay.add_argument("--seed", type=int, default=1, help="random seed for staff behaviour")
     replay.add_argument("--no-habits", action="store_true", help="switch every simulated habit off")
+    replay.add_argument(
+        "--config-habits",
+        action="store_true",
+        help="use the config's [simulation] habits and service times, not those measured "
+        "from the journal (hallctl habits)",
+    )
     replay.add_argument("--json", action="store_true", help="print JSON")
+    add_what_if_options(replay.add_argument_group("what-if on the recorded citizens"), growth=False)
     replay.set_defaults(run=_replay)
 
     staffing = sub.add_parser(
@@ -131,6 +86,12 @@ def add_simulate_commands(
         metavar="DIR",
         help="use the citizens recorded on --date in this data directory's journal",
     )
+    staffing.add_argument(
+        "--habits-from",
+        type=Path,
+        metavar="DIR",
+        help="habits and service times measured from this data directory's journal",
+    )
     staffing.add_argument("--no-habits", action="store_true", help="every simulated habit off")
     staffing.add_argument("--json", action="store_true", help="print JSON")
     staffing.set_defaults(run=_staffing)
@@ -142,139 +103,6 @@ def add_simulate_commands(
     audit.add_argument("--config", type=Path, default=config_default, help=config_help)
     audit.add_argument("--seeds", type=int, default=3, help="simulated days (seeds 1..N)")
     audit.set_defaults(run=_flag_audit)
-
-
-def _base(args: argparse.Namespace) -> HallConfig:
-    from controller.sim.simulate_day import without_habits
-
-    config = load_config(args.config)
-    return without_habits(config) if args.no_habits else config
-
-
-def _simulate_day(args: argparse.Namespace) -> int:
-    from controller.sim.simulate_day import (
-        day_arrivals,
-        next_working_day,
-        simulate_day,
-        with_extra_windows,
-        with_service_times,
-    )
-    from controller.sim.twin_results import day_figures, paired_change, summarise
-
-    if args.seeds < 1 or args.extra_windows < 0 or args.arrival_scale < 0:
-        raise HallError("--seeds must be 1 or more; --extra-windows and --arrival-scale 0 or more")
-    if not 0 < args.service_time_scale <= 10:
-        raise HallError("--service-time-scale must be above 0 and at most 10")
-    base = _base(args)
-    day = args.date or next_working_day(base, dt.date.today())
-    changed = args.extra_windows > 0 or args.arrival_scale != 1.0 or args.service_time_scale != 1.0
-    scenario = with_service_times(
-        with_extra_windows(base, args.extra_windows), args.service_time_scale
-    )
-    target = float(base.alerts.max_wait_minutes)
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    before: list[dict[str, Any]] = []
-    after: list[dict[str, Any]] = []
-    first: dict[str, Any] = {}
-    progress = sys.stderr.isatty() and not args.json
-    for seed in tqdm(seeds, disable=not progress or len(seeds) == 1, desc="孪生 / twin"):
-        # What-ifs keep the base hall's citizens; only --arrival-scale changes them.
-        citizens = day_arrivals(base, day, seed=seed)
-        report = simulate_day(
-            base, day, seed=seed, arrivals=citizens, progress=progress and len(seeds) == 1
-        )
-        before.append(day_figures(report, target))
-        if changed:
-            grown = day_arrivals(base, day, seed=seed, scale=args.arrival_scale)
-            report = simulate_day(scenario, day, seed=seed, arrivals=grown)
-            after.append(day_figures(report, target))
-        first = first or {"report": report}
-    twin: dict[str, Any] = {"seeds": seeds, "wait_target_minutes": target}
-    twin["before"] = summarise(before)
-    if changed:
-        twin["after"] = summarise(after)
-        twin["change"] = paired_change(before, after)
-    shown = first["report"]
-    if args.json:  # the first seed's (what-if) day, and the twin's figures over every seed
-        print(json.dumps(shown.as_dict() | {"twin": twin}, ensure_ascii=False, indent=2))
-        return 0
-    title = f"{scenario.hall.name} 模拟日 / simulated day {day}"
-    if len(seeds) == 1 and not changed:
-        print(f"{title} (seed {args.seed}, {shown.seconds:.1f} s, {shown.events} events journaled)")
-        if shown.refused:
-            refused = ", ".join(f"{k} {v}" for k, v in shown.refused.items())
-            print(f"  拒绝取号 / refused: {refused}")
-        _print_kpis(shown.kpis)
-    what = _what_if_label(args)
-    print(f"{title}, seeds {seeds[0]}..{seeds[-1]}{what}{', habits off' if args.no_habits else ''}")
-    _print_twin(twin, changed)
-    return 0
-
-
-def _what_if_label(args: argparse.Namespace) -> str:
-    parts = []
-    if args.extra_windows:
-        parts.append(f"+{args.extra_windows} 综合 windows")
-    if args.arrival_scale != 1.0:
-        parts.append(f"arrivals x{args.arrival_scale:g}")
-    if args.service_time_scale != 1.0:
-        parts.append(f"service times x{args.service_time_scale:g}")
-    return f"; what-if: {', '.join(parts)} (the same citizens)" if parts else ""
-
-
-def _cell(figure: dict[str, Any], percent: bool = False) -> str:
-    scale, unit = (100.0, "%") if percent else (1.0, "")
-    if figure["mean"] is None:
-        return "-"
-    text = f"{figure['mean'] * scale:.1f}{unit}"
-    if figure["ci95"]:
-        low, high = (v * scale for v in figure["ci95"])
-        text += f" [{low:.1f}, {high:.1f}]"
-    return text
-
-
-def _print_twin(twin: dict[str, Any], changed: bool) -> None:
-    columns = ["before", "after", "change"] if changed else ["before"]
-    heads = {"before": "现状 before", "after": "假设 what-if", "change": "变化 change (paired)"}
-    print("  等候 wait (min), mean over seeds [95% CI]")
-    print(f"  {'':<18}" + "".join(f"{heads[c]:<26}" for c in columns))
-    target = f"<= {twin['wait_target_minutes']:g} min"
-    for name in twin["before"]["groups"]:
-        stats = ("mean", "p50", "p90", "within_target") if name == "all" else ("mean", "p90")
-        for stat in stats:
-            label = {"within_target": target}.get(stat, stat)
-            cells = []
-            for column in columns:
-                groups = twin[column] if column == "change" else twin[column]["groups"]
-                figure = groups.get(name, {}).get(stat)
-                cells.append(_cell(figure, stat == "within_target") if figure else "-")
-            who = name if stat == stats[0] else ""
-            print(f"  {who:<6}{label:<12}" + "".join(f"{c:<26}" for c in cells))
-    print("  按时段 / mean wait by hour of arrival (min)")
-    for hour, figure in twin["before"]["by_hour"].items():
-        row = [_cell(figure)]
-        if changed:
-            row.append(_cell(twin["after"]["by_hour"].get(hour, {"mean": None})))
-        print(f"  {hour}:00{'':<12}" + "".join(f"{c:<26}" for c in row))
-
-
-def _print_kpis(kpis: dict[str, Any], indent: str = "  ") -> None:
-    for key, label in KPI_LINES:
-        print(f"{indent}{kpi_label(key) + ' ' + label:<28} {_fmt(kpis.get(key))}")
-    print(f"{indent}按业务 / by service:")
-    for code, row in kpis["by_service"].items():
-        print(
-            f"{indent}  {code:<5} issued {row['issued']:>4}  served {row['served']:>4}  "
-            f"avg wait {_fmt(row['average_wait_minutes']):>6}  max {_fmt(row['max_wait_minutes']):>6}"
-        )
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}" if value < 1 and value != 0 else f"{value:.1f}"
-    return str(value)
 
 
 def _flag_audit(args: argparse.Namespace) -> int:
@@ -294,8 +122,10 @@ def _flag_audit(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from controller.app.backup import DB_NAME
     from controller.app.journal import Journal
+    from controller.sim.journal_habits import habits_of_journal
     from controller.sim.simulate_day import recorded_arrivals, simulate_day, without_habits
 
+    what_if = what_if_from_args(args)
     path = args.data / DB_NAME
     if not path.exists():
         raise HallError(f"no hall journal at {path}")
@@ -319,20 +149,45 @@ def _replay(args: argparse.Namespace) -> int:
         now=end,
         overtime_minutes=recorded_config.alerts.max_wait_minutes,
     )
-    scenario = without_habits(recorded_config) if args.no_habits else recorded_config
+    scenario, measured = recorded_config, None
+    if not args.config_habits:  # the hall's own habits and service times, from its journal
+        measured = habits_of_journal(recorded_config, journal)
+        scenario = measured.apply(recorded_config)
+    journal.close()
+    scenario = without_habits(scenario) if args.no_habits else scenario
+    changed = what_if.hall(scenario)  # a bad option is named before the day is replayed
     report = simulate_day(scenario, args.date, seed=args.seed, arrivals=arrivals)
+    columns = {"recorded": recorded, "replayed": report.kpis}
+    if what_if.changed:  # the same recorded citizens in the changed hall
+        staffing = dict(what_if.staffing) or None
+        other = simulate_day(
+            changed, args.date, seed=args.seed, arrivals=arrivals, staffing=staffing
+        )
+        columns["what_if"] = other.kpis
     if args.json:
+        habits = measured.as_dict() if measured else None
+        label = what_if.label() if what_if.changed else None
         print(
             json.dumps(
-                {"recorded": recorded, "replayed": report.kpis}, ensure_ascii=False, indent=2
+                columns | {"measured_habits": habits, "what_if_label": label},
+                ensure_ascii=False,
+                indent=2,
             )
         )
         return 0
     print(f"重放 / replay of {args.date}: {len(arrivals)} recorded arrivals under {args.config}")
-    print(f"  {'':<28} {'recorded':>10} {'replayed':>10}")
+    source = (
+        "the config's [simulation]"
+        if measured is None
+        else (f"measured from {len(measured.days)} journaled days (hallctl habits)")
+    )
+    print(f"  habits and service times: {source}{', habits off' if args.no_habits else ''}")
+    if what_if.changed:
+        print(f"  what-if: {what_if.label()} (the same recorded citizens)")
+    print(f"  {'':<28}" + "".join(f" {name:>10}" for name in columns))
     for key, label in KPI_LINES:
         name = f"{kpi_label(key)} {label}"
-        print(f"  {name:<28} {_fmt(recorded.get(key)):>10} {_fmt(report.kpis.get(key)):>10}")
+        print(f"  {name:<28}" + "".join(f" {fmt(kpis.get(key)):>10}" for kpis in columns.values()))
     return 0
 
 
@@ -342,7 +197,7 @@ def _staffing(args: argparse.Namespace) -> int:
     from controller.sim.simulate_day import day_arrivals, next_working_day
     from controller.sim.staffing import plan_staffing
 
-    base = _base(args)
+    base = base_config(args)
     if args.seeds < 1 or not 0 < args.share <= 1:
         raise HallError("--seeds must be 1 or more and --share within (0, 1]")
     day = args.date or next_working_day(base, dt.date.today())

@@ -47,6 +47,14 @@ class Behaviour(StrictModel):
     service_time_sigma: float = Field(
         default=0.45, ge=0, le=2, description="log-normal spread of service times; 0: the average"
     )
+    service_time_sigma_by_service: dict[str, float] = Field(
+        default={}, description="the spread of the services named; others take the one above"
+    )
+    service_minutes_by_service: dict[str, float] = Field(
+        default={},
+        description="mean minutes a simulated visit takes, of the services named (measured by "
+        "hallctl habits); others take the service's average_service_minutes",
+    )
     post_finish_pause_seconds: tuple[float, float] = Field(
         default=(5.0, 40.0), description="uniform pause after a finish before calling the next"
     )
@@ -70,6 +78,22 @@ class Behaviour(StrictModel):
             )
         return value
 
+    @field_validator("service_time_sigma_by_service")
+    @classmethod
+    def _sigmas(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {code: sigma for code, sigma in value.items() if not 0 <= sigma <= 2}
+        if bad:
+            raise ValueError(f"every spread must be within 0..2; got {bad}")
+        return value
+
+    @field_validator("service_minutes_by_service")
+    @classmethod
+    def _minutes(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {code: minutes for code, minutes in value.items() if not 0 < minutes <= 240}
+        if bad:
+            raise ValueError(f"every mean must be above 0 and at most 240 minutes; got {bad}")
+        return value
+
     @field_validator("sign_in_spread_minutes")
     @classmethod
     def _spread(cls, value: tuple[float, float]) -> tuple[float, float]:
@@ -79,6 +103,14 @@ class Behaviour(StrictModel):
                 f"expected [early, late] minutes, -120 <= early <= late <= 120; got {list(value)}"
             )
         return value
+
+    def sigma_of(self, service: str) -> float:
+        """The log-normal spread of `service`'s service times."""
+        return self.service_time_sigma_by_service.get(service, self.service_time_sigma)
+
+    def minutes_of(self, service: str, average: float) -> float:
+        """The mean minutes a simulated visit to `service` takes (`average`: the config's)."""
+        return self.service_minutes_by_service.get(service, average)
 
     def in_effect(self) -> Behaviour:
         """These habits, or every habit off when `habits` is false."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -56,18 +56,23 @@ def arrival_stream(seed: int) -> random.Random:
     return random.Random(f"{seed}-arrivals")
 
 
-def draw_visits(arrivals: Iterable[Arrival], seed: int, sigma: float) -> list[Visit]:
+def draw_visits(
+    arrivals: Iterable[Arrival], seed: int, sigma: float | Callable[[str], float]
+) -> list[Visit]:
     """Each citizen's service-time factors and rolls, from a stream of their own.
 
     A citizen's draws depend only on who they are (arrival time, service, lane), so a what-if
-    with the same citizens gives every one of them the same service times and rolls.
+    with the same citizens gives every one of them the same service times and rolls. `sigma`:
+    the log-normal spread, or the spread of each service (the citizen's first service's spread
+    is used after a 转办 too).
     """
+    spread = sigma if callable(sigma) else (lambda _code: sigma)
     seen: dict[Arrival, int] = {}
     visits = []
     for arrival in arrivals:
         seen[arrival] = seen.get(arrival, -1) + 1
         key = f"{arrival.at.isoformat()}-{arrival.service}-{arrival.lane}-{seen[arrival]}"
-        visits.append(_draw_visit(arrival, f"{seed}-service-{key}", sigma))
+        visits.append(_draw_visit(arrival, f"{seed}-service-{key}", spread(arrival.service)))
     return visits
 
 

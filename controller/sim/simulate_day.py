@@ -59,6 +59,7 @@ class DayReport:
     events: int
     seconds: float
     tickets: tuple[TicketWait, ...] = ()
+    until: dt.datetime | None = None  # when the simulation stopped (tickets never called wait on)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -159,6 +160,7 @@ def simulate_day(
         events,
         time.perf_counter() - started,
         _ticket_waits(engine.state.tickets.values()),
+        min(moment, end),
     )
 
 
@@ -205,24 +207,6 @@ def with_service_times(config: HallConfig, scale: float) -> HallConfig:
         for s in config.services
     ]
     return config.model_copy(update={"services": services})
-
-
-def what_if(
-    base: HallConfig,
-    day: dt.date,
-    *,
-    seed: int = 1,
-    extra_windows: int = 0,
-    arrival_scale: float = 1.0,
-    service_time_scale: float = 1.0,
-) -> tuple[DayReport, DayReport]:
-    """The base day and the what-if day; only `arrival_scale` changes the citizens."""
-    citizens = day_arrivals(base, day, seed=seed)
-    changed = day_arrivals(base, day, seed=seed, scale=arrival_scale)
-    scenario = with_service_times(with_extra_windows(base, extra_windows), service_time_scale)
-    before = simulate_day(base, day, seed=seed, arrivals=citizens)
-    after = simulate_day(scenario, day, seed=seed, arrivals=changed)
-    return before, after
 
 
 def recorded_arrivals(journal: Journal, day: dt.date) -> list[Arrival]:

@@ -88,7 +88,7 @@ class HallSimulation:
             if arrivals is not None
             else generate_arrivals(config, day, arrival_stream(seed), behaviour=self.behaviour)
         )
-        self.visits = draw_visits(planned, seed, self.behaviour.service_time_sigma)
+        self.visits = draw_visits(planned, seed, self.behaviour.sigma_of)
         self._visit_of: dict[str, Visit] = {}  # ticket id -> its citizen's draws
         self._calls: dict[str, int] = {}
         self._transferred: set[str] = set()
@@ -227,9 +227,7 @@ class HallSimulation:
     def _serve(self, window: WindowConfig, ticket: str, code: str, now: dt.datetime) -> None:
         visit = (
             self._visit_of.get(ticket)
-            or draw_visits(
-                [Arrival(now, code, ticket)], self.seed, self.behaviour.service_time_sigma
-            )[0]
+            or draw_visits([Arrival(now, code, ticket)], self.seed, self.behaviour.sigma_of)[0]
         )
         first = self._calls.get(ticket, 0) == 0
         self._calls[ticket] = self._calls.get(ticket, 0) + 1
@@ -239,7 +237,7 @@ class HallSimulation:
             )
             return
         service = self.config.service(code)
-        mean = service.average_service_minutes if service else 10.0
+        mean = self.behaviour.minutes_of(code, service.average_service_minutes if service else 10.0)
         again = ticket in self._transferred
         minutes = mean * (visit.factor_after_transfer if again else visit.factor)
         if not again and visit.transfer_roll < self.behaviour.transfer_rate:

@@ -14,6 +14,7 @@ from controller.domain.state import CallingPolicy
 from controller.settings.hall_config import HallConfig
 from controller.sim.arrivals import Arrival
 from controller.sim.simulate_day import DayReport, simulate_day, with_extra_windows
+from controller.sim.twin_results import waited_minutes
 
 Progress = Callable[[str], None]
 
@@ -58,10 +59,10 @@ def comprehensive(config: HallConfig, windows: int) -> HallConfig:
 
 def _share(reports: Sequence[DayReport], hour: int, target: float) -> tuple[int, float]:
     waits = [
-        t.wait_minutes
+        wait
         for r in reports
         for t in r.tickets
-        if t.issued_at.hour == hour and t.wait_minutes is not None
+        if t.issued_at.hour == hour and (wait := waited_minutes(t, r.until)) is not None
     ]
     within = sum(1 for w in waits if w <= target)
     return len(waits), (within / len(waits) if waits else 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import defaultdict
@@ -16,7 +17,7 @@ _T95 = (
     2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
     2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 )  # fmt: skip
-STATS = ("mean", "p50", "p90", "within_target")
+STATS = ("mean", "p50", "p90", "within_target", "not_called")
 
 
 def t95(degrees: int) -> float:
@@ -66,26 +67,62 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
 
 
 def day_figures(report: DayReport, target_minutes: float) -> dict[str, Any]:
-    """One day's wait figures: for all tickets, per service, and mean wait per hour of arrival."""
-    groups: dict[str, list[TicketWait]] = defaultdict(list)
+    """One day's wait figures: for all tickets, per service, and per hour of arrival.
+
+    A ticket never called (no window on duty for it) waits until it ended or the simulation
+    stopped: it counts with that wait, never as missing, and in the `not_called` share.
+    """
+    groups: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     hours: dict[str, list[float]] = defaultdict(list)
     for ticket in report.tickets:
-        if ticket.wait_minutes is None:
+        wait = waited_minutes(ticket, report.until)
+        if wait is None:
             continue
-        groups["all"].append(ticket)
-        groups[ticket.service].append(ticket)
-        hours[f"{ticket.issued_at.hour:02d}"].append(ticket.wait_minutes)
+        called = ticket.called_at is not None
+        groups["all"].append((wait, called))
+        groups[ticket.service].append((wait, called))
+        hours[f"{ticket.issued_at.hour:02d}"].append(wait)
+    figures: dict[str, Any] = {}
+    for name, rows in groups.items():
+        waits = wait_figures([w for w, _ in rows], target_minutes)
+        assert waits is not None
+        figures[name] = waits | {"not_called": sum(1 for _, c in rows if not c) / len(rows)}
     return {
-        "groups": {
-            name: wait_figures([t.wait_minutes or 0.0 for t in rows], target_minutes)
-            for name, rows in groups.items()
-        },
+        "groups": figures,
         "by_hour": {hour: statistics.fmean(waits) for hour, waits in sorted(hours.items())},
+        "waiting_by_hour": waiting_by_hour(report.tickets, report.until),
     }
 
 
+def waited_minutes(ticket: TicketWait, until: dt.datetime | None) -> float | None:
+    """Minutes to the first call; never called: to its end or `until` (None: no end known)."""
+    end = ticket.called_at or ticket.ended_at or until
+    return None if end is None else (end - ticket.issued_at).total_seconds() / 60
+
+
+def waiting_by_hour(
+    tickets: Iterable[TicketWait], until: dt.datetime | None = None
+) -> dict[str, float]:
+    """Citizens waiting (ticket taken, not yet called) on average over each clock hour; one
+    never called waits until it ended or `until`."""
+    minutes: dict[dt.datetime, float] = defaultdict(float)
+    for ticket in tickets:
+        end = ticket.called_at or ticket.ended_at or until
+        start = ticket.issued_at
+        if end is None:
+            continue
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            following = hour + dt.timedelta(hours=1)
+            overlap = (min(end, following) - max(start, hour)).total_seconds() / 60
+            minutes[hour] += max(overlap, 0.0)
+            hour = following
+    return {f"{h.hour:02d}": total / 60 for h, total in sorted(minutes.items())}
+
+
 def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Across seeds: each group's statistics and each hour's mean wait as mean and 95 % CI."""
+    """Across seeds: each group's statistics, each hour's mean wait and mean number waiting,
+    as mean and 95 % CI."""
     rows = list(days)
     names = sorted({n for d in rows for n in d["groups"]}, key=lambda n: (n != "all", n))
     hours = sorted({h for d in rows for h in d["by_hour"]})
@@ -95,7 +132,7 @@ def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 stat: spread(
                     [d["groups"][name][stat] for d in rows if d["groups"].get(name)],
                     0.0,
-                    1.0 if stat == "within_target" else math.inf,
+                    1.0 if stat in ("within_target", "not_called") else math.inf,
                 )
                 for stat in STATS
             }
@@ -103,6 +140,11 @@ def summarise(days: Iterable[dict[str, Any]]) -> dict[str, Any]:
         },
         "by_hour": {
             h: spread([d["by_hour"][h] for d in rows if h in d["by_hour"]], 0.0) for h in hours
+        },
+        # every seed's day counts, an hour with nobody waiting as 0
+        "waiting_by_hour": {
+            h: spread([d.get("waiting_by_hour", {}).get(h, 0.0) for d in rows], 0.0)
+            for h in sorted({h for d in rows for h in d.get("waiting_by_hour", {})})
         },
     }
 

@@ -69,3 +69,56 @@ def test_seeds_and_a_what_if_on_the_command_line() -> None:
     assert table.returncode == 0, table.stderr
     assert "seeds 7..9" in table.stdout and "变化 change (paired)" in table.stdout
     assert "p90" in table.stdout and "按时段" in table.stdout
+
+
+def test_waiting_by_hour_is_the_time_average_of_citizens_waiting() -> None:
+    tickets = (
+        # 09:30 to 10:30: half an hour waiting in each of 09 and 10
+        TicketWait("SB", hall_time("09:30"), hall_time("10:30")),
+        # 09:00 to 09:15: a quarter of an hour in 09
+        TicketWait("SB", hall_time("09:00"), hall_time("09:15")),
+        # never called, expired at 11:30: the whole of 10, half of 11
+        TicketWait("YB", hall_time("10:00"), None, hall_time("11:30")),
+        # never called and never ended (still waiting when the day was cut): not counted
+        TicketWait("YB", hall_time("10:00"), None),
+    )
+    report = DayReport(MONDAY, {}, len(tickets), {}, 0, 0.0, tickets)
+    figures = day_figures(report, target_minutes=30)
+    assert figures["waiting_by_hour"] == {
+        "09": pytest.approx(0.75),
+        "10": pytest.approx(1.5),
+        "11": pytest.approx(0.5),
+    }
+    summary = summarise([figures, day_figures(_day({"SB": [5.0]}, hour="10:00"), 30)])
+    # the second day has nobody waiting in 09: it counts as 0, not as missing
+    assert summary["waiting_by_hour"]["09"]["mean"] == pytest.approx(0.375)
+
+
+def test_a_citizen_never_called_counts_with_the_wait_until_the_end() -> None:
+    served = TicketWait("SB", hall_time("09:00"), hall_time("09:10"))
+    forgotten = TicketWait("QYKB", hall_time("16:00"), None)  # no window on duty for QYKB
+    report = DayReport(MONDAY, {}, 2, {}, 0, 0.0, (served, forgotten), hall_time("18:00"))
+    figures = day_figures(report, target_minutes=30)
+    assert figures["groups"]["QYKB"]["mean"] == pytest.approx(120.0)
+    assert figures["groups"]["QYKB"]["not_called"] == 1.0
+    assert figures["groups"]["all"]["mean"] == pytest.approx(65.0)
+    assert figures["groups"]["all"]["not_called"] == pytest.approx(0.5)
+    assert figures["waiting_by_hour"]["16"] == pytest.approx(1.0)
+    assert figures["waiting_by_hour"]["17"] == pytest.approx(1.0)
+
+
+def test_fewer_windows_on_duty_never_hide_the_citizens_left_waiting() -> None:
+    from controller.settings.config_loader import load_config
+    from controller.sim.twin_what_if import WhatIf, run_what_if
+    from tests.conftest import EXAMPLE_CONFIG
+
+    # From 16:00 only windows 1-8 are on duty: nobody serves QYKB, SW or ZH any more.
+    hall = load_config(EXAMPLE_CONFIG)
+    before, after = run_what_if(hall, MONDAY, WhatIf(staffing={16: 8}), seed=1)
+    left = [t for t in after.tickets if t.called_at is None]
+    assert left and {t.service for t in left} <= {"QYKB", "SW", "ZH"}
+    was, now = day_figures(before, 30)["groups"], day_figures(after, 30)["groups"]
+    assert was["all"]["not_called"] == 0 and now["all"]["not_called"] > 0
+    for code in {t.service for t in left}:
+        assert now[code]["mean"] > was[code]["mean"]
+        assert now[code]["p90"] > was[code]["p90"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from controller.settings.hall_config import HallConfig
-from controller.sim.simulate_day import DayReport, day_arrivals, simulate_day, what_if
+from controller.sim.simulate_day import DayReport, day_arrivals, simulate_day
+from controller.sim.twin_what_if import WhatIf, run_what_if
 from tests.conftest import MONDAY
 
 
@@ -26,7 +27,7 @@ def _service_times(report: DayReport) -> dict[dt.datetime, dt.timedelta]:
 def test_the_same_citizens_keep_their_service_times_and_rolls_whatever_the_hall(
     hall_config: HallConfig,
 ) -> None:
-    before, after = what_if(hall_config, MONDAY, seed=1, extra_windows=2)
+    before, after = run_what_if(hall_config, MONDAY, WhatIf(extra_windows=2), seed=1)
     assert _fates(before) == _fates(after)
     assert any(no_show for _, no_show, _ in _fates(before))
     assert any(transfer for _, _, transfer in _fates(before))
@@ -54,7 +55,7 @@ def test_a_staff_habit_changes_only_the_staff(hall_config: HallConfig) -> None:
 def test_shorter_service_times_keep_each_citizen_and_scale_their_own_time(
     hall_config: HallConfig,
 ) -> None:
-    before, after = what_if(hall_config, MONDAY, seed=2, service_time_scale=0.8)
+    before, after = run_what_if(hall_config, MONDAY, WhatIf(service_time_scale=0.8), seed=2)
     assert _fates(after) == _fates(before)
     served, quicker = _service_times(before), _service_times(after)
     assert served.keys() == quicker.keys() and len(served) > 300
