@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from firmware_protocols.hall_bus import Identity
-from firmware_protocols.keypad_serial import DisplayState, PollAnswer
+from firmware_protocols.keypad_serial import DisplayState, PollAnswer, Press
 
 COUNTERS = (
     "polls",
@@ -45,6 +45,7 @@ class KeypadOnBus:
     shown: DisplayState | None = None  # the state it acknowledged last; None: to be resynced
     answer: PollAnswer | None = None  # rides on the next poll
     last_answer: PollAnswer | None = None  # the answer to the press handled last
+    last_press: Press | None = None  # that press: a resend repeats it byte for byte (section 4)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
     @property
