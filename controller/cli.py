@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.api.auth import token_digest
 from controller.backup import DB_NAME, BackupCheck, backup, check_backup, restore
+from controller.cli_families import add_simulate_option
 from controller.cli_keypads import add_keypad_commands
 from controller.cli_mqtt import add_mqtt_broker_commands
 from controller.cli_printer import add_printer_commands
@@ -17,6 +18,7 @@ from controller.cli_screen import add_screen_commands
 from controller.cli_simulate import add_simulate_commands
 from controller.config_loader import load_config
 from controller.errors import ConfigError, HallError
+from controller.simulated_families import Simulated, check_real_devices
 from firmware_protocols.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")
@@ -60,9 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     up.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    up.add_argument(
-        "--simulate", action="store_true", help="use simulated devices instead of real ones"
-    )
+    add_simulate_option(up)
     up.add_argument(
         "--demo",
         action="store_true",
@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="check a hall config and list every problem")
     check.add_argument("path", type=Path)
+    add_simulate_option(
+        check,
+        "skip the files a real run needs for these families (what `up --simulate` would not read)",
+    )
     check.set_defaults(run=_check_config)
 
     back = sub.add_parser(
@@ -146,7 +150,7 @@ def _up(args: argparse.Namespace) -> int:
             args.data,
             args.host,
             args.port,
-            args.simulate,
+            args.simulate or Simulated(),
             args.demo,
             args.clock,
             args.speed,
@@ -157,9 +161,11 @@ def _up(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.path)
+    simulated = args.simulate or Simulated()
+    check_real_devices(args.path, config, simulated)
     print(
         f"{args.path}: OK — {config.hall.name}, {len(config.services)} services, "
-        f"{len(config.windows)} windows"
+        f"{len(config.windows)} windows; simulated: {simulated.describe()}"
     )
     return 0
 

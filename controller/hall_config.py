@@ -277,6 +277,9 @@ class PrinterConfig(_Strict):
     )
     baudrate: int = Field(default=9600, ge=1200, le=921600)
     timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )
 
 
 class TicketText(_Strict):

@@ -50,6 +50,9 @@ class KeypadBusConfig(_Strict):
     keypads: dict[Address, Window] = Field(
         min_length=1, max_length=MAX_ADDRESS, description="bus address -> window number"
     )
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )
 
     def device_id(self, address: int) -> str:
         """The hall-wide id of the keypad at `address`: "BUS-ADDRESS", fixed by configuration."""

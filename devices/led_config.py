@@ -63,6 +63,9 @@ class LedBusConfig(_Strict):
         description="most of the line's time spent probing displays that answer (a call waits behind a probe)",
     )
     strips: list[LedStripConfig] = Field(min_length=1, max_length=MAX_ADDRESS)
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )
 
     @model_validator(mode="after")
     def _unique_addresses(self) -> LedBusConfig:
