@@ -16,7 +16,7 @@ def test_a_different_press_reusing_the_last_seq_is_refused_seq_reused_and_not_ca
     hall_config: HallConfig, tmp_path: Path
 ) -> None:
     db, clock = tmp_path / "hall.db", ManualClock(hall_time("09:00"))
-    with keypad_line(tmp_path) as line, serial_hall(hall_config, db, clock, line) as (runtime, _):
+    with keypad_line(tmp_path) as line, serial_hall(hall_config, db, clock, line) as (runtime, bus):
         kp = line.keypad(3)
         run(runtime, clock, cmd.SignIn(3, "S0301", "A"))
         run(runtime, clock, cmd.IssueTicket("YB"))
