@@ -14,6 +14,7 @@ from controller.cli_keypads import add_keypad_commands
 from controller.cli_mqtt import add_mqtt_broker_commands
 from controller.cli_printer import add_printer_commands
 from controller.cli_satisfaction import add_satisfaction_commands
+from controller.cli_scan import add_led_commands
 from controller.cli_screen import add_screen_commands
 from controller.cli_simulate import add_simulate_commands
 from controller.config_loader import load_config
@@ -120,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     add_simulate_commands(sub, DEFAULT_CONFIG, DEFAULT_DATA)
     add_printer_commands(sub, DEFAULT_CONFIG)
     add_keypad_commands(sub)
+    add_led_commands(sub)
     add_mqtt_broker_commands(sub, DEFAULT_CONFIG)
     add_screen_commands(sub)
     add_satisfaction_commands(sub)
