@@ -39,6 +39,10 @@ _POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each po
 EventId = tuple[str, int]  # (boot_id, seq)
 
 
+MIN_KEEPALIVE_SECONDS = 10  # docs/protocols/keypad-mqtt.md, "Connecting"
+MAX_KEEPALIVE_SECONDS = 60
+
+
 @dataclass
 class KeypadFaults:
     """Fault switches: acks still to ignore (each forces a resend); no resends at all while paused."""
@@ -73,6 +77,11 @@ class SimulatedMqttKeypad:
         self.host, self.port = host, port
         self.firmware = firmware
         self.resend_seconds = resend_seconds
+        if not MIN_KEEPALIVE_SECONDS <= keepalive_seconds <= MAX_KEEPALIVE_SECONDS:
+            raise ValueError(
+                f"keep alive {keepalive_seconds} s: keypad-mqtt.md allows "
+                f"{MIN_KEEPALIVE_SECONDS}-{MAX_KEEPALIVE_SECONDS} s"
+            )
         self.keepalive_seconds = keepalive_seconds
         self.faults = KeypadFaults()
         self.acks: list[KeypadAck] = []  # acks that ended an event, in arrival order

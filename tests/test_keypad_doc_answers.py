@@ -15,10 +15,18 @@ from controller.journal import Journal
 from controller.keypad_dispatch import KeypadDispatcher
 from controller.runtime import HallRuntime
 from devices.keypad import KeypadAnswer, KeypadKey, KeypadPress, RatingKey
+from devices.sim_keypad_model import QUEUE_CAPACITY
 from display.keypad_text import keypad_display
 from firmware_protocols.hall_bus import Frame
 from firmware_protocols.keypad_mqtt import KeypadAck, KeypadScreen
-from firmware_protocols.keypad_serial import DisplayState, Poll, PollAnswer, decode_request
+from firmware_protocols.keypad_serial import (
+    DisplayState,
+    EventReply,
+    Poll,
+    PollAnswer,
+    decode_reply,
+    decode_request,
+)
 from tests.conftest import hall_time
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "protocols"
@@ -96,3 +104,14 @@ def test_the_display_examples_carry_the_photo_id_the_controller_sends(hall: Hall
     roster = {s.id for w in hall.config.windows for s in w.staff}
     assert photos and photos <= roster
     assert photos == {"S0301"}
+
+
+def test_a_queue_full_example_has_a_full_queue_at_the_minimum_capacity() -> None:
+    replies = [
+        decode_reply(Frame.decode(bytes.fromhex(b)))
+        for b in re.findall(r"```hex\n([0-9A-F ]+)\n```", SERIAL)
+        if Frame.decode(bytes.fromhex(b)).reply
+    ]
+    full = [r for r in replies if isinstance(r, EventReply) and r.status.queue_full]
+    assert full and all(r.queued + 1 >= QUEUE_CAPACITY for r in full)
+    assert "Capacity at\n   least **32**" in SERIAL and QUEUE_CAPACITY == 32
