@@ -59,12 +59,32 @@ class KioskConfig(_Strict):
     )
 
 
+class PressTimeConfig(_Strict):
+    """How far a keypad's own press time is trusted (docs/protocols/keypad-mqtt.md, "Press time")."""
+
+    max_delay_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description="a press stamped at most this long before it arrived is judged at its stamp "
+        "(an outage of the broker or Wi-Fi); older stamps are judged at arrival",
+    )
+    max_skew_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="a stamp up to this far after the arrival is taken as the arrival (clock "
+        "drift since the last ack); further ahead is judged at arrival",
+    )
+
+
 class KeypadsConfig(_Strict):
     """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None
     serial: SerialKeypadsConfig = SerialKeypadsConfig()
     press_limit: PressLimitConfig = PressLimitConfig()
+    press_time: PressTimeConfig = PressTimeConfig()
 
 
 class ScreenConfig(_Strict):

@@ -19,6 +19,7 @@ from controller import events as ev
 from controller import window_desk
 from controller.errors import CommandRejected, InvalidRequest
 from controller.invitations import open_invitation, rateable_ticket
+from controller.press_time import judged_at
 from controller.rating_flags import flag_refused_rating, rating_flags
 from controller.ratings import CHANNEL_HALL_TERMINAL, RatingLevel
 from controller.state import WindowState
@@ -46,7 +47,8 @@ def handle(engine: Engine, press: cmd.PressKey, now: dt.datetime) -> dict[str, A
     if window is None or engine.config.window(press.window) is None:
         seen = _Seen(now, None, "unknown_window", None)
     else:
-        invited = open_invitation(engine.state, window, now) if press.key == "rate" else None
+        judged = judged_at(press, now, engine.config.keypads.press_time)
+        invited = open_invitation(engine.state, window, judged) if press.key == "rate" else None
         concerned = invited.id if invited else window.current or window.last_finished
         seen = _Seen(now, window.staff_id, window.status, concerned)
     try:
@@ -158,7 +160,10 @@ def _rate(
     except ValueError as err:
         raise InvalidRequest("bad_rating", f"无法识别的评价等级 {press.rating!r}") from err
     reasons, table = _reasons(level, press)
-    ticket = rateable_ticket(engine.state, window, now)
+    # The rating window is judged when the key was pressed (its trusted stamp), not at arrival.
+    ticket = rateable_ticket(
+        engine.state, window, judged_at(press, now, engine.config.keypads.press_time)
+    )
     config, service = engine.config, engine.service_config(ticket.service)
     rating_id = f"{ticket.id}-R1"
     finished_at = ticket.ended_at or now
