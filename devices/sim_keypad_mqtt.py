@@ -84,6 +84,7 @@ class SimulatedMqttKeypad:
             )
         self.keepalive_seconds = keepalive_seconds
         self.faults = KeypadFaults()
+        self._clock: tuple[int, float] | None = None  # (ack time ms, monotonic at receipt)
         self.acks: list[KeypadAck] = []  # acks that ended an event, in arrival order
         self.stray_acks: list[KeypadAck] = []  # repeats, or for events no longer kept
         self.displays: list[KeypadScreen] = []
@@ -166,10 +167,19 @@ class SimulatedMqttKeypad:
                 reasons=reasons,
                 reasons_table=REASON_TABLE_VERSION if reasons else None,
                 argument=argument,
+                pressed_at=self.clock_ms(),
             )
             self._unacked[(event.boot_id, event.seq)] = (event, time.monotonic())
         self._send(event)
         return event
+
+    def clock_ms(self) -> int | None:
+        """The controller's time now, by the last ack's `time` and this keypad's own tick (None
+        before the first ack with a time since power-up)."""
+        if self._clock is None:
+            return None
+        told, at = self._clock
+        return told + round((time.monotonic() - at) * 1000)
 
     def flood(self, count: int, key: str = "next") -> list[KeypadEvent]:
         """Press `key` `count` times as fast as the client takes them."""
@@ -195,6 +205,7 @@ class SimulatedMqttKeypad:
                 self._unacked.clear()
             self._boot_id = self._new_boot_id()
             self._seq = 0
+            self._clock = None  # no clock until the next ack tells it
         self.go_online(timeout)
         return self._boot_id
 
@@ -314,6 +325,8 @@ class SimulatedMqttKeypad:
                 self._changed.notify_all()
             return
         with self._changed:
+            if ack.time is not None:  # keypad-mqtt.md "Press time": the controller's clock
+                self._clock = (ack.time, time.monotonic())
             if self.faults.lose_acks > 0:
                 self.faults.lose_acks -= 1
                 self.faults.lost_acks.append(ack)

@@ -85,6 +85,7 @@ def test_the_ack_examples_are_what_the_controller_answers(hall: HallRuntime) -> 
         for example in (acks[code], answers[code]):
             shown = (example.accepted, example.code, example.message, example.ticket is not None)
             assert shown == (answer.accepted, code, answer.message, answer.ticket is not None)
+        assert answer.time is not None and acks[code].time is not None  # the keypads' clock
 
 
 def test_the_display_examples_carry_the_photo_id_the_controller_sends(hall: HallRuntime) -> None:
