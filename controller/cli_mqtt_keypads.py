@@ -17,8 +17,15 @@ from typing import Any
 from controller.config_loader import load_config
 from controller.errors import HallError
 from devices.keypad_config import KeypadMqttConfig
-from devices.mosquitto_accounts import broker_users, reload_broker, set_password, write_acl
+from devices.mosquitto_accounts import (
+    broker_users,
+    listeners,
+    reload_broker,
+    set_password,
+    write_acl,
+)
 from devices.mosquitto_files import BrokerError, device_username
+from firmware_protocols.keypad_mqtt import KeypadTopic, TopicKind
 
 
 def add_keypad_account_commands(
@@ -109,6 +116,26 @@ def _result(
         "acl_file": str(directory / "acl"),
         "reloaded_pids": reloaded,
         "reload": "skipped" if skipped else ("sent" if reloaded else "no running broker found"),
+        "provisioning": _provisioning(config, device, directory),
+    }
+
+
+def _provisioning(config: KeypadMqttConfig, device: str, directory: Path) -> dict[str, Any]:
+    """What the keypad's set-up needs besides its password: hall, window, broker, CA, topics."""
+    window = config.keypads[device]
+    found = listeners(directory / "mosquitto.conf")
+    tls = [port for port, _, secure in found if secure]
+    ca = directory / "tls" / "ca.crt"
+    return {
+        "hall_id": config.hall_id,
+        "window": window,
+        "device_id": device,
+        "broker_port": tls[0] if tls else (found[0][0] if found else None),
+        "tls": bool(tls),
+        "ca_certificate": str(ca) if tls and ca.exists() else None,
+        "topics": {
+            kind.value: str(KeypadTopic(config.hall_id, window, device, kind)) for kind in TopicKind
+        },
     }
 
 
@@ -116,6 +143,12 @@ def _print(result: dict[str, Any]) -> None:
     print(
         f"{result['window']}号窗口 {result['device_id']}: 用户名 / user {result['username']}  "
         f"新密码（仅显示这一次）/ new password, shown once: {result['password']}"
+    )
+    setup = result["provisioning"]
+    print(
+        f"设置评价器 / keypad set-up: hall {setup['hall_id']}, window {setup['window']}, "
+        f"broker port {setup['broker_port']} ({'TLS' if setup['tls'] else 'plain'})"
+        + (f", CA {setup['ca_certificate']}" if setup["ca_certificate"] else "")
     )
     if result["reloaded_pids"]:
         pids = ", ".join(map(str, result["reloaded_pids"]))

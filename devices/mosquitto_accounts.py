@@ -47,6 +47,22 @@ def write_acl(directory: Path, hall: str, controller_user: str, keypads: Mapping
     _write_keeping_owner(directory / "acl", acl_for(hall, controller_user, keypads))
 
 
+def listeners(conf: Path) -> list[tuple[int, str, bool]]:
+    """The listeners of a mosquitto.conf: (port, address, TLS), in file order."""
+    found: list[tuple[int, str, bool]] = []
+    try:
+        lines = conf.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise BrokerError(str(conf), err.strerror or str(err)) from err
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0] == "listener" and words[1].isdigit():
+            found.append((int(words[1]), words[2] if len(words) > 2 else "", False))
+        elif words and words[0] == "certfile" and found:
+            found[-1] = (found[-1][0], found[-1][1], True)
+    return found
+
+
 def reload_broker(conf: Path) -> list[int]:
     """SIGHUP every running mosquitto started with `-c conf`; their process ids (maybe none)."""
     wanted = conf.resolve()

@@ -152,6 +152,16 @@ def test_add_and_rotate_one_keypad_while_the_others_stay_connected(broker: Broke
             "kp-kp-12",
             [broker.pid],
         )
+        setup = new["provisioning"]
+        tls_port = broker.printed["tls_listener"]["port"]
+        assert (setup["hall_id"], setup["window"], setup["broker_port"], setup["tls"]) == (
+            HALL,
+            12,
+            tls_port,
+            True,
+        )
+        assert setup["ca_certificate"] == broker.printed["ca_certificate"]
+        assert setup["topics"]["event"] == event_topic("kp-12", 12)
         assert wait_until(lambda: connect_reason(broker, "kp-kp-12", new["password"]) == "Success")
         publish_as(broker, "kp-kp-12", new["password"], event_topic("kp-12", 12), b"{}")
         assert wait_until(lambda: event_topic("kp-12", 12) in controller.received)
