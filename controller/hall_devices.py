@@ -180,7 +180,7 @@ def start_devices(
     try:
         _start_led(devices, simulate=simulate, data_dir=data_dir)
         _start_voice(devices, simulate=simulate, speed=speed, data_dir=data_dir)
-        _start_keypads(devices, simulate=simulate, data_dir=data_dir)
+        _start_keypads(devices, simulate=simulate, data_dir=data_dir, speed=speed)
         _start_outbox(devices, base_url=base_url, outbox_token=outbox_token)
     except BaseException:
         devices.stop()
@@ -252,13 +252,17 @@ def _start_voice(
     devices._stops.append(announcer.stop)
 
 
-def _start_keypads(devices: HallDevices, *, simulate: Simulated, data_dir: Path) -> None:
+def _start_keypads(
+    devices: HallDevices, *, simulate: Simulated, data_dir: Path, speed: float = 1.0
+) -> None:
     runtime = devices.runtime
     mqtt = runtime.config.keypads.mqtt
     dispatcher = KeypadDispatcher(runtime)
     if mqtt is not None and mqtt.keypads:
         if "keypads" in simulate:
-            local = start_local_keypad_hall(mqtt.hall_id, mqtt.keypads, data_dir / "mosquitto")
+            local = start_local_keypad_hall(
+                mqtt.hall_id, mqtt.keypads, data_dir / "mosquitto", clock_rate=speed
+            )
             devices.local_keypads = local
             devices._stops.append(local.stop)
             link = local.config

@@ -69,6 +69,7 @@ class SimulatedMqttKeypad:
         keepalive_seconds: int = 10,
         seed: int = 0,
         tls_ca: Path | None = None,
+        clock_rate: float = 1.0,
     ) -> None:
         self.hall_id, self.device_id, self.window = hall_id, device_id, window
         self.tls_ca = tls_ca  # the hall CA: connect over TLS, as a keypad on Wi-Fi does
@@ -85,6 +86,7 @@ class SimulatedMqttKeypad:
         self.keepalive_seconds = keepalive_seconds
         self.faults = KeypadFaults()
         self._clock: tuple[int, float] | None = None  # (ack time ms, monotonic at receipt)
+        self.clock_rate = clock_rate  # hall seconds per real second: a scaled (demo) hall clock
         self.acks: list[KeypadAck] = []  # acks that ended an event, in arrival order
         self.stray_acks: list[KeypadAck] = []  # repeats, or for events no longer kept
         self.displays: list[KeypadScreen] = []
@@ -179,7 +181,7 @@ class SimulatedMqttKeypad:
         if self._clock is None:
             return None
         told, at = self._clock
-        return told + round((time.monotonic() - at) * 1000)
+        return told + round((time.monotonic() - at) * 1000 * self.clock_rate)
 
     def flood(self, count: int, key: str = "next") -> list[KeypadEvent]:
         """Press `key` `count` times as fast as the client takes them."""
