@@ -110,6 +110,7 @@ def run_hall(options: UpOptions) -> None:
             print(f"  模拟打印机 / simulated printer at {sim.url}")
         for note in devices.notes:
             print(f"  {note}")
+        print(f"  模拟的设备类 / simulated families: {simulated.describe()}")
         print(f"  {admin_note}")
         sys.stdout.flush()
         for thread in threads:

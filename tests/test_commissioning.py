@@ -195,7 +195,9 @@ def test_commissioning_walk_through(site: tuple[Site, Hardware]) -> None:
     )
     devices = run_up_until(hall, up_led, "devices")
     assert _step_done("devices", devices), devices
-    assert "模拟语音" in str(devices["_banner"]) and "模拟LED屏" not in str(devices["_banner"])
+    banner = str(devices["_banner"])
+    assert "simulated families: printers,voice,keypads" in banner
+    assert "模拟语音" in banner and "模拟LED屏" not in banner
     assert {s.address for s in hardware.led.strips if s.text} == {1, 2, 40}
 
     # Step 2: the wired keypads, real beside simulated printers and voice.
