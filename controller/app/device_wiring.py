@@ -1,7 +1,8 @@
 """The hall's devices beyond the printers, built from the config: real ones, or their twins.
 
-`--simulate` replaces every device with a simulated twin speaking the same protocol: LED lines
-on pseudo-terminals, a local Mosquitto with simulated Wi-Fi keypads, an audio sink that records.
+`--simulate` replaces the devices of the families it names (all by default; a device whose config
+says `simulate = true` too) with simulated twins speaking the same protocol: LED lines on
+pseudo-terminals, a local Mosquitto with simulated Wi-Fi keypads, an audio sink that records.
 Each device is a hub subscriber that fails alone and reports its own floor alerts.
 """
 
@@ -19,6 +20,7 @@ from controller.app.hall_summary_push import start_summary_push
 from controller.app.keypad_intake import KeypadDispatcher
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
+from controller.app.simulated_families import Simulated
 from controller.app.subscribers.keypad_screens import KeypadLink
 from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
@@ -166,7 +168,7 @@ class HallDevices:
 def start_devices(
     runtime: HallRuntime,
     *,
-    simulate: bool,
+    simulate: Simulated,
     data_dir: Path,
     base_url: str,
     outbox_token: str,
@@ -176,8 +178,8 @@ def start_devices(
     devices = HallDevices(runtime)
     try:
         _start_led(devices, simulate=simulate, data_dir=data_dir)
-        _start_voice(devices, simulate=simulate, speed=speed)
-        _start_keypads(devices, simulate=simulate, data_dir=data_dir)
+        _start_voice(devices, simulate=simulate, speed=speed, data_dir=data_dir)
+        _start_keypads(devices, simulate=simulate, data_dir=data_dir, speed=speed)
         _start_outbox(devices, base_url=base_url, outbox_token=outbox_token)
     except BaseException:
         devices.stop()
@@ -186,14 +188,14 @@ def start_devices(
     return devices
 
 
-def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
+def _start_led(devices: HallDevices, *, simulate: Simulated, data_dir: Path) -> None:
     runtime = devices.runtime
     config = runtime.config.led
     latest = LatestState(runtime.state_snapshot())  # then fed by the hub with every batch
     for bus_config in config.buses:
         chosen = bus_config
         protocol = LED_PROTOCOLS.get(bus_config.protocol)
-        if simulate:
+        if "led" in simulate or bus_config.simulate:
             line = protocol.twin(bus_config, data_dir / f"led-{bus_config.id}")
             devices._stops.append(line.stop)
             for address, twin in line.displays.items():
@@ -217,11 +219,13 @@ def _start_led(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
         devices._stops.append(bus.stop)
 
 
-def _start_voice(devices: HallDevices, *, simulate: bool, speed: float) -> None:
+def _start_voice(
+    devices: HallDevices, *, simulate: Simulated, speed: float, data_dir: Path
+) -> None:
     config = devices.runtime.config.voice
     if not config.enabled:
         return
-    base = Path.cwd()
+    base = data_dir  # relative clip directories live in the data directory, not the cwd
     clips = config.directories(base)[0]
     if not clips.is_dir() and shutil.which("espeak-ng"):
         from devices.voice.voice_clip_synth import generate_clip_set
@@ -229,7 +233,7 @@ def _start_voice(devices: HallDevices, *, simulate: bool, speed: float) -> None:
         log.info("generating the default voice clips in %s", clips)
         generate_clip_set(clips)
     sink = None
-    if simulate:
+    if "voice" in simulate:
         # Announcements take their real length in hall time: at --speed 10 a call lasts 1/10.
         sink = devices.audio = SimulatedAudioSink(time_scale=1.0 / max(speed, 1.0))
         devices.notes.append("模拟语音 / simulated audio sink (records what would be played)")
@@ -241,13 +245,17 @@ def _start_voice(devices: HallDevices, *, simulate: bool, speed: float) -> None:
     devices._stops.append(announcer.stop)
 
 
-def _start_keypads(devices: HallDevices, *, simulate: bool, data_dir: Path) -> None:
+def _start_keypads(
+    devices: HallDevices, *, simulate: Simulated, data_dir: Path, speed: float = 1.0
+) -> None:
     runtime = devices.runtime
     mqtt = runtime.config.keypads.mqtt
     dispatcher = KeypadDispatcher(runtime)
     if mqtt is not None and mqtt.keypads:
-        if simulate:
-            local = start_local_keypad_hall(mqtt.hall_id, mqtt.keypads, data_dir / "mosquitto")
+        if "keypads" in simulate:
+            local = start_local_keypad_hall(
+                mqtt.hall_id, mqtt.keypads, data_dir / "mosquitto", clock_rate=speed
+            )
             devices.local_keypads = local
             devices._stops.append(local.stop)
             link = local.config
@@ -272,12 +280,12 @@ def _start_keypads(devices: HallDevices, *, simulate: bool, data_dir: Path) -> N
 
 
 def _start_serial_keypads(
-    devices: HallDevices, dispatcher: KeypadDispatcher, *, simulate: bool, data_dir: Path
+    devices: HallDevices, dispatcher: KeypadDispatcher, *, simulate: Simulated, data_dir: Path
 ) -> None:
     configs = []
     for configured in devices.runtime.config.keypads.serial.buses:
         config = configured
-        if simulate:
+        if "keypads" in simulate or configured.simulate:
             twin = KEYPAD_PROTOCOLS.get(configured.protocol).twin
             line, config = twin(configured, data_dir / f"keypads-{configured.id}")
             devices.keypad_lines.append(line)

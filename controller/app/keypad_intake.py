@@ -58,6 +58,7 @@ class KeypadDispatcher:
             argument=press.argument,
             raw=press.raw,
             reasons_table=press.reasons_table,
+            pressed_at=press.pressed_at,
         )
         try:
             outcome = self.runtime.execute(command, idempotency=press_key(press))
@@ -65,7 +66,8 @@ class KeypadDispatcher:
             log.warning("keypad %s press %s refused: %s", press.device_id, press.seq, err)
             self._log_refused(as_refused(press, SEQ_REUSED))
             return KeypadAnswer(False, SEQ_REUSED, REFUSAL_MESSAGES[SEQ_REUSED])
-        return _answer(outcome)
+        # Every answer tells the keypad the controller's time: it stamps its presses with it.
+        return dataclasses.replace(_answer(outcome), time=self.runtime.clock.now())
 
     def refused(self, press: RefusedPress) -> None:
         """Journal a press refused before the rules, once per (device, boot, seq) and reason.

@@ -10,7 +10,7 @@ import secrets
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -24,6 +24,7 @@ from controller.app.device_wiring import start_devices
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
 from controller.app.screen_runner import LocalScreen
+from controller.app.simulated_families import Simulated, check_real_devices
 from controller.app.ticket_machine import TicketMachine
 from controller.app.ticket_print import ticket_renderer
 from controller.domain.calendar import HallCalendar
@@ -50,7 +51,7 @@ class UpOptions:
     data: Path
     host: str = "127.0.0.1"
     port: int = 8000
-    simulate: bool = False
+    simulate: Simulated = field(default_factory=Simulated)  # families run as twins
     demo: bool = False
     clock: str | None = None
     speed: float | None = None
@@ -59,21 +60,22 @@ class UpOptions:
 def run_hall(options: UpOptions) -> None:
     """Load and check the config, restore state from the journal, serve until stopped."""
     config = load_config(options.config)
+    simulated = _simulated(options)
+    tokens, admin_note, kiosk_token, admin_token = _tokens(config, options)
+    check_real_devices(options.config, config, simulated)
     with hall_lock(options.data), contextlib.ExitStack() as stack:
         journal = Journal.at_path(options.data / DB_NAME)
         stack.callback(journal.close)
         clock = _make_clock(options, config)
         runtime = HallRuntime(config, journal, clock)
         stack.callback(runtime.hub.stop)
-        tokens, admin_note, kiosk_token, admin_token = _tokens(config, options)
-        simulate = options.simulate or options.demo
-        machines, simulated = ticket_machines(runtime, simulate=simulate)
-        stack.callback(_close_printers, machines, simulated)
+        machines, printer_twins = ticket_machines(runtime, simulate="printers" in simulated)
+        stack.callback(_close_printers, machines, printer_twins)
         base = f"http://{options.host}:{options.port}"
         outbox_token = secrets.token_urlsafe(24)
         devices = start_devices(
             runtime,
-            simulate=simulate,
+            simulate=simulated,
             data_dir=options.data,
             base_url=base,
             outbox_token=outbox_token,
@@ -104,10 +106,11 @@ def run_hall(options: UpOptions) -> None:
         app.mount("/satisfaction", satisfaction)
         screen = _local_screen(runtime)
         _banner(runtime, base, machines, admin_token, kiosk_token)
-        for sim in simulated:
+        for sim in printer_twins:
             print(f"  模拟打印机 / simulated printer at {sim.url}")
         for note in devices.notes:
             print(f"  {note}")
+        print(f"  模拟的设备类 / simulated families: {simulated.describe()}")
         print(f"  {admin_note}")
         sys.stdout.flush()
         for thread in threads:
@@ -121,6 +124,13 @@ def run_hall(options: UpOptions) -> None:
         # ours that would end the process before the devices (the broker process) are stopped.
         signal.signal(signal.SIGTERM, _terminate)
         server.run()
+
+
+def _simulated(options: UpOptions) -> Simulated:
+    """The families run as twins: as asked; every family for a demo that names none."""
+    if not options.simulate and options.demo:
+        return Simulated.every()
+    return options.simulate
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -165,12 +175,13 @@ def _close_printers(machines: list[TicketMachine], simulated: list[SimulatedPrin
 def ticket_machines(
     runtime: HallRuntime, *, simulate: bool
 ) -> tuple[list[TicketMachine], list[SimulatedPrinter]]:
-    """One TicketMachine per configured machine; with `simulate`, every printer is a twin."""
+    """One TicketMachine per configured machine; with `simulate`, every printer is a twin
+    (without, those whose config says `simulate = true`)."""
     simulated: list[SimulatedPrinter] = []
     by_machine: dict[str, list[TicketPrinter]] = {}
     for configured in runtime.config.printers:
         printer = configured
-        if simulate:
+        if simulate or configured.simulate:
             twin = SimulatedPrinter("tcp", paper_mm=configured.paper_mm).start()
             simulated.append(twin)
             printer = configured.model_copy(update={"url": twin.url, "status": "query"})
@@ -187,7 +198,7 @@ def ticket_machines(
 def _tokens(config: HallConfig, options: UpOptions) -> tuple[TokenRegistry, str, str, str]:
     """The registry, a line saying where the admin token is, a kiosk and an admin token made now."""
     tokens = TokenRegistry(config.auth.tokens, os.environ.get("HALLCTL_ADMIN_TOKEN"))
-    simulated = options.simulate or options.demo
+    simulated = bool(options.simulate) or options.demo
     generated = ""
     if os.environ.get("HALLCTL_ADMIN_TOKEN"):
         admin_note = "令牌来自 HALLCTL_ADMIN_TOKEN / token from HALLCTL_ADMIN_TOKEN"

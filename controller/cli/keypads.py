@@ -9,6 +9,7 @@ import os
 
 import httpx
 
+from controller.cli.scan import add_scan_command
 from controller.domain.errors import HallError
 
 DEFAULT_CONTROLLER = "http://127.0.0.1:8000"
@@ -29,6 +30,7 @@ def add_keypad_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     keypads.add_argument("--json", action="store_true", help="print the hall's answer as JSON")
     keypads.set_defaults(run=list_keypads)
+    add_scan_command(keypads.add_subparsers(required=False, metavar="[scan]"), "keypads")
 
 
 def list_keypads(args: argparse.Namespace) -> int:

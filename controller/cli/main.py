@@ -9,11 +9,14 @@ from pathlib import Path
 
 from controller.api.auth import token_digest
 from controller.app.backup import DB_NAME, BackupCheck, backup, check_backup, restore
+from controller.app.simulated_families import Simulated, check_real_devices
 from controller.cli.conformance import add_conformance_commands
+from controller.cli.families import add_simulate_option
 from controller.cli.keypads import add_keypad_commands
 from controller.cli.mqtt_broker import add_mqtt_broker_commands
 from controller.cli.printer import add_printer_commands
 from controller.cli.satisfaction import add_satisfaction_commands
+from controller.cli.scan import add_led_commands
 from controller.cli.screen import add_screen_commands
 from controller.cli.simulate import add_simulate_commands
 from controller.domain.errors import ConfigError, HallError
@@ -61,9 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     up.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    up.add_argument(
-        "--simulate", action="store_true", help="use simulated devices instead of real ones"
-    )
+    add_simulate_option(up)
     up.add_argument(
         "--demo",
         action="store_true",
@@ -92,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="check a hall config and list every problem")
     check.add_argument("path", type=Path)
+    add_simulate_option(
+        check,
+        "skip the files a real run needs for these families (what `up --simulate` would not read)",
+    )
     check.set_defaults(run=_check_config)
 
     back = sub.add_parser(
@@ -117,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     add_simulate_commands(sub, DEFAULT_CONFIG, DEFAULT_DATA)
     add_printer_commands(sub, DEFAULT_CONFIG)
     add_keypad_commands(sub)
+    add_led_commands(sub)
     add_mqtt_broker_commands(sub, DEFAULT_CONFIG)
     add_screen_commands(sub)
     add_satisfaction_commands(sub)
@@ -148,7 +154,7 @@ def _up(args: argparse.Namespace) -> int:
             args.data,
             args.host,
             args.port,
-            args.simulate,
+            args.simulate or Simulated(),
             args.demo,
             args.clock,
             args.speed,
@@ -159,9 +165,11 @@ def _up(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.path)
+    simulated = args.simulate or Simulated()
+    check_real_devices(args.path, config, simulated)
     print(
         f"{args.path}: OK — {config.hall.name}, {len(config.services)} services, "
-        f"{len(config.windows)} windows"
+        f"{len(config.windows)} windows; simulated: {simulated.describe()}"
     )
     return 0
 

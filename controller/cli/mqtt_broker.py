@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from controller.cli.mqtt_keypads import add_keypad_account_commands
 from controller.domain.errors import HallError
 from controller.settings.config_loader import load_config
 from devices.keypad.mqtt_config import KeypadMqttConfig
@@ -94,10 +95,12 @@ def add_mqtt_broker_commands(
     write.add_argument(
         "--force",
         action="store_true",
-        help="overwrite an existing password file: every keypad gets a new password",
+        help="overwrite an existing password file: every keypad gets a new password "
+        "(one keypad: add-keypad, rotate-keypad)",
     )
     write.add_argument("--json", action="store_true", help="print the result as JSON")
     write.set_defaults(run=write_config)
+    add_keypad_account_commands(actions, default_config)
 
 
 def write_config(args: argparse.Namespace) -> int:

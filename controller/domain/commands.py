@@ -85,6 +85,7 @@ class PressKey(Command):
     raw: str = ""
     reasons_table: int | None = None  # the reason table version the keypad declared
     refused: str | None = None  # set when the keypad driver already refused it (logged only)
+    pressed_at: dt.datetime | None = None  # the keypad's stamp, on the controller's clock
 
 
 @dataclass(frozen=True)

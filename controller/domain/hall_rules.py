@@ -261,6 +261,31 @@ class PrivacyConfig(StrictModel):
     store_appointment_phone: Literal["masked", "none"] = "masked"
 
 
+class PressTimeConfig(StrictModel):
+    """How far a keypad's own press time is trusted (docs/protocols/keypad-mqtt.md, "Press time")."""
+
+    max_delay_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description="a press stamped at most this long before it arrived is judged at its stamp "
+        "(an outage of the broker or Wi-Fi); older stamps are judged at arrival",
+    )
+    max_skew_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="a stamp up to this far after the arrival is taken as the arrival (clock "
+        "drift since the last ack); further ahead is judged at arrival",
+    )
+
+
+class KeypadRules(StrictModel):
+    """What the rating rules need of the keypads: how far a press's own time is trusted."""
+
+    press_time: PressTimeConfig = PressTimeConfig()
+
+
 class HallRules(StrictModel):
     """The rules of a hall the engine runs by: identity, calendar, services, windows, queue, ratings."""
 
@@ -274,6 +299,7 @@ class HallRules(StrictModel):
     ratings: RatingRules = RatingRules()
     alerts: AlertThresholds = AlertThresholds()
     privacy: PrivacyConfig = PrivacyConfig()
+    keypads: KeypadRules = KeypadRules()
 
     @property
     def zone(self) -> ZoneInfo:

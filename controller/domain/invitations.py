@@ -42,6 +42,9 @@ def rateable_ticket(state: HallState, window: WindowState, now: dt.datetime) -> 
         raise CommandRejected("nothing_to_rate", "当前没有待评价的办件")
     if latest.rating is not None:
         raise CommandRejected("already_rated", f"{latest.number} 已评价，每次服务只能评价一次")
+    if latest.rating_invited_at is not None and now < latest.rating_invited_at:
+        # Pressed (by its stamp) before staff invited the rating: not for that invitation.
+        raise CommandRejected("not_invited", "工作人员尚未邀请评价，本次按键无效")
     raise CommandRejected("invitation_expired", "评价邀请已超时，本次按键无效")
 
 
@@ -52,6 +55,8 @@ def _open(ticket: Ticket, window: WindowState, now: dt.datetime) -> bool:
         and ticket.rating is None
         and ticket.rating_invited_until is not None
         and now <= ticket.rating_invited_until
+        # A press stamped before the invitation (press time, keypad-mqtt.md) is not for it.
+        and (ticket.rating_invited_at is None or ticket.rating_invited_at <= now)
     )
 
 

@@ -19,6 +19,7 @@ from controller.domain import events as ev
 from controller.domain import window_commands
 from controller.domain.errors import CommandRejected, InvalidRequest
 from controller.domain.invitations import open_invitation, rateable_ticket
+from controller.domain.press_time import judged_at
 from controller.domain.rating_flags import flag_refused_rating, rating_flags
 from controller.domain.ratings import CHANNEL_HALL_TERMINAL, RatingLevel
 from controller.domain.state import WindowState
@@ -46,7 +47,8 @@ def handle(step: Step, press: cmd.PressKey, now: dt.datetime) -> dict[str, Any]:
     if window is None or step.config.window(press.window) is None:
         seen = _Seen(now, None, "unknown_window", None)
     else:
-        invited = open_invitation(step.state, window, now) if press.key == "rate" else None
+        judged = judged_at(press, now, step.config.keypads.press_time)
+        invited = open_invitation(step.state, window, judged) if press.key == "rate" else None
         concerned = invited.id if invited else window.current or window.last_finished
         seen = _Seen(now, window.staff_id, window.status, concerned)
     try:
@@ -154,7 +156,10 @@ def _rate(step: Step, window: WindowState, press: cmd.PressKey, now: dt.datetime
     except ValueError as err:
         raise InvalidRequest("bad_rating", f"无法识别的评价等级 {press.rating!r}") from err
     reasons, table = _reasons(level, press)
-    ticket = rateable_ticket(step.state, window, now)
+    # The rating window is judged when the key was pressed (its trusted stamp), not at arrival.
+    ticket = rateable_ticket(
+        step.state, window, judged_at(press, now, step.config.keypads.press_time)
+    )
     config, service = step.config, step.service_config(ticket.service)
     rating_id = f"{ticket.id}-R1"
     finished_at = ticket.ended_at or now

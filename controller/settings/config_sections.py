@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
+from controller.domain.hall_rules import KeypadRules
 from controller.domain.strict import StrictModel
 from devices.keypad.mqtt_config import KeypadMqttConfig
 from devices.keypad.serial_config import SerialKeypadsConfig
@@ -56,7 +57,7 @@ class KioskConfig(StrictModel):
     )
 
 
-class KeypadsConfig(StrictModel):
+class KeypadsConfig(KeypadRules):
     """The window keypads (评价器): Wi-Fi ones on an MQTT broker, wired ones on RS-485 lines."""
 
     mqtt: KeypadMqttConfig | None = None

@@ -12,6 +12,7 @@ one (`KeypadRefusalLog`): every press reaches the press log. The controller push
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -62,6 +63,7 @@ class KeypadPress:
     )
     raw: str = ""
     reasons_table: int | None = None  # the reason table the keypad declared with `reasons`
+    pressed_at: dt.datetime | None = None  # the keypad's stamp on the controller's clock
 
 
 # What a keypad is told when the press was refused before the controller's rules.
@@ -101,6 +103,7 @@ class KeypadAnswer:
     code: str  # "ok", or the rejection reason (e.g. "queue_empty", "not_invited")
     message: str = ""
     ticket: str | None = None  # the ticket number the press concerned, if any
+    time: dt.datetime | None = None  # the controller's clock when it answered (keypads set theirs)
 
 
 class KeypadHandler(Protocol):

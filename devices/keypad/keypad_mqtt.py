@@ -281,6 +281,7 @@ class MqttKeypadPort:
             argument=event.argument,
             raw=payload.decode("utf-8"),
             reasons_table=event.reasons_table,
+            pressed_at=_from_ms(event.pressed_at),
         )
         try:
             answer = self.handler(press)
@@ -355,6 +356,7 @@ class MqttKeypadPort:
                 answer.code,
                 answer.message[:100],
                 answer.ticket,
+                round(answer.time.timestamp() * 1000) if answer.time is not None else None,
             )
         except KeypadMqttError as err:  # the controller's answer breaks the protocol: say less
             log.error(
@@ -391,3 +393,8 @@ class MqttKeypadPort:
 def open_keypad_port(config: KeypadMqttConfig, handler: KeypadHandler) -> MqttKeypadPort:
     """Build the MQTT keypad port from its config and start connecting."""
     return MqttKeypadPort(config, handler).start()
+
+
+def _from_ms(stamp: int | None) -> dt.datetime | None:
+    """A keypad's press time (ms since 1970 UTC) as an aware moment."""
+    return dt.datetime.fromtimestamp(stamp / 1000, dt.UTC) if stamp is not None else None

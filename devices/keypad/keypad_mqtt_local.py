@@ -49,9 +49,13 @@ def start_local_keypad_hall(
     simulate_keypads: bool = True,
     resend_seconds: float = 2.0,
     reconnect_max_seconds: int = 5,
+    clock_rate: float = 1.0,
 ) -> LocalKeypadHall:
     """Start Mosquitto in `data_dir` (new random passwords each time) and, optionally, one
-    simulated keypad per configured device; the controller connects with `hall.config`."""
+    simulated keypad per configured device; the controller connects with `hall.config`.
+
+    `clock_rate`: hall seconds per real second (a demo's --speed), so the keypads' press stamps
+    keep up with the hall clock their acks set."""
     accounts = BrokerAccounts.generate(hall_id, keypads)
     broker = MosquittoBroker(accounts, data_dir, port=port).start()
     config = KeypadMqttConfig(
@@ -78,6 +82,7 @@ def start_local_keypad_hall(
                     port=broker.port,
                     resend_seconds=resend_seconds,
                     seed=seed,
+                    clock_rate=clock_rate,
                 ).start()
         except BaseException:
             hall.stop()

@@ -241,7 +241,9 @@ class SerialKeypadBus:
     def _on_press(self, kp: KeypadOnBus, reply: EventReply, frame: Frame) -> None:
         press = reply.press
         last = kp.last_answer
-        if last is not None and (last.boot_id, last.seq) == (press.boot_id, press.seq):
+        # The same (boot id, seq) with a different press is the seq_reused firmware bug: the
+        # handler decides it (and refuses it), it is no resend to replay (keypad-serial.md 7).
+        if last is not None and kp.last_press == press:
             kp.answer = last
             kp.counters["resends"] += 1
             return
@@ -264,6 +266,7 @@ class SerialKeypadBus:
             log.exception("keypad %s: the controller failed on press %s", kp.device_id, press.seq)
             return
         kp.answer = kp.last_answer = answer_for(press.boot_id, press.seq, answer)
+        kp.last_press = press
         kp.counters["presses"] += 1
 
     def _on_broken_press(self, kp: KeypadOnBus, error: KeypadEventError, frame: Frame) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from controller.domain.alerts import Alert, AlertKind
 from firmware_protocols.hall_bus.hall_bus import Identity
-from firmware_protocols.keypad.keypad_serial import DisplayState, PollAnswer
+from firmware_protocols.keypad.keypad_serial import DisplayState, PollAnswer, Press
 
 COUNTERS = (
     "polls",
@@ -46,6 +46,7 @@ class KeypadOnBus:
     shown: DisplayState | None = None  # the state it acknowledged last; None: to be resynced
     answer: PollAnswer | None = None  # rides on the next poll
     last_answer: PollAnswer | None = None  # the answer to the press handled last
+    last_press: Press | None = None  # that press: a resend repeats it byte for byte (section 4)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
     @property

@@ -53,6 +53,9 @@ class KeypadBusConfig(StrictModel):
     keypads: dict[Address, Window] = Field(
         min_length=1, max_length=MAX_ADDRESS, description="bus address -> window number"
     )
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )
 
     @field_validator("protocol")
     @classmethod

@@ -61,6 +61,7 @@ class KeypadFaults(LineFaults):
     lose_acks: int = 0  # ignore the next N answers: the press is offered again
     ignore_acks: bool = False  # ignore every answer while set
     broken_presses: int = 0  # the next N presses offered carry an unknown key byte (CRC good)
+    reuse_seq: int = 0  # the next N presses take the previous press's seq (forgot to increment)
     lost_acks: list[PollAnswer] = field(default_factory=list)  # the answers ignored
 
 
@@ -82,6 +83,7 @@ class SimKeypad:
         self.capacity = capacity
         self.faults = KeypadFaults()
         self.answers: list[PollAnswer] = []  # answers that ended a press, in arrival order
+        self.answered: list[tuple[Press, PollAnswer]] = []  # each with the press it ended
         self.stray_answers: list[PollAnswer] = []  # repeats, or for presses no longer queued
         self.displays: list[DisplayState] = []  # DISPLAY frames executed (repeats not)
         self.repeats = 0
@@ -135,8 +137,11 @@ class SimKeypad:
                 self.refused += 1
                 raise KeypadQueueFull(f"keypad {self.address}: {len(self._queue)} presses queued")
             table = REASON_TABLE_VERSION if reasons else None
-            press = Press(self._boot_id, self._seq + 1, key, rating, reasons, table, argument)
-            self._seq += 1
+            if self.faults.reuse_seq > 0 and self._seq > 0:
+                self.faults.reuse_seq -= 1
+            else:
+                self._seq += 1
+            press = Press(self._boot_id, self._seq, key, rating, reasons, table, argument)
             self._queue.append(press)
             self._changed.notify_all()
         return press
@@ -177,8 +182,7 @@ class SimKeypad:
         """The answer that ended `press`; TimeoutError if none within `timeout`."""
 
         def found() -> PollAnswer | None:
-            ids = (press.boot_id, press.seq)
-            return next((a for a in self.answers if (a.boot_id, a.seq) == ids), None)
+            return next((a for p, a in self.answered if p == press), None)
 
         if not self.wait_for(lambda: found() is not None, timeout):
             raise TimeoutError(f"keypad {self.address}: no answer to seq {press.seq}")
@@ -261,7 +265,7 @@ class SimKeypad:
             self.faults.lose_acks = max(0, self.faults.lose_acks - 1)
             self.faults.lost_acks.append(answer)
         else:
-            del self._queue[index]
+            self.answered.append((self._queue.pop(index), answer))
             self.answers.append(answer)
 
     def _new_boot_id(self) -> int:

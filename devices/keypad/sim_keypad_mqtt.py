@@ -39,6 +39,10 @@ _POWER_UP = random.SystemRandom()  # the keypad's hardware RNG, drawn at each po
 EventId = tuple[str, int]  # (boot_id, seq)
 
 
+MIN_KEEPALIVE_SECONDS = 10  # docs/protocols/keypad-mqtt.md, "Connecting"
+MAX_KEEPALIVE_SECONDS = 60
+
+
 @dataclass
 class KeypadFaults:
     """Fault switches: acks still to ignore (each forces a resend); no resends at all while paused."""
@@ -66,6 +70,7 @@ class SimulatedMqttKeypad:
         keepalive_seconds: int = 10,
         seed: int = 0,
         tls_ca: Path | None = None,
+        clock_rate: float = 1.0,
     ) -> None:
         self.hall_id, self.device_id, self.window = hall_id, device_id, window
         self.tls_ca = tls_ca  # the hall CA: connect over TLS, as a keypad on Wi-Fi does
@@ -74,8 +79,15 @@ class SimulatedMqttKeypad:
         self.host, self.port = host, port
         self.firmware = firmware
         self.resend_seconds = resend_seconds
+        if not MIN_KEEPALIVE_SECONDS <= keepalive_seconds <= MAX_KEEPALIVE_SECONDS:
+            raise ValueError(
+                f"keep alive {keepalive_seconds} s: keypad-mqtt.md allows "
+                f"{MIN_KEEPALIVE_SECONDS}-{MAX_KEEPALIVE_SECONDS} s"
+            )
         self.keepalive_seconds = keepalive_seconds
         self.faults = KeypadFaults()
+        self._clock: tuple[int, float] | None = None  # (ack time ms, monotonic at receipt)
+        self.clock_rate = clock_rate  # hall seconds per real second: a scaled (demo) hall clock
         self.acks: list[KeypadAck] = []  # acks that ended an event, in arrival order
         self.stray_acks: list[KeypadAck] = []  # repeats, or for events no longer kept
         self.displays: list[KeypadScreen] = []
@@ -158,10 +170,19 @@ class SimulatedMqttKeypad:
                 reasons=reasons,
                 reasons_table=REASON_TABLE_VERSION if reasons else None,
                 argument=argument,
+                pressed_at=self.clock_ms(),
             )
             self._unacked[(event.boot_id, event.seq)] = (event, time.monotonic())
         self._send(event)
         return event
+
+    def clock_ms(self) -> int | None:
+        """The controller's time now, by the last ack's `time` and this keypad's own tick (None
+        before the first ack with a time since power-up)."""
+        if self._clock is None:
+            return None
+        told, at = self._clock
+        return told + round((time.monotonic() - at) * 1000 * self.clock_rate)
 
     def flood(self, count: int, key: str = "next") -> list[KeypadEvent]:
         """Press `key` `count` times as fast as the client takes them."""
@@ -187,6 +208,7 @@ class SimulatedMqttKeypad:
                 self._unacked.clear()
             self._boot_id = self._new_boot_id()
             self._seq = 0
+            self._clock = None  # no clock until the next ack tells it
         self.go_online(timeout)
         return self._boot_id
 
@@ -308,6 +330,8 @@ class SimulatedMqttKeypad:
                 self._changed.notify_all()
             return
         with self._changed:
+            if ack.time is not None:  # keypad-mqtt.md "Press time": the controller's clock
+                self._clock = (ack.time, time.monotonic())
             if self.faults.lose_acks > 0:
                 self.faults.lose_acks -= 1
                 self.faults.lost_acks.append(ack)

@@ -66,6 +66,9 @@ class LedBusConfig(StrictModel):
         description="most of the line's time spent probing displays that answer (a call waits behind a probe)",
     )
     strips: list[LedStripConfig] = Field(min_length=1, max_length=MAX_ADDRESS)
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )
 
     @field_validator("protocol")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 
 from controller.domain.alerts import Alert
 from controller.domain.errors import HallError
+from devices.led.led_config import LedBusConfig
 from display.led_content import LedContent
 
 Target = int | Literal["board"]
@@ -75,6 +76,11 @@ class LedDisplay(Protocol):
 
 class LedDriver(Protocol):
     """The owner of one LED bus (a port and its displays), whatever protocol it speaks."""
+
+    @property
+    def config(self) -> LedBusConfig:
+        """The bus it owns, as configured."""
+        ...
 
     @property
     def displays(self) -> list[LedDisplay]:

@@ -89,14 +89,18 @@ class BrokerAccounts:
 
 def acl_text(accounts: BrokerAccounts) -> str:
     """The acl_file: the controller owns `hall/{hall}/#`; each keypad only its own four topics."""
-    hall = accounts.hall_id
+    return acl_for(accounts.hall_id, accounts.controller_user, accounts.keypads)
+
+
+def acl_for(hall: str, controller_user: str, keypads: Mapping[str, int]) -> str:
+    """The acl_file for hall `hall`'s controller user and keypads (device id -> window)."""
     lines = [
         "# Written by devices/mqtt_broker/mosquitto_files.py; no pattern lines: a keypad's window is not in its name.",
         "# Nothing above the first `user` line, so an anonymous client (refused anyway) gets nothing.",
-        f"user {accounts.controller_user}",
+        f"user {controller_user}",
         f"topic readwrite hall/{hall}/#",
     ]
-    for device_id, window in sorted(accounts.keypads.items()):
+    for device_id, window in sorted(keypads.items()):
         lines += ["", f"user {device_username(device_id)}"]
         for kind, access in (
             (TopicKind.EVENT, "write"),

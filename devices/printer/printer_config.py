@@ -25,3 +25,6 @@ class PrinterConfig(StrictModel):
     )
     baudrate: int = Field(default=9600, ge=1200, le=921600)
     timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    simulate: bool = Field(
+        default=False, description="a simulated twin in its place, also without --simulate"
+    )

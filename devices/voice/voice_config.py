@@ -14,11 +14,14 @@ class VoiceConfig(StrictModel):
 
     enabled: bool = True
     clips_dir: Path = Field(
-        default=Path("var/voice"),
-        description="the default clip set, written by `python -m devices.voice.voice_clips generate`",
+        default=Path("voice"),
+        description="the default clip set (relative: in the data directory, --data); made at "
+        "start-up when missing, or by `python -m devices.voice.voice_clips generate`",
     )
     custom_clips_dir: Path | None = Field(
-        default=None, description="the hall's own recordings; each one overrides its namesake"
+        default=None,
+        description="the hall's own recordings, each overriding its namesake (relative: in the "
+        "data directory)",
     )
     repeat: int = Field(default=2, ge=1, le=5, description="times each call sentence is said")
     gap_seconds: float = Field(default=1.0, ge=0, le=10, description="silence between repeats")

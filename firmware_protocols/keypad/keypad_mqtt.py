@@ -66,6 +66,9 @@ class TopicKind(StrEnum):
     STATE = "state"  # keypad -> everyone, QoS 1, retained, also the last will
 
 
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: press and ack times
+
+
 @dataclass(frozen=True)
 class KeypadTopic:
     """`hall/{hall_id}/window/{window}/keypad/{device_id}/{kind}`, parsed or to be built."""
@@ -122,11 +125,14 @@ class KeypadEvent:
     reasons: tuple[str, ...] = ()
     reasons_table: int | None = None
     argument: str | None = None
+    pressed_at: int | None = None  # ms since 1970 UTC, on the clock the acks' `time` gave
 
     def __post_init__(self) -> None:
         check_id("device_id", self.device_id)
         check_id("boot_id", self.boot_id)
         check_int("seq", self.seq, 1, MAX_SEQ)
+        if self.pressed_at is not None:
+            check_int("pressed_at", self.pressed_at, 1, MAX_EPOCH_MS)
         if isinstance(self.key, str) and self.key not in KEYS:
             shown = ", ".join(KEYS)
             raise KeypadMqttError(
@@ -177,11 +183,14 @@ class KeypadAck:
     code: str
     message: str = ""
     ticket: str | None = None
+    time: int | None = None  # the controller's clock when it answered, ms since 1970 UTC
 
     def __post_init__(self) -> None:
         check_id("device_id", self.device_id)
         check_id("boot_id", self.boot_id)
         check_int("seq", self.seq, 1, MAX_SEQ)
+        if self.time is not None:
+            check_int("time", self.time, 1, MAX_EPOCH_MS)
         if not isinstance(self.accepted, bool):
             raise KeypadMqttError("expected true or false", field="accepted")
         check_pattern("code", self.code, _CODE)

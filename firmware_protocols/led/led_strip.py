@@ -77,6 +77,8 @@ class ShowCall:
     def __post_init__(self) -> None:
         _check_blink(self.blink_seconds)
         encode_text(self.number, "number", MAX_NUMBER_CHARS)
+        if not self.number.strip():  # led-strip.md: a call always shows its number
+            raise HallBusError("a called number must not be empty or blank", field="number")
         encode_text(self.window, "window", MAX_WINDOW_CHARS)
 
     def encode(self) -> bytes:

@@ -13,6 +13,7 @@ from controller.app.clock import ManualClock
 from controller.app.device_wiring import start_devices
 from controller.app.journal import Journal
 from controller.app.runtime import HallRuntime
+from controller.app.simulated_families import Simulated
 from controller.domain import commands as cmd
 from controller.domain.alerts import Alert
 from controller.domain.errors import ConfigError, HallError
@@ -178,7 +179,11 @@ def test_a_registered_protocol_is_picked_by_config_and_gets_neutral_content(
 
     runtime = _hall(hall_config, tmp_path, led=dummy)
     devices = start_devices(
-        runtime, simulate=True, data_dir=tmp_path, base_url="http://127.0.0.1:9", outbox_token=""
+        runtime,
+        simulate=Simulated.every(),
+        data_dir=tmp_path,
+        base_url="http://127.0.0.1:9",
+        outbox_token="",
     )
     try:
         (driver,) = _Driver.made
@@ -243,7 +248,7 @@ def test_a_registered_keypad_protocol_is_picked_by_config(
         runtime = _hall(hall_config, tmp_path, keypads=dummy, led=lambda led: led.clear())
         devices = start_devices(
             runtime,
-            simulate=False,
+            simulate=Simulated(),
             data_dir=tmp_path,
             base_url="http://127.0.0.1:9",
             outbox_token="",

@@ -43,7 +43,7 @@ def test_help_speaks_plainly() -> None:
 
 
 def test_check_config_ok_and_broken(tmp_path: Path) -> None:
-    ok = hallctl("check-config", str(EXAMPLE_CONFIG))
+    ok = hallctl("check-config", str(EXAMPLE_CONFIG), "--simulate")  # no broker password here
     assert ok.returncode == 0 and "12 windows" in ok.stdout
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace('services = ["HJ", "CRJ"]', 'services = ["HJ", "PASSPORT"]')

@@ -135,6 +135,8 @@ def test_replies_are_told_apart_from_requests() -> None:
         lambda: ShowCall("A001", "窗" * 17),
         lambda: ShowCall("A001", "3", blink_seconds=61),
         lambda: ShowCall("A\n01", "3"),
+        lambda: ShowCall("", "3号窗口"),  # led-strip.md: a call shows its number
+        lambda: ShowCall("  ", "3号窗口"),
         lambda: ShowPaused("暂停服务" * 5),
         lambda: ShowIdle("3号窗口", "名" * 9),
         lambda: ShowText("字" * 65),
@@ -185,7 +187,7 @@ def texts(max_size: int = 8) -> st.SearchStrategy[str]:
 
 
 requests = st.one_of(
-    st.builds(ShowCall, texts(8), texts(16), st.integers(0, 60)),
+    st.builds(ShowCall, texts(8).filter(str.strip), texts(16), st.integers(0, 60)),
     st.builds(ShowPaused, texts(16)),
     st.builds(ShowIdle, texts(16), texts(8), texts(16)),
     st.builds(ShowText, texts(64), st.booleans()),
