@@ -30,14 +30,23 @@ class SubscriberHealth:
 
 
 class _ThreadSubscriber:
-    def __init__(self, name: str, callback: Callable[[Batch], None], capacity: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        callback: Callable[[Batch], None],
+        capacity: int,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
         self.health = SubscriberHealth(name)
         self._callback = callback
+        self._kinds = kinds
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=capacity)
         self._thread = threading.Thread(target=self._run, name=f"hub-{name}", daemon=True)
         self._thread.start()
 
     def offer(self, batch: Batch) -> None:
+        if self._kinds is not None and not any(e.kind in self._kinds for e in batch):
+            return  # nothing it reads: its thread is not woken
         try:
             self._queue.put_nowait(batch)
         except queue.Full:
@@ -81,10 +90,18 @@ class Hub:
         self._lock = threading.Lock()
 
     def subscribe(
-        self, name: str, callback: Callable[[Batch], None], capacity: int | None = None
+        self,
+        name: str,
+        callback: Callable[[Batch], None],
+        capacity: int | None = None,
+        *,
+        kinds: frozenset[str] | None = None,
     ) -> SubscriberHealth:
-        """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`)."""
-        subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity)
+        """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`).
+
+        With `kinds`, only batches holding an event of one of those kinds are handed over.
+        """
+        subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity, kinds)
         with self._lock:
             self._subscribers.append(subscriber)
         return subscriber.health

@@ -26,6 +26,7 @@ from controller.demo import DemoDriver
 from controller.hall_config import HallConfig
 from controller.hall_devices import start_devices
 from controller.journal import Journal
+from controller.outbox_local import embedded_sender
 from controller.runtime import HallRuntime
 from controller.satisfaction.embedded import embedded_satisfaction_app
 from controller.screen_runner import LocalScreen
@@ -71,6 +72,13 @@ def run_hall(options: UpOptions) -> None:
         stack.callback(_close_printers, machines, simulated)
         base = f"http://{options.host}:{options.port}"
         outbox_token = secrets.token_urlsafe(24)
+        satisfaction = embedded_satisfaction_app(
+            config,
+            options.data,
+            outbox_token=outbox_token,
+            admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
+            clock=clock.now,
+        )
         devices = start_devices(
             runtime,
             simulate=simulate,
@@ -78,6 +86,7 @@ def run_hall(options: UpOptions) -> None:
             base_url=base,
             outbox_token=outbox_token,
             speed=clock.speed if isinstance(clock, ScaledClock) else 1.0,
+            embedded_send=embedded_sender(satisfaction.state.satisfaction, outbox_token),
         )
         stack.callback(devices.stop)
         stop = threading.Event()
@@ -93,13 +102,6 @@ def run_hall(options: UpOptions) -> None:
                 threading.Thread(target=driver.run, args=(stop,), name="demo", daemon=True)
             )
         app = create_app(runtime, tokens, machines, devices=devices)
-        satisfaction = embedded_satisfaction_app(
-            config,
-            options.data,
-            outbox_token=outbox_token,
-            admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
-            clock=clock.now,
-        )
         app.state.token_checks.extend(satisfaction.state.token_checks)
         app.mount("/satisfaction", satisfaction)
         screen = _local_screen(runtime)
