@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -16,9 +17,10 @@ from controller.clock import Clock
 from controller.engine import Decision, Engine
 from controller.errors import InvalidRequest, StoreError
 from controller.floor_alerts import with_actions
+from controller.group_commit import GroupCommitter, PendingWrite
 from controller.hall_config import HallConfig
 from controller.hub import Hub
-from controller.journal import Journal, StoredResponse
+from controller.journal import Journal, StoredResponse, encode_rows
 from controller.kpis import compute_kpis
 from controller.snapshot import build_snapshot, ticket_view
 from controller.ticket_links import TicketLinks
@@ -80,15 +82,23 @@ class HallRuntime:
         self.clock = clock
         self.hub = hub or Hub()
         self._lock = threading.RLock()
-        self.version = 0  # bumped by every journaled batch: readers cache answers by it
+        self._decided = 0  # bumped by every decided batch: readers cache answers by `version`
         started = time.perf_counter()
         self.engine = Engine(config)
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
         self.ticket_links = TicketLinks.of_journal(journal)
         self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
-        self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
+        self.committer = GroupCommitter(journal, self.hub.publish, clock.now)
+        self._epoch = 0  # the committer's epoch this memory was built in
+        # Answers queued but not yet durable, by Idempotency-Key: a retry waits for the first.
+        self._pending_answers: dict[str, tuple[StoredResponse, PendingWrite]] = {}
+
+    @property
+    def version(self) -> int:
+        """Moves on with every decided batch and every failed write (cached reads key on it)."""
+        return self._decided + self.committer.epoch
 
     def execute(
         self,
@@ -98,40 +108,95 @@ class HallRuntime:
         render: Render = default_render,
     ) -> Reply:
         """Run a command; its events and response are on disk before this returns."""
+        reply, durable = self.submit(command, idempotency=idempotency, render=render)
+        if durable is not None:
+            durable.done.wait()
+            self._settle(durable)
+        return reply
+
+    async def execute_async(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render = default_render,
+    ) -> Reply:
+        """As `execute`, on the event loop: decided at once, answered once durable."""
+        reply, durable = self.submit(command, idempotency=idempotency, render=render)
+        if durable is not None:
+            await self.committer.wait_async(durable)
+            self._settle(durable)
+        return reply
+
+    def submit(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render = default_render,
+    ) -> tuple[Reply, PendingWrite | None]:
+        """Decide a command now; the reply, and the write to wait for before giving it."""
+        storable_or_refuse(command)
         with self._lock:
-            replayed = self.stored_reply(idempotency)
+            self._catch_up()
+            replayed = self._stored_reply(idempotency)
             if replayed is not None:
                 return replayed
             now = self.clock.now()
             self._roll_over(now)
             decision = self.engine.handle(command, now)
             status, body = render(decision)
-            if decision.events:
-                response = (
-                    (idempotency.key, StoredResponse(idempotency.fingerprint, status, body))
-                    if idempotency is not None
-                    else None
-                )
-                self._persist(decision, response)
-            return Reply(status, body, decision, events=[e.kind for e in decision.events])
+            reply = Reply(status, body, decision, events=[e.kind for e in decision.events])
+            if not decision.events:  # what it read may still be on its way to the disk
+                return reply, self._last_write()
+            response = None
+            if idempotency is not None:
+                response = (idempotency.key, StoredResponse(idempotency.fingerprint, status, body))
+            durable = self._persist(decision, response)
+            if response is not None:
+                self._pending_answers[response[0]] = (response[1], durable)
+            return reply, durable
 
     def stored_reply(self, idempotency: IdempotencyKey | None) -> Reply | None:
         """The answer already given to this Idempotency-Key, or None; 422 if the body differs."""
+        with self._lock:
+            found = self._stored_reply(idempotency)
+        if found is None:
+            return None
+        reply, durable = found
+        if durable is not None:
+            durable.wait()
+        return reply
+
+    def _stored_reply(
+        self, idempotency: IdempotencyKey | None
+    ) -> tuple[Reply, PendingWrite | None] | None:
         if idempotency is None:
             return None
-        stored = self.journal.stored_response(idempotency.key)
-        if stored is None:
-            return None
+        durable: PendingWrite | None = None
+        pending = self._pending_answers.get(idempotency.key)
+        if pending is not None and not pending[1].done.is_set():
+            stored, durable = pending
+        else:
+            self._pending_answers.pop(idempotency.key, None)
+            found = self.journal.stored_response(idempotency.key)
+            if found is None:
+                return None
+            stored = found
         if stored.fingerprint != idempotency.fingerprint:
             raise InvalidRequest(
                 "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
             )
-        return Reply(stored.status, stored.body, replayed=True)
+        return Reply(stored.status, stored.body, replayed=True), durable
 
     def tick(self) -> None:
-        """Let time pass: rolls the day over at the hall's midnight."""
+        """Let time pass: rolls the day over at the hall's midnight (durably)."""
         with self._lock:
+            self._catch_up()
             self._roll_over(self.clock.now())
+            last = self._last_write()
+        if last is not None:
+            last.wait()
 
     def add_alert_source(self, source: Callable[[], list[dict[str, Any]]]) -> None:
         """Devices report their own alerts (printer out of paper, …) into every snapshot."""
@@ -151,8 +216,14 @@ class HallRuntime:
     def snapshot(self) -> dict[str, Any]:
         """The public state snapshot, consistent with the journal, plus device alerts."""
         with self._lock:
+            self._catch_up()
             snapshot = build_snapshot(self.engine, self.clock.now())
-            trouble = self._store_trouble
+            last = self._last_write()
+        if last is not None:
+            last.done.wait()
+            if last.error is not None:  # what it shows never reached the disk: show what did
+                return self.snapshot()
+        trouble = self.committer.trouble
         if trouble is not None:
             snapshot["alerts"].append(store_alert(*trouble))
         snapshot["alerts"].extend(self.hub.alerts())
@@ -212,31 +283,53 @@ class HallRuntime:
         decision = self.engine.handle(cmd.Tick(), now)
         if decision.events:
             self._persist(decision, None)
+        self.committer.wait_idle()  # the rating defaults read the days from the journal
+        self._catch_up()
         today = now.astimezone(self.config.zone).date()
         for command in rating_defaults.due_commands(self.engine, self.journal, today):
             applied = self.engine.handle(command, now)
             if applied.events:
                 self._persist(applied, None)
 
-    def _persist(self, decision: Decision, response: tuple[str, StoredResponse] | None) -> None:
+    def _persist(
+        self, decision: Decision, response: tuple[str, StoredResponse] | None
+    ) -> PendingWrite:
         assert self.engine.state.day is not None
-        try:
-            self.journal.append(decision.events, day=self.engine.state.day, response=response)
-        except (StoreError, ValueError) as err:
-            # Memory ran ahead of the disk: rebuild from what is durable, then report.
-            log.exception("journal write failed; rebuilding state from the journal")
-            if isinstance(err, StoreError):  # an unstorable value is the request's, not the disk's
-                self._store_trouble = (err, self.clock.now())
-            self.version += 1  # the floor alert shows at once, not after the cache's max age
-            self.engine = Engine(self.config)
-            self.engine.replay(self.journal.restart_events())
-            if isinstance(err, ValueError):  # text no journal can hold (a lone surrogate)
-                raise InvalidRequest(
-                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
-                ) from err
-            raise
-        if self._store_trouble is not None:
-            log.warning("journal writable again")
-            self._store_trouble = None
-        self.version += 1
-        self.hub.publish(decision.events)
+        rows = encode_rows(decision.events, day=self.engine.state.day, response=response)
+        self._decided += 1
+        return self.committer.enqueue(rows, decision.events, self._epoch)
+
+    def _settle(self, durable: PendingWrite) -> None:
+        """Raise a failed write's error once memory is back to what the journal holds."""
+        if durable.error is not None:
+            with self._lock:
+                self._catch_up()
+            raise durable.error
+
+    def _last_write(self) -> PendingWrite | None:
+        """The last write this memory holds and the disk may not yet; None if all are settled."""
+        last = self.committer.last()
+        return last if last is not None and last.epoch == self._epoch else None
+
+    def _catch_up(self) -> None:
+        """After a failed write: memory ran ahead of the disk, rebuild it from what is durable."""
+        if self._epoch == self.committer.epoch:
+            return
+        self.committer.wait_idle()
+        self._epoch = self.committer.epoch
+        self._pending_answers.clear()
+        self.engine = Engine(self.config)
+        self.engine.replay(self.journal.restart_events())
+
+
+def storable_or_refuse(command: cmd.Command) -> None:
+    """InvalidRequest for text no journal can hold (a lone surrogate), before anything changes."""
+    for value in dataclasses.astuple(command):
+        for text in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as err:
+                    raise InvalidRequest(
+                        "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
+                    ) from err

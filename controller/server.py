@@ -66,6 +66,7 @@ def run_hall(options: UpOptions) -> None:
         clock = _make_clock(options, config)
         runtime = HallRuntime(config, journal, clock)
         stack.callback(runtime.hub.stop)
+        stack.callback(runtime.committer.stop)  # what is queued is written before the hub stops
         tokens, admin_note, kiosk_token, admin_token = _tokens(config, options)
         simulate = options.simulate or options.demo
         machines, simulated = ticket_machines(runtime, simulate=simulate)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 
 from controller import commands as cmd
 from controller.api.auth import Caller, Role, require
@@ -18,6 +19,7 @@ from controller.api.deps import (
     created_render,
 )
 from controller.api.exposure import public_ticket
+from controller.api.fast_json import json_response
 from controller.api.schemas import (
     AppointmentRequest,
     CheckInRequest,
@@ -33,7 +35,7 @@ UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票）�
 
 
 @router.post("/tickets", status_code=201)
-def issue_ticket(
+async def issue_ticket(
     body: TicketRequest,
     *,
     runtime: RuntimeDep,
@@ -41,7 +43,7 @@ def issue_ticket(
     idempotency: IdempotencyDep,
     machines: MachinesDep,
     guard: KioskGuardDep,
-) -> JSONResponse:
+) -> Response:
     """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe.
 
     A kiosk token is held to its issuing rate (429 past it), and takes a 绿色通道 ticket only
@@ -52,13 +54,15 @@ def issue_ticket(
         guard.admit_ticket(caller)
         if body.lane == "priority":
             guard.confirm_priority(caller, body.staff_confirmation)
-    if body.machine is not None:
+    if body.machine is not None:  # printing waits on the printer: a worker thread's job
         machine = _machine(machines, body.machine)
-        reply = machine.issue(body.service, body.lane, body.priority_reason, idempotency)
-        return JSONResponse(_for_caller(reply.body, caller), status_code=reply.status)
+        printed = await run_in_threadpool(
+            machine.issue, body.service, body.lane, body.priority_reason, idempotency
+        )
+        return JSONResponse(_for_caller(printed.body, caller), status_code=printed.status)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
-    reply = runtime.execute(command, idempotency=idempotency, render=created_render)
-    return JSONResponse(reply.body, status_code=reply.status)
+    reply = await runtime.execute_async(command, idempotency=idempotency, render=created_render)
+    return json_response(reply.body, reply.status)
 
 
 @router.post("/tickets/{ticket_id}/reprint")
