@@ -33,7 +33,7 @@ from controller.journal import Journal
 from controller.outbox_records import TicketIndex, rating_record, served_record
 
 log = logging.getLogger(__name__)
-BATCH = 100
+BATCH = 100  # journal events read per send (SQLAlchemy grows worse than linear past it)
 RATINGS, SERVED = "evaluations", "served-tickets"
 IDLE_SECONDS = 60.0  # a healthy outbox looks again this often even without a wake
 # After a wake the outbox lingers this long so a busy hall's finishes and ratings go as one
