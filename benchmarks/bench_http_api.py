@@ -267,6 +267,26 @@ def report_targets(phases: dict[tuple[str, str], dict[str, Figures]]) -> None:
         )
 
 
+def report_commits(servers: list[Server]) -> None:
+    """Each hall's journal batches per commit (the group commit at work), from /metrics."""
+    import http.client
+
+    for server in servers[:2]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        found = dict(
+            line.split(" ", 1) for line in text.splitlines() if line.startswith("hall_journal_")
+        )
+        decided = float(found.get("hall_journal_batches_decided", "nan"))
+        commits = float(found.get("hall_journal_commits", "nan"))
+        print(
+            f"  {server.name}: {decided:.0f} journaled batches in {commits:.0f} commits "
+            f"({decided / commits if commits else float('nan'):.2f} a commit)"
+        )
+
+
 def _profilers(servers: list[Server], out: Path | None) -> list[subprocess.Popen[bytes]]:
     """py-spy recording each hall for the whole run (raw collapsed stacks), when asked."""
     if out is None:
@@ -321,10 +341,11 @@ def main() -> None:
                 phases[(kind, "4")] = found
                 if kind == "issue":
                     waiting = {
-                        s.name: _successes(phases, s.name) - 2 * args.requests
-                        for s in servers[:2]
+                        s.name: _successes(phases, s.name) - 2 * args.requests for s in servers[:2]
                     }
                 report_phase(f"{kind}, {CLIENTS} clients", found, concurrent=True)
+            print("group commit")
+            report_commits(servers)
             report_targets(phases)
         finally:
             for profiler in profilers:

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,7 @@ class HallRuntime:
         self._alert_sources: list[Callable[[], list[dict[str, Any]]]] = []
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
         self.committer = GroupCommitter(journal, self.hub.publish, clock.now)
+        self.add_gauge_source(self._journal_gauges)
         self._epoch = 0  # the committer's epoch this memory was built in
         # Answers queued but not yet durable, by Idempotency-Key: a retry waits for the first.
         self._pending_answers: dict[str, tuple[StoredResponse, PendingWrite]] = {}
@@ -205,6 +206,13 @@ class HallRuntime:
     def add_gauge_source(self, source: Callable[[], dict[str, float]]) -> None:
         """Devices and the outbox report figures for /metrics (e.g. hall_outbox_backlog)."""
         self._gauge_sources.append(source)
+
+    def _journal_gauges(self) -> dict[str, float]:
+        # Commands per commit is the group commit's effect: batches decided / transactions.
+        return {
+            "hall_journal_batches_decided": float(self._decided),
+            "hall_journal_commits": float(self.committer.groups),
+        }
 
     def gauges(self) -> dict[str, float]:
         """Every reported figure, by metric name."""
@@ -324,12 +332,19 @@ class HallRuntime:
 
 def storable_or_refuse(command: cmd.Command) -> None:
     """InvalidRequest for text no journal can hold (a lone surrogate), before anything changes."""
-    for value in dataclasses.astuple(command):
-        for text in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(text, str):
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError as err:
-                    raise InvalidRequest(
-                        "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
-                    ) from err
+    for spec in dataclasses.fields(command):
+        for text in _texts(getattr(command, spec.name)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise InvalidRequest(
+                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
+                ) from err
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _texts(item)

@@ -16,8 +16,14 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def encode(value: Any) -> bytes:
-    """UTF-8 JSON of `value` (dicts, lists, strings, numbers, times, enums)."""
-    return orjson.dumps(value, option=_OPTIONS)
+    """UTF-8 JSON of `value` (dicts, lists, tuples, sets, strings, numbers, times, enums)."""
+    return orjson.dumps(value, default=_plain, option=_OPTIONS)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 def json_response(body: Any, status: int = 200) -> Response:
