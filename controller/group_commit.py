@@ -124,7 +124,11 @@ class GroupCommitter:
     def _write(self, group: list[PendingWrite]) -> None:
         try:
             self.journal.append_rows([e.rows for e in group])
-        except (StoreError, ValueError) as err:
+        except Exception as err:  # whatever it was, no caller may wait for ever
+            if not isinstance(err, StoreError | ValueError):
+                err = StoreError(
+                    f"journal write failed: {type(err).__name__}: {err}", self.journal.url
+                )
             log.exception("journal write failed; memory will be rebuilt from the journal")
             self.epoch += 1
             error: BaseException = err
@@ -141,9 +145,11 @@ class GroupCommitter:
         if self.trouble is not None:
             log.warning("journal writable again")
             self.trouble = None
-        for entry in group:
-            self._publish(entry.events)
-        self._finish(group, None)
+        try:
+            for entry in group:
+                self._publish(entry.events)
+        finally:  # durable is durable: the callers are answered even if publishing broke
+            self._finish(group, None)
 
     def _finish(self, group: list[PendingWrite], error: BaseException | None) -> None:
         wakes: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
