@@ -15,6 +15,7 @@ import pytest
 from controller.clock import ManualClock
 from controller.config_loader import load_config
 from controller.errors import ConfigError
+from controller.hub import Batch
 from controller.journal import Journal
 from controller.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.runtime import HallRuntime
@@ -109,7 +110,7 @@ def test_backoff_doubles_to_its_cap_while_events_keep_coming(
     )
     wakes = 0
 
-    def wake(batch: object) -> None:
+    def wake(batch: Batch) -> None:
         nonlocal wakes
         wakes += 1
         outbox.wake(batch)
