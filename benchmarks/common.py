@@ -34,6 +34,11 @@ def bench_config() -> HallConfig:
     26 services (prefixes A-Z, quota 999 each), 26 windows each serving two services with
     mixed calling policies, open 00:00-23:59 every day with no lunch and no cut-off.
     """
+    return parse_config(bench_config_text(), file="<bench>")
+
+
+def bench_config_text() -> str:
+    """The bench hall's TOML (see `bench_config`), for a hall run as `hallctl up --config`."""
     letters = string.ascii_uppercase
     parts = [
         '[hall]\nname = "基准测试大厅"\nregion_code = "330199"\n'
@@ -57,7 +62,7 @@ def bench_config() -> HallConfig:
             f'services = ["S{letter}", "S{other}"]\npolicy = "{policy}"\n{weights}'
             f'staff = [{{ id = "W{i + 1:02d}A", name = "员工{i + 1}", role = "A" }}]\n'
         )
-    return parse_config("\n".join(parts), file="<bench>")
+    return "\n".join(parts)
 
 
 def at(day: dt.date, hhmm: str, config: HallConfig) -> dt.datetime:

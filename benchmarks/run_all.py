@@ -28,6 +28,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_satisfaction_ingest", ["--ratings", "5000"]),
     ("bench_dashboard_latency", ["--events", "20", "--browsers", "0"]),
     ("bench_hostile_load", ["--tickets", "100"]),
+    ("bench_http_api", ["--requests", "200", "--seconds", "2", "--rounds", "2"]),
 ]
 
 

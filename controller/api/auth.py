@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 
 from controller.domain.errors import AuthError, NotPermitted
-from controller.settings.hall_config import TokenConfig
+from controller.settings.hall_config import TokenConfig, token_digest
 
 
 class Role(StrEnum):
@@ -28,11 +27,6 @@ class Caller:
     name: str
     role: Role
     window: int | None = None
-
-
-def token_digest(token: str) -> str:
-    """SHA-256 hex digest of a token, as stored in the config."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class TokenRegistry:

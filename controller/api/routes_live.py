@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from controller.api import fast_json
 from controller.api.auth import Caller
 from controller.api.deps import CallerDep, RuntimeDep
 from controller.api.exposure import is_public, public_snapshot, snapshot_for, stream_event
@@ -118,4 +118,4 @@ def _state_read(runtime: HallRuntime, caller: Caller) -> tuple[str, Callable[[],
 
 
 def _sse(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    return f"event: {kind}\ndata: {fast_json.encode(data).decode()}\n\n"

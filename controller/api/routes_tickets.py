@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 
 from controller.api.auth import Caller, Role, require
 from controller.api.deps import (
@@ -36,7 +37,7 @@ UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票）�
 
 
 @router.post("/tickets", status_code=201)
-def issue_ticket(
+async def issue_ticket(
     body: TicketRequest,
     *,
     runtime: RuntimeDep,
@@ -44,7 +45,7 @@ def issue_ticket(
     idempotency: IdempotencyDep,
     machines: MachinesDep,
     guard: KioskGuardDep,
-) -> JSONResponse:
+) -> Response:
     """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe.
 
     A kiosk token is held to its issuing rate (429 past it), and takes a 绿色通道 ticket only
@@ -55,17 +56,22 @@ def issue_ticket(
         guard.admit_ticket(caller)
         if body.lane == "priority":
             guard.confirm_priority(caller, body.staff_confirmation)
-    if body.machine is not None:
+    if body.machine is not None:  # printing waits on the printer: a worker thread's job
         machine = _machine(machines, body.machine)
         try:
-            outcome = machine.issue(
-                body.service, body.lane, body.priority_reason, idempotency, render=created_render
+            outcome = await run_in_threadpool(
+                machine.issue,
+                body.service,
+                body.lane,
+                body.priority_reason,
+                idempotency,
+                render=created_render,
             )
         except PrinterUnavailable as err:
             return _unprinted(err, caller)
         return answered(outcome)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
-    outcome = runtime.execute(command, idempotency=idempotency, render=created_render)
+    outcome = await runtime.execute_async(command, idempotency=idempotency, render=created_render)
     return answered(outcome)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from controller.api.auth import Caller, Role, require
 from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, answered, render_http
@@ -48,25 +48,27 @@ _PLAIN_ACTIONS: list[tuple[str, Callable[[int], cmd.WindowCommand], tuple[Role, 
 ]
 
 
-def _run(
+async def _run(
     runtime: HallRuntime,
     caller: Caller,
     idempotency: IdempotencyKey | None,
     command: cmd.WindowCommand,
     roles: tuple[Role, ...],
-) -> JSONResponse:
+) -> Response:
+    # On the event loop: the engine decides in microseconds and the journal's writer thread
+    # does the fsync (shared with the commands around it); no worker thread per request.
     require(caller, *roles, window=command.window)
-    outcome = runtime.execute(command, idempotency=idempotency, render=render_http)
+    outcome = await runtime.execute_async(command, idempotency=idempotency, render=render_http)
     return answered(outcome)
 
 
 def _plain_route(
     make: Callable[[int], cmd.WindowCommand], roles: tuple[Role, ...]
-) -> Callable[..., JSONResponse]:
-    def route(
+) -> Callable[..., Awaitable[Response]]:
+    async def route(
         number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-    ) -> JSONResponse:
-        return _run(runtime, caller, idempotency, make(number), roles)
+    ) -> Response:
+        return await _run(runtime, caller, idempotency, make(number), roles)
 
     return route
 
@@ -82,13 +84,13 @@ for _action, _make, _roles, _summary in _PLAIN_ACTIONS:
 
 
 @router.post("/{number}/sign-in")
-def sign_in(
+async def sign_in(
     number: WindowNumber,
     body: SignInRequest,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
+) -> Response:
     """Staff on the roster signs in in role A or B (the attendance record).
 
     A window token signs in only the staff rostered for its window (AB角, temporaries added
@@ -96,57 +98,57 @@ def sign_in(
     """
     own_only = caller.role is Role.WINDOW_STAFF
     command = cmd.SignIn(number, body.staff, body.role, own_roster_only=own_only)
-    return _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.post("/{number}/pause")
-def pause(
+async def pause(
     number: WindowNumber,
     body: PauseRequest,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
+) -> Response:
     """Pause the window (暂停服务) with a reason."""
-    return _run(runtime, caller, idempotency, cmd.Pause(number, body.reason), _STAFF)
+    return await _run(runtime, caller, idempotency, cmd.Pause(number, body.reason), _STAFF)
 
 
 @router.post("/{number}/transfer")
-def transfer(
+async def transfer(
     number: WindowNumber,
     body: TransferRequest,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
+) -> Response:
     """Transfer the current ticket (转办), keeping the citizen's place."""
     command = cmd.Transfer(number, body.to_service, body.to_window)
-    return _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.post("/{number}/finish")
-def finish(
+async def finish(
     number: WindowNumber,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
     body: Annotated[FinishRequest | None, Body()] = None,
-) -> JSONResponse:
+) -> Response:
     """Finish the current ticket with its case outcome (办件类型) where required."""
     command = cmd.Finish(number, body.outcome if body else None, body.case_number if body else None)
-    return _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(runtime, caller, idempotency, command, _STAFF)
 
 
 @router.put("/{number}/services")
-def set_services(
+async def set_services(
     number: WindowNumber,
     body: WindowServicesRequest,
     runtime: RuntimeDep,
     caller: CallerDep,
     idempotency: IdempotencyDep,
-) -> JSONResponse:
+) -> Response:
     """Floor manager changes a window's services, policy and weights live."""
     command = cmd.SetWindowServices(
         number, tuple(body.services), body.policy, tuple(body.weights.items())
     )
-    return _run(runtime, caller, idempotency, command, _FLOOR)
+    return await _run(runtime, caller, idempotency, command, _FLOOR)

@@ -18,7 +18,7 @@ from typing import Any
 
 from controller.app.hall_summary_push import start_summary_push
 from controller.app.keypad_intake import KeypadDispatcher
-from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
+from controller.app.outbox import SENT_KINDS, RatingOutbox, RetryPolicy, Send, http_sender
 from controller.app.runtime import HallRuntime
 from controller.app.simulated_families import Simulated
 from controller.app.subscribers.keypad_screens import KeypadLink
@@ -61,7 +61,8 @@ class HallDevices:
     def attach_outbox(self, outbox: RatingOutbox) -> None:
         """Make `outbox` the hall's: woken by journaled batches (if healthy), alerts on the floor."""
         self.outbox = outbox
-        self.runtime.hub.subscribe("outbox", outbox.wake)
+        # Only what it sends wakes it: an issued ticket costs the outbox nothing.
+        self.runtime.hub.subscribe("outbox", outbox.wake, kinds=SENT_KINDS)
         self.runtime.add_alert_source(outbox.alerts)
 
     @property
@@ -173,14 +174,21 @@ def start_devices(
     base_url: str,
     outbox_token: str,
     speed: float = 1.0,
+    embedded_send: Send | None = None,
 ) -> HallDevices:
-    """Build and start the LED displays, voice, keypads and rating outbox of `runtime`'s config."""
+    """Build and start the LED displays, voice, keypads and rating outbox of `runtime`'s config.
+
+    `embedded_send` stores into this process's own satisfaction API (no HTTP); it is used
+    when [satisfaction] names no central url.
+    """
     devices = HallDevices(runtime)
     try:
         _start_led(devices, simulate=simulate, data_dir=data_dir)
         _start_voice(devices, simulate=simulate, speed=speed, data_dir=data_dir)
         _start_keypads(devices, simulate=simulate, data_dir=data_dir, speed=speed)
-        _start_outbox(devices, base_url=base_url, outbox_token=outbox_token)
+        _start_outbox(
+            devices, base_url=base_url, outbox_token=outbox_token, embedded_send=embedded_send
+        )
     except BaseException:
         devices.stop()
         raise
@@ -304,7 +312,9 @@ def _start_serial_keypads(
         devices.runtime.add_alert_source(bus.alerts)
 
 
-def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> None:
+def _start_outbox(
+    devices: HallDevices, *, base_url: str, outbox_token: str, embedded_send: Send | None
+) -> None:
     runtime = devices.runtime
     push = runtime.config.satisfaction
     if not push.enabled:
@@ -314,9 +324,10 @@ def _start_outbox(devices: HallDevices, *, base_url: str, outbox_token: str) -> 
     if push.url:
         token = _central_token(push.token_file)
     retry = RetryPolicy(push.retry_first_seconds, push.retry_max_seconds, push.retry_jitter)
-    outbox = RatingOutbox(
-        runtime.journal, runtime.config, http_sender(url, token, push.timeout_seconds), retry=retry
-    )
+    send = http_sender(url, token, push.timeout_seconds)
+    if not push.url and embedded_send is not None:
+        send, url = embedded_send, "/satisfaction (in process)"
+    outbox = RatingOutbox(runtime.journal, runtime.config, send, retry=retry)
     devices.attach_outbox(outbox)
     outbox.start()
     devices._stops.append(outbox.stop)

@@ -9,6 +9,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from controller.domain.errors import StoreError
 from controller.domain.events import EVENT_KINDS, Event
 
@@ -48,7 +50,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 def event_from_json(text: str) -> Event:
     """Rebuild an event from `event_to_json` output."""
-    return event_from_dict(json.loads(text))
+    return event_from_dict(orjson.loads(text))
 
 
 def _plain(value: object) -> object:

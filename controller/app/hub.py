@@ -34,15 +34,22 @@ class SubscriberHealth:
 
 class _ThreadSubscriber:
     def __init__(
-        self, name: str, callback: Callable[[Batch, State | None], None], capacity: int
+        self,
+        name: str,
+        callback: Callable[[Batch, State | None], None],
+        capacity: int,
+        kinds: frozenset[str] | None = None,
     ) -> None:
         self.health = SubscriberHealth(name)
         self._callback = callback
+        self._kinds = kinds
         self._queue: queue.Queue[tuple[Batch, State | None] | None] = queue.Queue(maxsize=capacity)
         self._thread = threading.Thread(target=self._run, name=f"hub-{name}", daemon=True)
         self._thread.start()
 
     def offer(self, batch: Batch, state: State | None) -> None:
+        if self._kinds is not None and not any(e.kind in self._kinds for e in batch):
+            return  # nothing it reads: its thread is not woken
         try:
             self._queue.put_nowait((batch, state))
         except queue.Full:
@@ -88,10 +95,18 @@ class Hub:
         self.wants_state = False  # a subscriber shows state: publish hands it the snapshot
 
     def subscribe(
-        self, name: str, callback: Callable[[Batch], None], capacity: int | None = None
+        self,
+        name: str,
+        callback: Callable[[Batch], None],
+        capacity: int | None = None,
+        *,
+        kinds: frozenset[str] | None = None,
     ) -> SubscriberHealth:
-        """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`)."""
-        return self._add(name, lambda batch, _state: callback(batch), capacity)
+        """Call `callback` with each batch on the subscriber's own thread (queue of `capacity`).
+
+        With `kinds`, only batches holding an event of one of those kinds are handed over.
+        """
+        return self._add(name, lambda batch, _state: callback(batch), capacity, kinds)
 
     def subscribe_with_state(
         self, name: str, callback: Callable[[Batch, State], None], capacity: int | None = None
@@ -107,12 +122,16 @@ class Hub:
             callback(batch, state)
 
         self.wants_state = True
-        return self._add(name, deliver, capacity)
+        return self._add(name, deliver, capacity, None)
 
     def _add(
-        self, name: str, callback: Callable[[Batch, State | None], None], capacity: int | None
+        self,
+        name: str,
+        callback: Callable[[Batch, State | None], None],
+        capacity: int | None,
+        kinds: frozenset[str] | None,
     ) -> SubscriberHealth:
-        subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity)
+        subscriber = _ThreadSubscriber(name, callback, capacity or self._capacity, kinds)
         with self._lock:
             self._subscribers.append(subscriber)
         return subscriber.health

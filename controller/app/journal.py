@@ -84,6 +84,34 @@ class StoredResponse:
     body: dict[str, Any]
 
 
+EventRow = tuple[str, str, str, str]  # day, at, kind, payload
+AnswerRow = tuple[str, str, int, str, str]  # key, fingerprint, status, body, created_at
+
+
+@dataclass(frozen=True)
+class JournalRows:
+    """One command's events (and idempotent answer) as table rows, ready to write."""
+
+    events: list[EventRow]
+    answer: AnswerRow | None = None
+
+
+def encode_rows(
+    events: Sequence[ev.Event], *, day: dt.date, response: tuple[str, StoredResponse] | None
+) -> JournalRows:
+    """The rows of a batch of events filed under hall day `day`, and of its response."""
+    rows = [
+        (_day_of(e, day), e.at.isoformat(), e.kind, event_codec.event_to_json(e)) for e in events
+    ]
+    answer = None
+    if response is not None:
+        key, stored = response
+        body = json.dumps(stored.body, ensure_ascii=False)
+        created = dt.datetime.now(dt.UTC).isoformat()
+        answer = (key, stored.fingerprint, stored.status, body, created)
+    return JournalRows(rows, answer)
+
+
 class Journal:
     """Append-only event store; a batch of events and its response commit in one transaction."""
 
@@ -107,7 +135,9 @@ class Journal:
         except SQLAlchemyError as err:
             raise StoreError(f"cannot open journal: {err}", url) from err
         self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None  # WAL: reads never wait for the writer
         database = self._engine.url.database
         if self._engine.dialect.name == "sqlite" and database and database != ":memory:":
             try:
@@ -115,6 +145,9 @@ class Journal:
                     database, timeout=10, isolation_level=None, check_same_thread=False
                 )
                 _sqlite_pragmas(self._writer, durable=durable)
+                self._reader = sqlite3.connect(
+                    database, timeout=10, isolation_level=None, check_same_thread=False
+                )
             except sqlite3.Error as err:
                 raise StoreError(f"cannot open journal for writing: {err}", url) from err
 
@@ -139,33 +172,18 @@ class Journal:
         response: tuple[str, StoredResponse] | None = None,
     ) -> None:
         """Write events (and an idempotent response) durably in one transaction."""
-        rows = [
-            (
-                _day_of(event, day),
-                event.at.isoformat(),
-                event.kind,
-                event_codec.event_to_json(event),
-            )
-            for event in events
-        ]
-        answer = None
-        if response is not None:
-            key, stored = response
-            answer = (
-                key,
-                stored.fingerprint,
-                stored.status,
-                json.dumps(stored.body, ensure_ascii=False),
-                dt.datetime.now(dt.UTC).isoformat(),
-            )
-        if self._writer is not None:
-            self._append_sqlite(rows, answer)
-        else:
-            self._append_sqlalchemy(rows, answer)
+        self.append_rows([encode_rows(events, day=day, response=response)])
 
-    def _append_sqlite(
-        self, rows: list[tuple[str, str, str, str]], answer: tuple[str, str, int, str, str] | None
-    ) -> None:
+    def append_rows(self, groups: Sequence[JournalRows]) -> None:
+        """Write several commands' rows durably in one transaction (one fsync), in order."""
+        rows = [row for group in groups for row in group.events]
+        answers = [group.answer for group in groups if group.answer is not None]
+        if self._writer is not None:
+            self._append_sqlite(rows, answers)
+        else:
+            self._append_sqlalchemy(rows, answers)
+
+    def _append_sqlite(self, rows: list[EventRow], answers: list[AnswerRow]) -> None:
         # One long-lived stdlib connection: SQLAlchemy's per-call overhead would triple the
         # latency of a durable commit on a fast disk (benchmarks/bench_journal_latency.py).
         assert self._writer is not None
@@ -177,11 +195,11 @@ class Journal:
                         "INSERT INTO journal_event (day, at, kind, payload) VALUES (?, ?, ?, ?)",
                         rows,
                     )
-                    if answer is not None:
-                        self._writer.execute(
+                    if answers:
+                        self._writer.executemany(
                             "INSERT INTO idempotent_response (key, fingerprint, status, body, "
                             "created_at) VALUES (?, ?, ?, ?, ?)",
-                            answer,
+                            answers,
                         )
                 except BaseException:
                     # On SQLITE_FULL (a full disk) SQLite has rolled back already: a second
@@ -196,9 +214,8 @@ class Journal:
                         self._writer.execute("ROLLBACK")
                 raise _write_error(f"cannot write {len(rows)} events", err, self.url) from err
 
-    def _append_sqlalchemy(
-        self, rows: list[tuple[str, str, str, str]], answer: tuple[str, str, int, str, str] | None
-    ) -> None:
+    def _append_sqlalchemy(self, rows: list[EventRow], answers: list[AnswerRow]) -> None:
+        names = ("key", "fingerprint", "status", "body", "created_at")
         try:
             with self._engine.begin() as conn:
                 if rows:
@@ -206,25 +223,27 @@ class Journal:
                         insert(EVENTS),
                         [{"day": d, "at": a, "kind": k, "payload": p} for d, a, k, p in rows],
                     )
-                if answer is not None:
-                    key, fingerprint, status, body, created = answer
+                if answers:
                     conn.execute(
-                        insert(RESPONSES),
-                        [
-                            {
-                                "key": key,
-                                "fingerprint": fingerprint,
-                                "status": status,
-                                "body": body,
-                                "created_at": created,
-                            }
-                        ],
+                        insert(RESPONSES), [dict(zip(names, a, strict=True)) for a in answers]
                     )
         except SQLAlchemyError as err:
             raise _write_error(f"cannot write {len(rows)} events", err, self.url) from err
 
     def stored_response(self, key: str) -> StoredResponse | None:
         """The response stored under an Idempotency-Key, or None."""
+        if self._reader is not None:  # every command with a key asks: the lean stdlib path
+            try:
+                with self._read_lock:
+                    found = self._reader.execute(
+                        "SELECT fingerprint, status, body FROM idempotent_response WHERE key = ?",
+                        (key,),
+                    ).fetchone()
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot read a stored response: {err}", self.url) from err
+            return (
+                None if found is None else StoredResponse(found[0], found[1], json.loads(found[2]))
+            )
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(
@@ -285,6 +304,18 @@ class Journal:
         self, after_seq: int, kinds: Sequence[str], limit: int
     ) -> list[tuple[int, ev.Event]]:
         """Up to `limit` events of these kinds with seq > `after_seq`, oldest first, with seq."""
+        if self._reader is not None:  # the outbox asks after every burst: the lean stdlib path
+            marks = ", ".join("?" * len(kinds))
+            try:
+                with self._read_lock:
+                    found = self._reader.execute(
+                        "SELECT seq, payload FROM journal_event WHERE seq > ? AND kind IN "
+                        f"({marks}) ORDER BY seq LIMIT ?",
+                        (after_seq, *kinds, limit),
+                    ).fetchall()
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot read events: {err}", self.url) from err
+            return [(int(seq), event_codec.event_from_json(payload)) for seq, payload in found]
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(EVENTS.c.seq, EVENTS.c.payload)
@@ -339,6 +370,10 @@ class Journal:
             with self._write_lock:
                 self._writer.close()
                 self._writer = None
+        if self._reader is not None:
+            with self._read_lock:
+                self._reader.close()
+                self._reader = None
         self._engine.dispose()
 
 

@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,12 @@ from controller.domain.alerts import Alert, AlertKind
 from controller.settings.hall_config import HallConfig
 
 log = logging.getLogger(__name__)
-BATCH = 100
+BATCH = 100  # journal events read per send (SQLAlchemy grows worse than linear past it)
 RATINGS, SERVED = "evaluations", "served-tickets"
 IDLE_SECONDS = 60.0  # a healthy outbox looks again this often even without a wake
+# After a wake the outbox lingers this long so a busy hall's finishes and ratings go as one
+# batch (one store transaction, one cursor write) rather than one each.
+LINGER_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ STREAMS = (
     ),
     _Stream(RATINGS, ("RatingRecorded",), "RatingRecorded", "评价"),
 )
+SENT_KINDS = frozenset(s.sends for s in STREAMS)  # the only events that give the outbox work
 
 
 def _wait_on(event: threading.Event, timeout: float) -> bool:
@@ -152,6 +156,7 @@ class RatingOutbox:
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[threading.Event, float], bool] = _wait_on,
         rand: Callable[[], float] = random.random,
+        linger: float = LINGER_SECONDS,
     ) -> None:
         self.journal = journal
         self.config = config
@@ -162,10 +167,12 @@ class RatingOutbox:
         self.failures = 0  # failed attempts in a row; 0 while the link is healthy
         self.retry_in = 0.0  # the current backoff wait, for screens
         self._clock, self._wait, self._rand = clock, wait, rand
+        self.linger = linger
         self._index = TicketIndex(journal, config.zone)
         # Read past without anything to send (tickets issued, not yet finished): kept in memory
         # only, so a quiet event costs no disk write; a restart reads those events again.
         self._read_past: dict[str, int] = {}
+        self._stored_cursor: dict[str, int] = {}  # as last read from or written to the journal
         self._wake = threading.Event()
         self._parked_lock = threading.Lock()  # the outbox thread parks, an operator resends
         self._force = False
@@ -183,8 +190,13 @@ class RatingOutbox:
         self._wake.set()
         self._thread.join(timeout=10)
 
-    def wake(self, _batch: object = None) -> None:
-        """New events were journaled (a hub callback): send now if the link is healthy."""
+    def wake(self, batch: Sequence[ev.Event] | None = None) -> None:
+        """New events were journaled (a hub callback): send soon if the link is healthy.
+
+        A batch with nothing to send (a ticket issued, a call) does not wake it.
+        """
+        if batch is not None and not any(e.kind in SENT_KINDS for e in batch):
+            return
         if self.failures == 0:
             self._wake.set()
 
@@ -298,22 +310,30 @@ class RatingOutbox:
         return found
 
     def _flush_stream(self, stream: _Stream) -> SendResult | None:
-        while True:
-            pending = self.journal.events_after(self._cursor(stream), stream.reads, BATCH)
-            if not pending:
-                return None
-            records = self._records([e for _, e in pending])
-            if not records:
-                self._read_past[stream.name] = pending[-1][0]
-                continue
-            result = self.send(stream.name, records)
-            if result.ok:
-                self.delivered += len(records)
-            elif result.retry:
-                return result
-            elif (failed := self._one_by_one(stream, records)) is not None:
-                return failed
-            self.journal.set_meta(stream.cursor_key, str(pending[-1][0]))
+        # The cursor is written once per flush of a stream, not once per batch: a crash in
+        # between resends batches the API already holds, and it keeps each once (idempotent).
+        confirmed: int | None = None
+        try:
+            while True:
+                pending = self.journal.events_after(self._cursor(stream), stream.reads, BATCH)
+                if not pending:
+                    return None
+                records = self._records([e for _, e in pending])
+                if not records:
+                    self._read_past[stream.name] = pending[-1][0]
+                    continue
+                result = self.send(stream.name, records)
+                if result.ok:
+                    self.delivered += len(records)
+                elif result.retry:
+                    return result
+                elif (failed := self._one_by_one(stream, records)) is not None:
+                    return failed
+                confirmed = self._read_past[stream.name] = pending[-1][0]
+        finally:
+            if confirmed is not None:
+                self.journal.set_meta(stream.cursor_key, str(confirmed))
+                self._stored_cursor[stream.name] = confirmed
 
     def _records(self, events: list[ev.Event]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -341,8 +361,11 @@ class RatingOutbox:
         return None
 
     def _cursor(self, stream: _Stream) -> int:
-        value = self.journal.meta(stream.cursor_key)
-        return max(int(value) if value else 0, self._read_past.get(stream.name, 0))
+        stored = self._stored_cursor.get(stream.name)
+        if stored is None:
+            value = self.journal.meta(stream.cursor_key)
+            stored = self._stored_cursor[stream.name] = int(value) if value else 0
+        return max(stored, self._read_past.get(stream.name, 0))
 
     def _parked(self, stream: _Stream) -> list[dict[str, Any]]:
         raw = self.journal.meta(stream.parked_key)
@@ -371,4 +394,5 @@ class RatingOutbox:
                 self._force = False
                 return
             if woken and self.failures == 0:
+                self._stop.wait(self.linger)  # let the rest of a burst join this batch
                 return

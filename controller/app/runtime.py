@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from controller.app.clock import Clock
+from controller.app.group_commit import GroupCommitter, PendingWrite
 from controller.app.hub import Hub
-from controller.app.journal import Journal, StoredResponse
+from controller.app.journal import Journal, StoredResponse, encode_rows
 from controller.app.snapshot import build_snapshot, ticket_view
 from controller.app.ticket_links import TicketLinks
 from controller.domain import commands as cmd
@@ -117,15 +119,24 @@ class HallRuntime:
         self.clock = clock
         self.hub = hub or Hub()
         self._lock = threading.RLock()
-        self.version = 0  # bumped by every journaled batch: readers cache answers by it
+        self._decided = 0  # bumped by every decided batch: readers cache answers by `version`
         started = time.perf_counter()
         self.engine = Engine(config)
         self.restored_events = self.engine.replay(journal.restart_events())
         self.restore_seconds = time.perf_counter() - started
         self.ticket_links = TicketLinks.of_journal(journal)
         self._alert_sources: list[Callable[[], list[Alert]]] = []
-        self._store_trouble: tuple[StoreError, dt.datetime] | None = None  # last failed write
         self._gauge_sources: list[Callable[[], dict[str, float]]] = []
+        self.committer = GroupCommitter(journal, self.hub.publish, clock.now)
+        self.add_gauge_source(self._journal_gauges)
+        self._epoch = 0  # the committer's epoch this memory was built in
+        # Answers queued but not yet durable, by Idempotency-Key: a retry waits for the first.
+        self._pending_answers: dict[str, tuple[StoredResponse, PendingWrite]] = {}
+
+    @property
+    def version(self) -> int:
+        """Moves on with every decided batch and every failed write (cached reads key on it)."""
+        return self._decided + self.committer.epoch
 
     def execute(
         self,
@@ -135,40 +146,95 @@ class HallRuntime:
         render: Render | None = None,
     ) -> Outcome:
         """Run a command; its events (and the words kept under its key) are on disk first."""
+        outcome, durable = self.submit(command, idempotency=idempotency, render=render)
+        if durable is not None:
+            durable.done.wait()
+            self._settle(durable)
+        return outcome
+
+    async def execute_async(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render | None = None,
+    ) -> Outcome:
+        """As `execute`, on the event loop: decided at once, answered once durable."""
+        outcome, durable = self.submit(command, idempotency=idempotency, render=render)
+        if durable is not None:
+            await self.committer.wait_async(durable)
+            self._settle(durable)
+        return outcome
+
+    def submit(
+        self,
+        command: cmd.Command,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        render: Render | None = None,
+    ) -> tuple[Outcome, PendingWrite | None]:
+        """Decide a command now; the reply, and the write to wait for before giving it."""
+        storable_or_refuse(command)
         with self._lock:
-            replayed = self.stored_reply(idempotency)
+            self._catch_up()
+            replayed = self._stored_reply(idempotency)
             if replayed is not None:
                 return replayed
             now = self.clock.now()
             self._roll_over(now)
             decision = self.engine.handle(command, now)
             words = (render or plain_words)(decision) if render or idempotency else None
-            if decision.events:
-                response = (
-                    (idempotency.key, StoredResponse(idempotency.fingerprint, *words))
-                    if idempotency is not None and words is not None
-                    else None
-                )
-                self._persist(decision, response)
-            return Outcome(decision, words, tuple(e.kind for e in decision.events))
+            outcome = Outcome(decision, words, tuple(e.kind for e in decision.events))
+            if not decision.events:  # what it read may still be on its way to the disk
+                return outcome, self._last_write()
+            response = None
+            if idempotency is not None and words is not None:
+                response = (idempotency.key, StoredResponse(idempotency.fingerprint, *words))
+            durable = self._persist(decision, response)
+            if response is not None:
+                self._pending_answers[response[0]] = (response[1], durable)
+            return outcome, durable
 
     def stored_reply(self, idempotency: IdempotencyKey | None) -> Outcome | None:
         """The outcome already given to this Idempotency-Key, or None; 422 if the body differs."""
+        with self._lock:
+            found = self._stored_reply(idempotency)
+        if found is None:
+            return None
+        outcome, durable = found
+        if durable is not None:
+            durable.wait()
+        return outcome
+
+    def _stored_reply(
+        self, idempotency: IdempotencyKey | None
+    ) -> tuple[Outcome, PendingWrite | None] | None:
         if idempotency is None:
             return None
-        stored = self.journal.stored_response(idempotency.key)
-        if stored is None:
-            return None
+        durable: PendingWrite | None = None
+        pending = self._pending_answers.get(idempotency.key)
+        if pending is not None and not pending[1].done.is_set():
+            stored, durable = pending
+        else:
+            self._pending_answers.pop(idempotency.key, None)
+            found = self.journal.stored_response(idempotency.key)
+            if found is None:
+                return None
+            stored = found
         if stored.fingerprint != idempotency.fingerprint:
             raise InvalidRequest(
                 "idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求"
             )
-        return Outcome(None, (stored.status, stored.body))
+        return Outcome(None, (stored.status, stored.body)), durable
 
     def tick(self) -> None:
-        """Let time pass: rolls the day over at the hall's midnight."""
+        """Let time pass: rolls the day over at the hall's midnight (durably)."""
         with self._lock:
+            self._catch_up()
             self._roll_over(self.clock.now())
+            last = self._last_write()
+        if last is not None:
+            last.wait()
 
     def add_alert_source(self, source: Callable[[], list[Alert]]) -> None:
         """Devices report their own alerts (printer out of paper, …) into every snapshot."""
@@ -177,6 +243,13 @@ class HallRuntime:
     def add_gauge_source(self, source: Callable[[], dict[str, float]]) -> None:
         """Devices and the outbox report figures for /metrics (e.g. hall_outbox_backlog)."""
         self._gauge_sources.append(source)
+
+    def _journal_gauges(self) -> dict[str, float]:
+        # Commands per commit is the group commit's effect: batches decided / transactions.
+        return {
+            "hall_journal_batches_decided": float(self._decided),
+            "hall_journal_commits": float(self.committer.groups),
+        }
 
     def gauges(self) -> dict[str, float]:
         """Every reported figure, by metric name."""
@@ -188,13 +261,19 @@ class HallRuntime:
     def state_snapshot(self) -> dict[str, Any]:
         """The hall's state snapshot, consistent with the journal, without device alerts."""
         with self._lock:
-            return build_snapshot(self.engine, self.clock.now())
+            self._catch_up()
+            snapshot = build_snapshot(self.engine, self.clock.now())
+            last = self._last_write()
+        if last is not None:
+            last.done.wait()
+            if last.error is not None:  # what it shows never reached the disk: show what did
+                return self.state_snapshot()
+        return snapshot
 
     def snapshot(self) -> dict[str, Any]:
         """The public state snapshot, consistent with the journal, plus device alerts."""
-        with self._lock:
-            snapshot = build_snapshot(self.engine, self.clock.now())
-            trouble = self._store_trouble
+        snapshot = self.state_snapshot()
+        trouble = self.committer.trouble
         alerts = [store_alert(*trouble)] if trouble is not None else []
         alerts += self.hub.alerts()
         for source in self._alert_sources:
@@ -253,6 +332,8 @@ class HallRuntime:
         decision = self.engine.handle(cmd.Tick(), now)
         if decision.events:
             self._persist(decision, None)
+        self.committer.wait_idle()  # the rating defaults read the days from the journal
+        self._catch_up()
         today = now.astimezone(self.config.zone).date()
         for command in rating_defaults.due_commands(
             self.config.ratings, self.engine.state, self.journal, today
@@ -261,27 +342,55 @@ class HallRuntime:
             if applied.events:
                 self._persist(applied, None)
 
-    def _persist(self, decision: Decision, response: tuple[str, StoredResponse] | None) -> None:
+    def _persist(
+        self, decision: Decision, response: tuple[str, StoredResponse] | None
+    ) -> PendingWrite:
         assert self.engine.state.day is not None
-        try:
-            self.journal.append(decision.events, day=self.engine.state.day, response=response)
-        except (StoreError, ValueError) as err:
-            # Memory ran ahead of the disk: rebuild from what is durable, then report.
-            log.exception("journal write failed; rebuilding state from the journal")
-            if isinstance(err, StoreError):  # an unstorable value is the request's, not the disk's
-                self._store_trouble = (err, self.clock.now())
-            self.version += 1  # the floor alert shows at once, not after the cache's max age
-            self.engine = Engine(self.config)
-            self.engine.replay(self.journal.restart_events())
-            if isinstance(err, ValueError):  # text no journal can hold (a lone surrogate)
+        rows = encode_rows(decision.events, day=self.engine.state.day, response=response)
+        self._decided += 1
+        # Built here, under the lock, only when a device shows state: the batch's own state,
+        # handed to subscribers with the events once they are durable.
+        state = build_snapshot(self.engine, self.clock.now()) if self.hub.wants_state else None
+        return self.committer.enqueue(rows, decision.events, self._epoch, state)
+
+    def _settle(self, durable: PendingWrite) -> None:
+        """Raise a failed write's error once memory is back to what the journal holds."""
+        if durable.error is not None:
+            with self._lock:
+                self._catch_up()
+            raise durable.error
+
+    def _last_write(self) -> PendingWrite | None:
+        """The last write this memory holds and the disk may not yet; None if all are settled."""
+        last = self.committer.last()
+        return last if last is not None and last.epoch == self._epoch else None
+
+    def _catch_up(self) -> None:
+        """After a failed write: memory ran ahead of the disk, rebuild it from what is durable."""
+        if self._epoch == self.committer.epoch:
+            return
+        self.committer.wait_idle()
+        self._epoch = self.committer.epoch
+        self._pending_answers.clear()
+        self.engine = Engine(self.config)
+        self.engine.replay(self.journal.restart_events())
+
+
+def storable_or_refuse(command: cmd.Command) -> None:
+    """InvalidRequest for text no journal can hold (a lone surrogate), before anything changes."""
+    for spec in dataclasses.fields(command):
+        for text in _texts(getattr(command, spec.name)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
                 raise InvalidRequest(
                     "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
                 ) from err
-            raise
-        if self._store_trouble is not None:
-            log.warning("journal writable again")
-            self._store_trouble = None
-        self.version += 1
-        # Built here, under the lock, only when a device shows state: the batch's own state.
-        state = build_snapshot(self.engine, self.clock.now()) if self.hub.wants_state else None
-        self.hub.publish(decision.events, state)
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _texts(item)

@@ -22,6 +22,7 @@ from controller.app.backup import DB_NAME, hall_lock
 from controller.app.clock import Clock, ScaledClock, SystemClock, parse_clock_start
 from controller.app.device_wiring import start_devices
 from controller.app.journal import Journal
+from controller.app.outbox_local import embedded_sender
 from controller.app.runtime import HallRuntime
 from controller.app.screen_runner import LocalScreen
 from controller.app.simulated_families import Simulated, check_real_devices
@@ -69,10 +70,18 @@ def run_hall(options: UpOptions) -> None:
         clock = _make_clock(options, config)
         runtime = HallRuntime(config, journal, clock)
         stack.callback(runtime.hub.stop)
+        stack.callback(runtime.committer.stop)  # what is queued is written before the hub stops
         machines, printer_twins = ticket_machines(runtime, simulate="printers" in simulated)
         stack.callback(_close_printers, machines, printer_twins)
         base = f"http://{options.host}:{options.port}"
         outbox_token = secrets.token_urlsafe(24)
+        satisfaction = embedded_satisfaction_app(
+            config,
+            options.data,
+            outbox_token=outbox_token,
+            admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
+            clock=clock.now,
+        )
         devices = start_devices(
             runtime,
             simulate=simulated,
@@ -80,6 +89,7 @@ def run_hall(options: UpOptions) -> None:
             base_url=base,
             outbox_token=outbox_token,
             speed=clock.speed if isinstance(clock, ScaledClock) else 1.0,
+            embedded_send=embedded_sender(satisfaction.state.satisfaction, outbox_token),
         )
         stack.callback(devices.stop)
         stop = threading.Event()
@@ -95,13 +105,6 @@ def run_hall(options: UpOptions) -> None:
                 threading.Thread(target=driver.run, args=(stop,), name="demo", daemon=True)
             )
         app = create_app(runtime, tokens, machines, devices=devices)
-        satisfaction = embedded_satisfaction_app(
-            config,
-            options.data,
-            outbox_token=outbox_token,
-            admin_token=os.environ.get("HALLCTL_ADMIN_TOKEN") or admin_token,
-            clock=clock.now,
-        )
         app.state.token_checks.extend(satisfaction.state.token_checks)
         app.mount("/satisfaction", satisfaction)
         screen = _local_screen(runtime)

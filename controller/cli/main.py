@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.api.auth import token_digest
 from controller.app.backup import DB_NAME, BackupCheck, backup, check_backup, restore
 from controller.app.simulated_families import Simulated, check_real_devices
 from controller.cli.conformance import add_conformance_commands
@@ -21,6 +20,7 @@ from controller.cli.screen import add_screen_commands
 from controller.cli.simulate import add_simulate_commands
 from controller.domain.errors import ConfigError, HallError
 from controller.settings.config_loader import load_config
+from controller.settings.hall_config import token_digest
 from firmware_protocols.escpos.escpos_ticket import EscPosError
 
 DEFAULT_CONFIG = Path("config/hall.example.toml")

@@ -8,9 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from controller.api.auth import token_digest
 from controller.domain.errors import AuthError, NotPermitted
-from controller.settings.hall_config import TokenConfig
+from controller.settings.hall_config import TokenConfig, token_digest
 
 
 class SatisfactionRole(StrEnum):

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from controller.api.auth import token_digest
 from controller.domain.errors import CommandRejected, NotFound
 from controller.domain.hall_rules import CalendarConfig
 from controller.satisfaction import store
@@ -31,6 +30,7 @@ from controller.satisfaction.registry import (
     calendar_json,
 )
 from controller.satisfaction.settings import HallProfile
+from controller.settings.hall_config import token_digest
 
 # A hall added without a calendar: Monday to Friday, 09:00-17:00 (its 差评 deadlines count
 # working days on it; a hall with holidays or 调休 gives its own).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -29,6 +30,11 @@ class TicketText(StrictModel):
         default="", description="base URL of the ticket status page for the QR code; empty: no QR"
     )
     print_materials: bool = True
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 hex digest of a token, as stored in the config."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class TokenConfig(StrictModel):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.clock import ManualClock
+from controller.app.hub import Batch
 from controller.app.journal import Journal
 from controller.app.outbox import RatingOutbox, RetryPolicy, http_sender
 from controller.app.runtime import HallRuntime
@@ -109,7 +110,7 @@ def test_backoff_doubles_to_its_cap_while_events_keep_coming(
     )
     wakes = 0
 
-    def wake(batch: object) -> None:
+    def wake(batch: Batch) -> None:
         nonlocal wakes
         wakes += 1
         outbox.wake(batch)

@@ -57,8 +57,9 @@ def test_each_role_can_do_its_job(hall: Hall) -> None:
 
 
 def test_admin_token_from_the_environment_is_hashed_and_checked() -> None:
-    from controller.api.auth import TokenRegistry, token_digest
+    from controller.api.auth import TokenRegistry
     from controller.domain.errors import AuthError
+    from controller.settings.hall_config import token_digest
 
     registry = TokenRegistry([], admin_token="a-long-admin-token-from-env")
     assert registry.caller_for("Bearer a-long-admin-token-from-env").role.value == "admin"

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.api.auth import token_digest
 from controller.satisfaction import schema, store
+from controller.settings.hall_config import token_digest
 from tests.integration.satisfaction.conftest import ROOT, record
 from tests.integration.satisfaction.pg_server import PostgresServer
 from tests.integration.satisfaction.province_parts import (

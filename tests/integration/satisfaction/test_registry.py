@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from controller.api.auth import token_digest
 from controller.app.clock import ManualClock
 from controller.satisfaction.app import create_satisfaction_app
 from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, SatisfactionTokens
 from controller.satisfaction.registry import TOKENS as TOKEN_TABLE
 from controller.satisfaction.settings import SatisfactionSettings, load_central_config
+from controller.settings.hall_config import token_digest
 from tests.integration.satisfaction.conftest import HALL_A, NOW, PROFILES, TOKENS, record
 
 ADMIN_TOKEN = "province-admin-token-for-tests-01"
