@@ -22,7 +22,8 @@ from controller.app.dashboard_figures import (
     wait_histogram,
     waiting_history,
 )
-from controller.app.journal import EVENTS, Journal
+from controller.app.journal import Journal
+from controller.app.journal_tables import EVENTS
 from controller.app.runtime import HallRuntime
 from controller.domain.alerts import AlertKind, Severity
 from controller.domain.errors import NotFound

@@ -11,17 +11,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Field, SQLModel, create_engine
+from sqlmodel import SQLModel, create_engine
 
 from controller.app import event_codec
 from controller.app.data_files import secure_file
+from controller.app.journal_tables import EVENTS, META, RESPONSES
 from controller.domain import events as ev
 from controller.domain.errors import StoreError
 
@@ -38,41 +39,6 @@ PERSISTENT_KINDS = (
 )
 SCHEMA_VERSION = "1"
 SQLITE_FULL = 13  # "database or disk is full": SQLite's answer to ENOSPC on a write
-
-
-class JournalEvent(SQLModel, table=True):
-    """One journaled event; `day` is the hall day it belongs to."""
-
-    __tablename__ = "journal_event"
-    seq: int | None = Field(default=None, primary_key=True)
-    day: str = Field(index=True)
-    at: str
-    kind: str = Field(index=True)
-    payload: str
-
-
-class IdempotentResponse(SQLModel, table=True):
-    """The response given to a request carrying an Idempotency-Key, kept for retries."""
-
-    __tablename__ = "idempotent_response"
-    key: str = Field(primary_key=True)
-    fingerprint: str
-    status: int
-    body: str
-    created_at: str
-
-
-class JournalMeta(SQLModel, table=True):
-    """Key/value facts about the journal itself (schema version, hall name)."""
-
-    __tablename__ = "journal_meta"
-    key: str = Field(primary_key=True)
-    value: str
-
-
-EVENTS = cast(Table, JournalEvent.__table__)  # type: ignore[attr-defined]
-RESPONSES = cast(Table, IdempotentResponse.__table__)  # type: ignore[attr-defined]
-META = cast(Table, JournalMeta.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
