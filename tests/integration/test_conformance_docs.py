@@ -17,7 +17,7 @@ KITS = {
     "keypad-mqtt": keypad_mqtt.CATALOGUE,
 }
 EVERY_CLAUSE = sorted(
-    {clause for catalogue in KITS.values() for clause in catalogue}, key=lambda c: c.label
+    {clause for catalogue in KITS.values() for clause in catalogue}, key=lambda c: (c.label, c.key)
 )
 
 
