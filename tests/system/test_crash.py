@@ -19,6 +19,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,21 @@ def _start(data: Path, port: int, config: Path) -> subprocess.Popen[bytes]:
     )
 
 
+@contextmanager
+def running_hall(data: Path, port: int, config: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`hallctl up` on the crash config for the block; killed on the way out if still running.
+
+    A failed assertion inside the block must not leave a hall behind (one once ran 90 minutes).
+    """
+    process = _start(data, port, config)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
 def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -137,8 +154,10 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     data, port, config = tmp_path / "var", free_port(), _roomy_config(tmp_path)
     ledger = Ledger()
     for _ in range(ROUNDS):
-        process = _start(data, port, config)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with (
+            running_hall(data, port, config) as process,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+        ):
             _wait_ready(client, process)
             killer = threading.Timer(rng.uniform(0.05, 0.6), process.send_signal, [signal.SIGKILL])
             killer.start()
@@ -151,8 +170,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
                 process.wait(timeout=10)
         assert process.returncode == -signal.SIGKILL
 
-    process = _start(data, port, config)
-    try:
+    with running_hall(data, port, config) as process:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             _wait_ready(client, process)
             if ledger.pending is not None:
@@ -167,7 +185,6 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             for ticket_id in called:
                 status = client.get(f"/api/tickets/{ticket_id}", headers=HEADERS).json()["status"]
                 assert status in ("called", "finished"), f"{ticket_id} was called, now {status}"
-    finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
 

@@ -27,8 +27,8 @@ from tests.system.test_crash import (
     Ledger,
     _roomy_config,
     _send,
-    _start,
     _wait_ready,
+    running_hall,
 )
 
 ROUNDS = int(os.environ.get("HALL_CRASH_CONCURRENT_ROUNDS", "20"))
@@ -62,31 +62,30 @@ def test_sigkill_while_four_clients_share_commits_loses_nothing_and_keeps_order(
     base = f"http://127.0.0.1:{port}"
     ledgers = [Ledger() for _ in range(CLIENTS)]
     for _ in range(ROUNDS):
-        process = _start(data, port, config)
-        with httpx.Client(base_url=base, timeout=10) as client:
-            _wait_ready(client, process)
-            for window, staff in WINDOWS.items():
-                client.post(
-                    f"/api/windows/{window}/sign-in",
-                    json={"staff": staff, "role": "A"},
-                    headers=HEADERS,
-                )
-        killer = threading.Timer(rng.uniform(0.2, 0.8), process.send_signal, [signal.SIGKILL])
-        killer.start()
-        clients = [
-            threading.Thread(target=_client, args=(base, ledger, random.Random(rng.random())))
-            for ledger in ledgers
-        ]
-        for thread in clients:
-            thread.start()
-        for thread in clients:
-            thread.join(timeout=30)
-        killer.join()
-        process.wait(timeout=10)
+        with running_hall(data, port, config) as process:
+            with httpx.Client(base_url=base, timeout=10) as client:
+                _wait_ready(client, process)
+                for window, staff in WINDOWS.items():
+                    client.post(
+                        f"/api/windows/{window}/sign-in",
+                        json={"staff": staff, "role": "A"},
+                        headers=HEADERS,
+                    )
+            killer = threading.Timer(rng.uniform(0.2, 0.8), process.send_signal, [signal.SIGKILL])
+            killer.start()
+            clients = [
+                threading.Thread(target=_client, args=(base, ledger, random.Random(rng.random())))
+                for ledger in ledgers
+            ]
+            for thread in clients:
+                thread.start()
+            for thread in clients:
+                thread.join(timeout=30)
+            killer.join()
+            process.wait(timeout=10)
         assert process.returncode == -signal.SIGKILL
 
-    process = _start(data, port, config)
-    try:
+    with running_hall(data, port, config) as process:
         with httpx.Client(base_url=base, timeout=10) as client:
             _wait_ready(client, process)
             for ledger in ledgers:
@@ -97,7 +96,6 @@ def test_sigkill_while_four_clients_share_commits_loses_nothing_and_keeps_order(
                 view = client.get(f"/api/tickets/{ticket['id']}", headers=HEADERS)
                 assert view.status_code == 200, f"acknowledged ticket {ticket['number']} is gone"
                 assert view.json()["number"] == ticket["number"]
-    finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
 
