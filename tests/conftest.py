@@ -23,6 +23,12 @@ def hall_time(hhmm: str, day: dt.date = MONDAY) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=HALL_ZONE)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the `slow` tests first, the rest in collection order."""
+    # With pytest-xdist (scripts/test.sh) the longest files then start at once, not alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def hall_config() -> HallConfig:
     """The example county hall (config/hall.example.toml); frozen, so shared."""

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.servers import free_port
 from tests.system.test_crash import (
@@ -31,6 +32,7 @@ from tests.system.test_crash import (
     running_hall,
 )
 
+pytestmark = pytest.mark.slow  # SIGKILLs the real hall again and again
 ROUNDS = int(os.environ.get("HALL_CRASH_CONCURRENT_ROUNDS", "20"))
 CLIENTS = 4
 

@@ -65,9 +65,13 @@ def serve_hall(tmp_path: Path) -> Iterator[Callable[..., ServedHall]]:
         yield start
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium (never a downloaded browser)."""
+    """Headless Debian Chromium (never a downloaded browser), for the browser tests only.
+
+    Playwright's sync API keeps an asyncio loop running on the main thread while it is open:
+    session scope would leave it running under any test a pytest-xdist worker runs next.
+    """
     path = chromium_path()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
