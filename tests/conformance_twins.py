@@ -144,6 +144,22 @@ class WrongSeqStrip(SimLedStrip):
         return Frame(reply.address, reply.function, seq, reply.payload, reply=True).encode()
 
 
+class FallsSilentStrip(SimLedStrip):
+    """Answers well, then stops answering anything (a firmware hang mid-run)."""
+
+    ANSWERS = 12
+
+    def __init__(self, address: int) -> None:
+        super().__init__(address)
+        self.answered = 0
+
+    def handle(self, frame: Frame, at: float) -> bytes:
+        data = super().handle(frame, at)
+        if data:
+            self.answered += 1
+        return data if self.answered <= self.ANSWERS else b""
+
+
 # --- wired keypads (keypad-serial.md) ---
 
 

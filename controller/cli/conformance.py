@@ -35,7 +35,8 @@ def add_conformance_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
         "conformance",
         help="check a vendor's LED strip or keypad against docs/protocols, clause by clause",
         description="Run the documented protocol against one device and print PASS/FAIL per "
-        "clause of the spec. Exit code 0: every clause passed or was skipped; 1: one failed.",
+        "clause of the spec. Exit code 0: every clause passed or was skipped; 1: one failed; "
+        "2: the run stopped early (the device fell silent).",
     )
     kinds = parser.add_subparsers(required=True, metavar="DEVICE")
     led = kinds.add_parser("led-strip", help="an LED window strip or board on RS-485")
@@ -243,4 +244,4 @@ def _print(report: Report, where: str, as_json: bool) -> int:
         print(report_json(report))
     else:
         print_report(report, sys.stdout)
-    return 0 if report.passed else 1
+    return {"PASS": 0, "FAIL": 1}.get(report.verdict, 2)

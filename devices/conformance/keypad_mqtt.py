@@ -105,8 +105,7 @@ class KeypadMqttKit:
                 self._check_presses()
                 self._check_power_cycle(self.hands)
         except _Stop as err:
-            self.report.notes.append(f"run stopped: {err}")
-            self.report.finish(f"not run: {err}")
+            self.report.stop(str(err))
         self.report.finish("not run")
         return self.report
 

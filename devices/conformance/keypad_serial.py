@@ -124,8 +124,7 @@ class KeypadSerialKit(BusKit):
                 self._check_presses(self.hands)
                 self._check_power_up(self.hands)
         except DeviceSilent as err:
-            self.report.notes.append(f"run stopped: {err}")
-            self.report.finish(f"not run: {err}")
+            self.report.stop(str(err))
         self.finish_generic()
         self.report.finish("not run")
         if self.identity is not None:

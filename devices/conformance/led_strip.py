@@ -131,8 +131,7 @@ class LedStripKit(BusKit):
             self._check_fresh_query()
             self._check_power_up()
         except DeviceSilent as err:
-            self.report.notes.append(f"run stopped: {err}")
-            self.report.finish(f"not run: {err}")
+            self.report.stop(str(err))
         self.finish_generic()
         self._judge_busy()
         self.report.finish("not run")

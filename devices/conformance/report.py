@@ -57,6 +57,7 @@ class Report:
             raise ValueError(f"duplicate clause keys in {keys}")
         self._results: dict[str, Result] = {}
         self.notes: list[str] = []  # facts worth printing that judge nothing (firmware, timings)
+        self.stopped = ""  # why the run ended before every clause was tried ("" when it did not)
 
     def record(self, clause: Clause, ok: bool, failure: str = "", *, evidence: str = "") -> bool:
         """PASS (with `evidence`) or FAIL (with `failure`); a failed clause stays failed, its
@@ -81,6 +82,13 @@ class Report:
         for clause in self.catalogue:
             self.skip(clause, why)
 
+    def stop(self, why: str) -> None:
+        """The run ended early (the device fell silent): what is left is skipped, never passed."""
+        if not self.stopped:
+            self.stopped = why
+            self.notes.append(f"run stopped: {why}")
+        self.finish(f"not run: {why}")
+
     @property
     def results(self) -> list[Result]:
         """One result per clause that has one, in catalogue order."""
@@ -91,9 +99,16 @@ class Report:
         return {r.clause.key for r in self.results if r.outcome is outcome}
 
     @property
+    def verdict(self) -> str:
+        """FAIL when a clause failed, else INCOMPLETE when the run stopped early, else PASS."""
+        if self.keys(Outcome.FAIL):
+            return "FAIL"
+        return "INCOMPLETE" if self.stopped else "PASS"
+
+    @property
     def passed(self) -> bool:
-        """True when no clause failed."""
-        return not self.keys(Outcome.FAIL)
+        """True when no clause failed and the run went to its end."""
+        return self.verdict == "PASS"
 
     def _check_known(self, clause: Clause) -> None:
         if clause not in self.catalogue:
@@ -118,7 +133,7 @@ def print_report(report: Report, out: TextIO) -> None:
         f"{counts[Outcome.FAIL]} failed, {counts[Outcome.SKIP]} skipped",
         file=out,
     )
-    print("RESULT: " + ("PASS" if report.passed else "FAIL"), file=out)
+    print(f"RESULT: {report.verdict}", file=out)
 
 
 def report_json(report: Report) -> str:
@@ -127,6 +142,7 @@ def report_json(report: Report) -> str:
         {
             "device": report.device,
             "passed": report.passed,
+            "verdict": report.verdict.lower(),
             "notes": report.notes,
             "clauses": [
                 {

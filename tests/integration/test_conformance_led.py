@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 
 import pytest
 
 from devices.conformance.led_strip import CATALOGUE, LedStripKit
-from devices.conformance.report import Outcome, Report, print_report
+from devices.conformance.report import Outcome, Report, print_report, report_json
 from devices.conformance.serial_probe import SerialProbe
 from devices.conformance.twins import SimLedHands
 from devices.led.sim_led_model import SimLedStrip
@@ -69,6 +70,17 @@ def test_a_broken_twin_fails_its_clause_and_only_it(
     assert report.keys(Outcome.FAIL) == {failing}, out.getvalue()
     assert report.keys(Outcome.PASS) == EVERY_KEY - {failing}, out.getvalue()
     assert "RESULT: FAIL" in out.getvalue()
+
+
+def test_a_display_that_falls_silent_mid_run_is_not_certified() -> None:
+    report = _run(broken.FallsSilentStrip)
+    out = io.StringIO()
+    print_report(report, out)
+    assert report.keys(Outcome.FAIL) == set(), out.getvalue()
+    assert report.keys(Outcome.SKIP), out.getvalue()  # the clauses after the hang never ran
+    assert not report.passed
+    assert out.getvalue().rstrip().endswith("RESULT: INCOMPLETE"), out.getvalue()
+    assert json.loads(report_json(report))["verdict"] == "incomplete"
 
 
 def test_a_slow_display_fails_the_reply_time() -> None:
