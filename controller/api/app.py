@@ -34,6 +34,7 @@ from controller.api.schemas import ErrorBody
 from controller.api.security_headers import SecureFastAPI
 from controller.api.shared_reads import SharedReads
 from controller.api.stream_slots import StreamSlots
+from controller.api.validation_errors import validation_error
 from controller.app.runtime import HallRuntime
 from controller.app.ticket_machine import TicketMachine
 from controller.domain.errors import (
@@ -110,7 +111,7 @@ def create_app(
     app.include_router(routes_metrics.router)
     install_metrics(app, runtime)
     app.add_exception_handler(HallError, _hall_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(
         RequestGuard, limits=runtime.config.server, token_checks=app.state.token_checks
     )
@@ -169,19 +170,3 @@ async def _hall_error(_request: Request, exc: Exception) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse({"error": "hall_error", "message": str(exc)}, status_code=400)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
-        problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    return JSONResponse(
-        {
-            "error": "invalid_request",
-            "message": "请求格式错误：" + "；".join(problems),
-            "problems": problems,
-        },
-        status_code=422,
-    )

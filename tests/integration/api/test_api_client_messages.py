@@ -48,3 +48,22 @@ def test_printer_health_details_are_for_the_floor_only(hall: Hall) -> None:
     floor = client.get("/api/printers", headers=auth("floor")).json()
     assert ABSENT in floor["machines"][0]["printers"][0]["detail"]
     printer.close()
+
+
+def test_a_malformed_request_is_explained_in_chinese(hall: Hall) -> None:
+    cases = [
+        ("/api/windows/1/sign-in", {}, "staff: 缺少此字段"),
+        ("/api/windows/1/sign-in", {"staff": 7, "role": "A"}, "staff: 应为字符串"),
+        ("/api/tickets", {"service": "SB", "colour": "red"}, "colour: 不允许的字段"),
+    ]
+    for path, body, problem in cases:
+        status, answer = hall.post(path, json=body)
+        assert status == 422 and answer["error"] == "invalid_request", answer
+        assert problem in answer["problems"], answer
+        assert answer["message"].startswith("请求格式错误：") and problem in answer["message"]
+    broken = hall.client.post(
+        "/api/tickets",
+        content=b"{not json",
+        headers=auth("admin") | {"content-type": "application/json"},
+    )
+    assert broken.status_code == 422 and "不是有效的 JSON" in broken.json()["message"], broken.text
