@@ -143,3 +143,23 @@ def test_a_press_kept_in_flash_across_a_power_cut_has_no_age_and_is_judged_at_ar
         with controller(db, clock, line.url):
             answer = sim.wait_acked(rating, timeout=10)
     assert (answer.accepted, answer.code) == (False, "invitation_expired"), answer
+
+
+def test_a_keypad_whose_firmware_drops_to_version_1_is_spoken_to_in_version_1(
+    tmp_path: Path,
+) -> None:
+    db, clock = tmp_path / "hall.db", ManualClock(hall_time("09:00"))
+    with SimulatedKeypadLine(link=tmp_path / "kp") as line:
+        sim = line.attach(SimKeypad(ADDRESS, ticks=lambda: clock.now().timestamp()))
+        with controller(db, clock, line.url) as runtime:
+            runtime.execute(cmd.SignIn(WINDOW, "S0101", "A"))
+            assert wait_until(lambda: sim.versions_heard[2] > 0)
+            sim.version = 1  # an older firmware, same boot: it NAKs version 2 frames
+            heard = sim.versions_heard[1]
+            answer = sim.wait_acked(sim.press("pause", argument="午休"), timeout=10)
+            assert wait_until(lambda: sim.versions_heard[1] > heard + 3)
+            before = sim.versions_heard[2]
+            assert wait_until(lambda: sim.versions_heard[1] > heard + 10)
+            after = sim.versions_heard[2]
+    assert (answer.accepted, answer.code) == (True, "ok"), answer
+    assert after == before  # no version 2 frame once the NAK said 1
