@@ -204,6 +204,20 @@ class RefusalKeepsKeypad(SimKeypad):
             self.stray_answers.append(answer)
 
 
+class TenMsTicksKeypad(SimKeypad):
+    """Sends its 10 ms ticks as the press age, not milliseconds (keypad-serial.md section 7)."""
+
+    def age_ms(self, press: Press) -> int:
+        return super().age_ms(press) // 10
+
+
+class UptimeAgeKeypad(SimKeypad):
+    """Sends the time since power-up as the press age, not the time since the press."""
+
+    def age_ms(self, press: Press) -> int:
+        return super().age_ms(press) + 600_000
+
+
 class BootKeptKeypad(SimKeypad):
     """Keeps its boot id across a power-up (keypad-serial.md section 5)."""
 

@@ -29,9 +29,15 @@ from controller.domain.errors import ConfigError, ConfigProblem
 from controller.settings.config_sections import TOKEN_ENV
 from devices.keypad.keypad import KeypadPort
 from devices.keypad.keypad_mqtt import MqttKeypadPort, open_keypad_port
-from devices.keypad.keypad_mqtt_local import LocalKeypadHall, start_local_keypad_hall
+from devices.keypad.keypad_mqtt_local import (
+    LocalKeypadHall,
+    start_local_keypad_hall,
+    start_simulated_keypads,
+)
 from devices.keypad.keypad_protocols import KEYPAD_PROTOCOLS, KeypadBusDriver, SimulatedKeypads
 from devices.keypad.keypad_twin import KeypadTwin
+from devices.keypad.mqtt_config import KeypadLinkError, KeypadMqttConfig
+from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
 from devices.led.led_display import LedDriver
 from devices.led.led_protocols import LED_PROTOCOLS, ShownText, SimulatedLedLine
 from devices.voice.announcer import Announcer
@@ -54,6 +60,7 @@ class HallDevices:
     keypad_buses: list[KeypadBusDriver] = field(default_factory=list)
     keypad_lines: list[SimulatedKeypads] = field(default_factory=list)
     local_keypads: LocalKeypadHall | None = None
+    mqtt_twins: dict[str, SimulatedMqttKeypad] = field(default_factory=dict)  # on the real broker
     outbox: RatingOutbox | None = None
     notes: list[str] = field(default_factory=list)
     _stops: list[Callable[[], None]] = field(default_factory=list)
@@ -77,6 +84,9 @@ class HallDevices:
             for keypad in self.local_keypads.keypads.values():
                 if keypad.window == window:
                     return keypad
+        for twin in self.mqtt_twins.values():
+            if twin.window == window:
+                return twin
         for line in self.keypad_lines:
             if (wired := line.at_window(window)) is not None:
                 return wired
@@ -282,9 +292,27 @@ def _start_keypads(
         devices.mqtt_port = open_keypad_port(link, dispatcher)
         devices._stops.append(devices.mqtt_port.close)
         runtime.add_alert_source(devices.keypad_alerts)
+        if "keypads" not in simulate and mqtt.simulate:
+            _start_mqtt_twins(devices, mqtt, speed)
     _start_serial_keypads(devices, dispatcher, simulate=simulate, data_dir=data_dir)
     if devices.keypad_ports:
         start_keypad_link(runtime, devices.keypad_ports)
+
+
+def _start_mqtt_twins(devices: HallDevices, mqtt: KeypadMqttConfig, speed: float) -> None:
+    try:
+        twins = start_simulated_keypads(mqtt, clock_rate=speed)
+    except KeypadLinkError as err:
+        raise _problem("keypads.mqtt.simulate", str(err)) from err
+    devices.mqtt_twins.update(twins)
+    for twin in twins.values():
+        devices._stops.append(twin.stop)  # before the controller's port (stops run last first)
+    broker = mqtt.broker
+    assert broker is not None
+    devices.notes.append(
+        f"模拟评价器 / simulated MQTT keypads {', '.join(twins)} on the hall's broker at "
+        f"{broker.host}:{broker.port}, beside the real ones"
+    )
 
 
 def _start_serial_keypads(

@@ -10,6 +10,7 @@ the floor sees a `keypad_stuck` alert until the keypad calms, and the log says s
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -58,7 +59,7 @@ class KeypadDispatcher:
             argument=press.argument,
             raw=press.raw,
             reasons_table=press.reasons_table,
-            pressed_at=press.pressed_at,
+            pressed_at=pressed_at(press, self.runtime.clock.now()),
         )
         try:
             outcome = self.runtime.execute(command, idempotency=press_key(press))
@@ -118,6 +119,13 @@ def press_key(press: KeypadPress) -> IdempotencyKey:
     }
     fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return IdempotencyKey(f"keypad:{press.device_id}:{press.boot_id}:{press.seq}", fingerprint)
+
+
+def pressed_at(press: KeypadPress, arrived: dt.datetime) -> dt.datetime | None:
+    """The press's moment on the controller's clock: its stamp, or its arrival minus its age."""
+    if press.pressed_at is not None or press.pressed_ago is None:
+        return press.pressed_at
+    return arrived - press.pressed_ago
 
 
 def as_refused(press: KeypadPress, reason: str) -> RefusedPress:

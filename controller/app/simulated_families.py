@@ -2,8 +2,10 @@
 
 Bringing a real hall in one family at a time (docs/commissioning.md): plain `--simulate` means
 every family; `--simulate led,keypads` only those; a device whose config says `simulate = true`
-is a twin whatever the command line says. What a real run needs from outside the config (a
-broker password file, the central token file) is checked only for the families that are real.
+is a twin whatever the command line says, and so is a Wi-Fi keypad named in
+`[keypads.mqtt.simulate]` (a twin on the hall's real broker). What a real run needs from outside
+the config (a broker password file, a simulated keypad's password file, the central token file)
+is checked only for the families that are real.
 """
 
 from __future__ import annotations
@@ -91,6 +93,13 @@ def real_device_problems(config: HallConfig, simulated: Simulated) -> list[tuple
         elif mqtt.broker.password_file is not None:
             loc: Loc = ("keypads", "mqtt", "broker", "password_file")
             found += _secret_file(loc, mqtt.broker.password_file, "the broker password file")
+        for device, path in sorted(mqtt.simulate.items()):
+            what = f"the broker password file of simulated keypad {device}"
+            hint = (
+                f" (`hallctl mqtt-broker write-config` or `rotate-keypad DIR {device}` writes it)"
+            )
+            problems = _secret_file(("keypads", "mqtt", "simulate", device), path, what)
+            found += [(loc, message + hint) for loc, message in problems]
     push = config.satisfaction
     if push.enabled and push.url and push.token_file is not None:
         found += _secret_file(("satisfaction", "token_file"), push.token_file, "the token file")

@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from controller.cli.mqtt_keypads import add_keypad_account_commands
+from controller.cli.mqtt_keypads import add_keypad_account_commands, write_simulated_password
 from controller.domain.errors import HallError
 from controller.settings.config_loader import load_config
 from devices.keypad.mqtt_config import KeypadMqttConfig
@@ -131,6 +131,10 @@ def write_config(args: argparse.Namespace) -> int:
     )
     if written_password is not None:
         write_private(written_password, accounts.controller_password + "\n")
+    simulated = {
+        device: write_simulated_password(config, device, accounts.device_passwords[device])
+        for device in sorted(config.simulate)
+    }
     result = _result(
         config,
         accounts,
@@ -139,6 +143,9 @@ def write_config(args: argparse.Namespace) -> int:
         bind=args.bind,
         written_password=written_password,
     )
+    for row in result["keypads"]:
+        path = simulated.get(row["device_id"])
+        row["password_written_to"] = str(path) if path else None
     if tls is not None:
         result["tls_listener"] = {"bind": tls.bind, "port": tls.port, "names": list(tls.names)}
         result["ca_certificate"] = str(directory / "tls" / "ca.crt")
@@ -238,6 +245,9 @@ def _print(result: dict[str, Any]) -> None:
     print("评价器账号（仅显示这一次，代理只保存散列）/ keypad credentials, shown once:")
     print(f"{'窗口':<4} {'设备':<12} {'用户名':<16} 密码")
     for row in result["keypads"]:
+        written = row["password_written_to"]
+        note = f"  (模拟 / simulated → {written})" if written else ""
         print(
             f"{row['window']!s:<6} {row['device_id']:<14} {row['username']:<19} {row['password']}"
+            + note
         )

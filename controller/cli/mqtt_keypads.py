@@ -24,7 +24,7 @@ from devices.mqtt_broker.mosquitto_accounts import (
     set_password,
     write_acl,
 )
-from devices.mqtt_broker.mosquitto_files import BrokerError, device_username
+from devices.mqtt_broker.mosquitto_files import BrokerError, device_username, write_private
 from firmware_protocols.keypad.keypad_mqtt import KeypadTopic, TopicKind
 
 
@@ -81,6 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         raise HallError(f"keypad {device} has no account yet: add-keypad gives it one")
     password = secrets.token_urlsafe(18)
     set_password(passwd, user, password)
+    written = write_simulated_password(config, device, password)
     write_acl(directory, config.hall_id, config.broker.username, config.keypads)
     reloaded = [] if args.no_reload else reload_broker(directory / "mosquitto.conf")
     result = _result(
@@ -90,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         directory=directory,
         reloaded=reloaded,
         skipped=args.no_reload,
+        written=written,
     )
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -106,6 +108,7 @@ def _result(
     directory: Path,
     reloaded: list[int],
     skipped: bool,
+    written: Path | None = None,
 ) -> dict[str, Any]:
     return {
         "device_id": device,
@@ -116,8 +119,25 @@ def _result(
         "acl_file": str(directory / "acl"),
         "reloaded_pids": reloaded,
         "reload": "skipped" if skipped else ("sent" if reloaded else "no running broker found"),
+        "password_written_to": str(written) if written else None,
         "provisioning": _provisioning(config, device, directory),
     }
+
+
+def write_simulated_password(config: KeypadMqttConfig, device: str, password: str) -> Path | None:
+    """Write a simulated keypad's new password to the file `[keypads.mqtt.simulate]` names for it
+    (mode 600, the invoking user's); None for a real keypad. HallError naming the file if it fails."""
+    path = config.simulate.get(device)
+    if path is None:
+        return None
+    try:
+        write_private(path, password + "\n")
+    except OSError as err:
+        raise HallError(
+            f"cannot write the password file of simulated keypad {device}, {path}: "
+            f"{err.strerror or err}"
+        ) from err
+    return path
 
 
 def _provisioning(config: KeypadMqttConfig, device: str, directory: Path) -> dict[str, Any]:
@@ -144,6 +164,10 @@ def _print(result: dict[str, Any]) -> None:
         f"{result['window']}号窗口 {result['device_id']}: 用户名 / user {result['username']}  "
         f"新密码（仅显示这一次）/ new password, shown once: {result['password']}"
     )
+    if result["password_written_to"]:
+        print(
+            f"模拟评价器密码已写入 / simulated keypad's password written to {result['password_written_to']}"
+        )
     setup = result["provisioning"]
     print(
         f"设置评价器 / keypad set-up: hall {setup['hall_id']}, window {setup['window']}, "

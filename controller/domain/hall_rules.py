@@ -262,7 +262,7 @@ class PrivacyConfig(StrictModel):
 
 
 class PressTimeConfig(StrictModel):
-    """How far a keypad's own press time is trusted (docs/protocols/keypad-mqtt.md, "Press time")."""
+    """How far a keypad's own press time is trusted (keypad-mqtt.md, keypad-serial.md: "Press time")."""
 
     max_delay_seconds: float = Field(
         default=900.0,

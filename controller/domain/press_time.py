@@ -5,6 +5,8 @@ each ack and stamps every press with it, so a rating made while the invitation w
 delivered after an outage is judged at the moment it was made. A stamp is trusted only within
 `[keypads.press_time]`: no older than `max_delay_seconds` before it arrived, no later than
 `max_skew_seconds` after; outside them (or without a stamp) the press is judged at arrival.
+A wired keypad of version 2 (keypad-serial.md §7) says the press's age instead; the controller
+turns it into a stamp (arrival minus age, controller/app/keypad_intake.py) judged the same way.
 """
 
 from __future__ import annotations

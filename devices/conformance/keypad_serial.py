@@ -3,7 +3,8 @@
 The kit is the controller: it polls. Besides the generic hall bus clauses it checks DISPLAY and
 its repeat, broadcasts, and, with hands pressing keys and cycling the power, the press queue:
 offered oldest first until answered and unchanged, removed by an answer whether accepted or not,
-stray answers ignored, POLL executed fresh, seq +1 per press, a new boot id after power-up.
+stray answers ignored, POLL executed fresh, seq +1 per press, a new boot id after power-up,
+and (version 2) each press's age (devices/conformance/keypad_serial_age.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from devices.conformance.hall_bus_checks import (
     describe,
 )
 from devices.conformance.hands import Hands
+from devices.conformance.keypad_serial_age import PRESS_AGE, check_press_age
 from devices.conformance.report import Clause, Report
 from devices.conformance.serial_probe import SerialProbe
 from firmware_protocols.hall_bus.hall_bus import BROADCAST, FN_ACK, Ack, DeviceClass, Frame
@@ -71,8 +73,9 @@ CATALOGUE = (
     BOOT,
     POLL_REPLY,
     RATING,
+    PRESS_AGE,
 )
-NEEDS_HANDS = (FRESH_POLL, OFFER, ANSWER, SEQ, BOOT, RATING, FORGET)
+NEEDS_HANDS = (FRESH_POLL, OFFER, ANSWER, SEQ, BOOT, RATING, FORGET, PRESS_AGE)
 _POLL_GAP = 0.05  # keypad-serial.md section 3: poll_interval
 _DRAIN_POLLS = 64
 
@@ -112,7 +115,7 @@ class KeypadSerialKit(BusKit):
         """Every clause of the catalogue once; the report."""
         try:
             self.run_generic()
-            self._drain()
+            self.drain()
             self._check_display()
             self._check_broadcast()
             if self.hands is None:
@@ -123,6 +126,7 @@ class KeypadSerialKit(BusKit):
             else:
                 self._check_presses(self.hands)
                 self._check_power_up(self.hands)
+                check_press_age(self, self.hands)
         except DeviceSilent as err:
             self.report.stop(str(err))
         self.finish_generic()
@@ -166,7 +170,7 @@ class KeypadSerialKit(BusKit):
 
     # --- clauses ---
 
-    def _drain(self) -> list[Press]:
+    def drain(self) -> list[Press]:
         """Answer (accepted) every queued press until NO_EVENT; the presses seen."""
         seen: list[Press] = []
         answer: PollAnswer | None = None
@@ -252,7 +256,7 @@ class KeypadSerialKit(BusKit):
         one = self.wait_event(queued=1)
         if one is None:
             self.report.record(OFFER, False, "two presses made, never offered with queued 1")
-            self._drain()
+            self.drain()
             return
         self.report.record(
             OFFER, one.press.key == "next", f"offered {one.press} before the older next"
@@ -272,7 +276,7 @@ class KeypadSerialKit(BusKit):
         self.report.record(ANSWER, removed, f"refused, still offered: {_offered(reply)}")
         rate = reply.press if removed and isinstance(reply, EventReply) else None
         if rate is None:
-            rate = next((p for p in self._drain() if p.key == "rate"), None)
+            rate = next((p for p in self.drain() if p.key == "rate"), None)
         else:
             self._drain_after(rate)
         if rate is None:
@@ -286,7 +290,7 @@ class KeypadSerialKit(BusKit):
     def _drain_after(self, press: Press) -> None:
         reply = self.poll(_answer(press, True))
         if isinstance(reply, EventReply):
-            self._drain()
+            self.drain()
 
     def _check_power_up(self, hands: Hands) -> None:
         before = self.poll().status
@@ -310,7 +314,7 @@ class KeypadSerialKit(BusKit):
         self.report.record(
             FORGET, ok, f"the DISPLAY sent again answered {describe(reply)}, not shown"
         )
-        self._drain()
+        self.drain()
         hands.press("next")
         event = self.wait_event()
         if event is None:

@@ -64,6 +64,9 @@ class KeypadPress:
     raw: str = ""
     reasons_table: int | None = None  # the reason table the keypad declared with `reasons`
     pressed_at: dt.datetime | None = None  # the keypad's stamp on the controller's clock
+    # Or (wired keypads, version 2) how long before it reached the driver the key was pressed,
+    # by the keypad's own ticks: the controller's clock at arrival minus this is the stamp.
+    pressed_ago: dt.timedelta | None = None
 
 
 # What a keypad is told when the press was refused before the controller's rules.

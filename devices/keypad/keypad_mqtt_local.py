@@ -1,4 +1,5 @@
-"""A local keypad hall for `hallctl up --simulate`: a Mosquitto broker and simulated Wi-Fi keypads."""
+"""Simulated Wi-Fi keypads for `hallctl up`: a local hall (its own Mosquitto, every keypad a twin)
+for `--simulate keypads`, or twins of some keypads on the hall's real broker beside real ones."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from devices.keypad.mqtt_config import KeypadMqttConfig, MqttBrokerConfig
+from devices.keypad.mqtt_config import (
+    KeypadLinkError,
+    KeypadMqttConfig,
+    MqttBrokerConfig,
+    read_password_file,
+)
 from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
 from devices.mqtt_broker.mosquitto import BrokerAccounts, MosquittoBroker
 
@@ -88,3 +94,39 @@ def start_local_keypad_hall(
             hall.stop()
             raise
     return hall
+
+
+def start_simulated_keypads(
+    config: KeypadMqttConfig, *, resend_seconds: float = 2.0, clock_rate: float = 1.0
+) -> dict[str, SimulatedMqttKeypad]:
+    """A started twin for every keypad in `config.simulate`, on `config`'s broker with its own
+    account (its password from its file); KeypadLinkError naming the keypad and file, none left
+    running, if a password cannot be read."""
+    broker = config.broker
+    if broker is None:
+        raise KeypadLinkError("broker", "simulated keypads need [keypads.mqtt.broker]")
+    passwords = {}
+    for device, path in sorted(config.simulate.items()):
+        try:
+            passwords[device] = read_password_file(path)
+        except KeypadLinkError as err:
+            raise KeypadLinkError(f"password file of simulated keypad {device}", str(err)) from err
+    started: dict[str, SimulatedMqttKeypad] = {}
+    try:
+        for seed, (device, password) in enumerate(passwords.items()):
+            started[device] = SimulatedMqttKeypad(
+                config.hall_id,
+                device,
+                config.keypads[device],
+                password,
+                host=broker.host,
+                port=broker.port,
+                resend_seconds=resend_seconds,
+                seed=seed,
+                clock_rate=clock_rate,
+            ).start()
+    except BaseException:
+        for keypad in started.values():
+            keypad.stop()
+        raise
+    return started

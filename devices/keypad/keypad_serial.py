@@ -9,6 +9,8 @@ id, seq). An unanswered frame is resent (same seq) up to `retries` times; a keyp
 is offline (a floor alert) and gets one poll every `offline_probe_seconds` while the others
 carry on. `show()` keeps the latest state per window, sent before any poll; a keypad that
 answers again, reboots or says it shows nothing gets its window's state again (resync).
+Each keypad is spoken to in the highest version both sides know (IDENTIFY, spec §11); a press
+is decided only once that is known, so a version 2 keypad's press always arrives with its age.
 Protocol: docs/protocols/keypad-serial.md; driver notes: docs/keypad-serial-driver.md.
 """
 
@@ -25,18 +27,9 @@ from typing import Literal
 import serial
 
 from controller.domain.alerts import Alert, AlertKind
-from devices.keypad.keypad import (
-    REFUSAL_MESSAGES,
-    KeypadAnswer,
-    KeypadHandler,
-    KeypadKey,
-    KeypadPress,
-    RatingKey,
-    RefusedPress,
-    log_refusal,
-    refusal_code,
-)
+from devices.keypad.keypad import KeypadAnswer, KeypadHandler, log_refusal
 from devices.keypad.keypad_serial_fit import answer_for, display_state
+from devices.keypad.keypad_serial_press import broken_press, keypad_press
 from devices.keypad.keypad_serial_state import KeypadOnBus
 from devices.keypad.serial_config import KeypadBusConfig, KeypadBusError
 from devices.rs485.master_line import LineSettings, MasterLine
@@ -48,6 +41,7 @@ from firmware_protocols.hall_bus.hall_bus import (
     IdentifyQuery,
     Identity,
     Nak,
+    NakReason,
 )
 from firmware_protocols.hall_bus.hall_bus_fields import HallBusError
 from firmware_protocols.keypad.keypad_serial import (
@@ -59,11 +53,14 @@ from firmware_protocols.keypad.keypad_serial import (
     KeypadStatus,
     NoEventReply,
     Poll,
-    PollAnswer,
     decode_reply,
     request_frame,
 )
-from firmware_protocols.keypad.keypad_serial_fields import MAX_REPLY_BYTES, KeypadEventError
+from firmware_protocols.keypad.keypad_serial_fields import (
+    KEYPAD_VERSION,
+    MAX_REPLY_BYTES,
+    KeypadEventError,
+)
 
 log = logging.getLogger(__name__)
 MAX_POLLS_IN_A_ROW = 4  # one keypad's flood of presses must not hold the line from the others
@@ -208,10 +205,10 @@ class SerialKeypadBus:
         try:
             for _ in range(MAX_POLLS_IN_A_ROW):
                 reply = self._poll(kp)
+                if kp.state == "online" and kp.needs_identify:
+                    self._identify(kp)  # a press it held is offered again, in its version
                 if not isinstance(reply, EventReply | KeypadEventError):
                     break
-            if kp.state == "online" and kp.needs_identify:
-                self._identify(kp)
         finally:
             offline = kp.state == "offline"
             wait = (
@@ -232,7 +229,9 @@ class SerialKeypadBus:
             self._on_broken_press(kp, reply, frame)
         elif isinstance(reply, EventReply | NoEventReply):
             self._note_status(kp, reply.status)
-            if isinstance(reply, EventReply):
+            if isinstance(reply, EventReply) and kp.needs_identify:
+                kp.counters["held"] += 1  # its version (and so the press's age) is not known yet
+            elif isinstance(reply, EventReply):
                 self._on_press(kp, reply, frame)
         else:
             self._unexpected(kp, "POLL", reply)
@@ -247,20 +246,8 @@ class SerialKeypadBus:
             kp.answer = last
             kp.counters["resends"] += 1
             return
-        request = KeypadPress(
-            device_id=kp.device_id,
-            boot_id=f"{press.boot_id:08x}",
-            seq=press.seq,
-            window=kp.window,
-            key=KeypadKey(press.key),
-            rating=RatingKey(press.rating) if press.rating is not None else None,
-            reasons=press.reasons,
-            argument=press.argument,
-            raw=frame.encode().hex(),
-            reasons_table=press.reasons_table,
-        )
         try:
-            answer: KeypadAnswer = self.handler(request)
+            answer: KeypadAnswer = self.handler(keypad_press(kp, reply, frame.encode().hex()))
         except Exception:  # not answered: the keypad offers it again on the next poll
             kp.counters["handler_errors"] += 1
             log.exception("keypad %s: the controller failed on press %s", kp.device_id, press.seq)
@@ -272,18 +259,9 @@ class SerialKeypadBus:
     def _on_broken_press(self, kp: KeypadOnBus, error: KeypadEventError, frame: Frame) -> None:
         log.warning("keypad %s sent a broken press: %s; %s", kp.device_id, error, _hex(frame))
         kp.counters["bad_presses"] += 1
-        code = refusal_code(error.field)
-        refusal = RefusedPress(
-            kp.device_id,
-            code,
-            f"{error.boot_id:08x}",
-            error.seq,
-            kp.window,
-            raw=frame.encode().hex(),
-        )
+        refusal, kp.answer = broken_press(kp, error, frame.encode().hex())
         if not log_refusal(self.handler, refusal):
             kp.counters["handler_errors"] += 1
-        kp.answer = PollAnswer(error.boot_id, error.seq, False, code, None, REFUSAL_MESSAGES[code])
 
     def _note_status(self, kp: KeypadOnBus, status: KeypadStatus) -> None:
         if kp.boot_id is not None and status.boot_id != kp.boot_id:
@@ -322,6 +300,7 @@ class SerialKeypadBus:
             return
         with self._cond:
             kp.identity = identity
+            kp.version = max(1, min(KEYPAD_VERSION, identity.max_version))
         if identity.device_class != DeviceClass.KEYPAD:
             log.warning(
                 "keypad %s: device class %#04x answers", kp.device_id, identity.device_class
@@ -332,7 +311,9 @@ class SerialKeypadBus:
     ) -> tuple[Frame, Reply] | None:
         """Send until answered (same seq on every resend); None and offline after the last try."""
         seq = kp.next_seq()
-        data = request_frame(request, kp.address, seq).encode()
+        # IDENTIFY always in version 1, which every keypad reads (hall-bus.md section 10).
+        version = 1 if isinstance(request, IdentifyQuery) else kp.version
+        data = request_frame(request, kp.address, seq, version).encode()
         attempts = 1 if quick else 1 + self.config.retries
         for attempt in range(attempts):
             if attempt:
@@ -379,6 +360,10 @@ class SerialKeypadBus:
             )
 
     def _unexpected(self, kp: KeypadOnBus, what: str, reply: Reply) -> None:
+        if isinstance(reply, Nak) and reply.reason == NakReason.UNSUPPORTED_VERSION:
+            # New firmware of a lower version: speak its version, and ask it again.
+            kp.version = max(1, min(kp.version - 1, reply.detail))
+            kp.needs_identify = True
         if isinstance(reply, Nak):
             kp.counters["naks"] += 1
             log.warning("keypad %s refused %s: %s", kp.device_id, what, reply.reason.name)

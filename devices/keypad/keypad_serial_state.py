@@ -24,6 +24,7 @@ COUNTERS = (
     "resyncs",
     "reboots",
     "naks",
+    "held",
 )
 _ONLINE = {"unknown": None, "online": True, "offline": False}
 
@@ -43,6 +44,7 @@ class KeypadOnBus:
     boot_id: int | None = None
     identity: Identity | None = None
     needs_identify: bool = True
+    version: int = 1  # the keypad-serial version spoken to it: version 1 until IDENTIFY says more
     shown: DisplayState | None = None  # the state it acknowledged last; None: to be resynced
     answer: PollAnswer | None = None  # rides on the next poll
     last_answer: PollAnswer | None = None  # the answer to the press handled last

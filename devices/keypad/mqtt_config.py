@@ -47,13 +47,19 @@ class MqttBrokerConfig(StrictModel):
         if self.password is not None:
             return self.password.get_secret_value()
         assert self.password_file is not None
-        try:
-            lines = self.password_file.read_text(encoding="utf-8").splitlines()
-        except OSError as err:
-            raise KeypadLinkError(str(self.password_file), err.strerror or str(err)) from err
-        if not lines or not lines[0].strip():
-            raise KeypadLinkError(str(self.password_file), "the file is empty")
-        return lines[0].strip()
+        return read_password_file(self.password_file)
+
+
+def read_password_file(path: Path) -> str:
+    """The first line of `path`, stripped; KeypadLinkError naming the file if unreadable or empty."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise KeypadLinkError(str(path), detail) from err
+    if not lines or not lines[0].strip():
+        raise KeypadLinkError(str(path), "the file is empty")
+    return lines[0].strip()
 
 
 class KeypadMqttConfig(StrictModel):
@@ -63,6 +69,24 @@ class KeypadMqttConfig(StrictModel):
     broker: MqttBrokerConfig | None = None
     keypads: dict[DeviceId, Annotated[int, Field(ge=1, le=9999)]] = {}
     display_retained: bool = True  # a keypad that (re)connects gets its window's current state
+    # One real keypad beside simulated others (docs/commissioning.md, step 3): these keypads
+    # run as simulated twins inside the controller and log in to the hall's broker with their
+    # own accounts; the value is the file holding that keypad's broker password.
+    simulate: dict[DeviceId, Path] = Field(
+        default_factory=dict,
+        description="device id -> its broker password file: a simulated twin on the hall's "
+        "broker in its place (`hallctl mqtt-broker write-config` / `rotate-keypad` write the file)",
+    )
+
+    @model_validator(mode="after")
+    def _simulated_keypads_are_configured(self) -> KeypadMqttConfig:
+        unknown = sorted(set(self.simulate) - set(self.keypads))
+        if unknown:
+            raise ValueError(
+                f"simulate names {', '.join(unknown)}, not in [keypads.mqtt.keypads]: a simulated "
+                "keypad needs its window there (device id = window number)"
+            )
+        return self
 
     @property
     def client_id(self) -> str:

@@ -2,7 +2,8 @@
 
 It behaves as docs/protocols/keypad-serial.md asks of a keypad: a queue of presses offered
 oldest first until answered, a random boot id at every power-up, the repeat filter for DISPLAY,
-the NEEDS_DISPLAY and QUEUE_FULL flags, NAKs. It records what it was sent and has the fault
+the NEEDS_DISPLAY and QUEUE_FULL flags, NAKs, and (version 2, the default) each press's age by
+its own tick counter, which restarts at power-up. It records what it was sent and has the fault
 switches the driver tests need. The line and its thread are in devices/rs485/sim_line.py.
 """
 
@@ -12,13 +13,13 @@ import contextlib
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices.rs485.sim_faults import LineFaults, Refused, faulty_reply, read_request
 from firmware_protocols.hall_bus.hall_bus import (
     FN_ACK,
-    PROTOCOL_VERSION,
     Ack,
     DeviceClass,
     Frame,
@@ -41,7 +42,12 @@ from firmware_protocols.keypad.keypad_serial import (
     Press,
     decode_request,
 )
-from firmware_protocols.keypad.keypad_serial_fields import MAX_QUEUED
+from firmware_protocols.keypad.keypad_serial_fields import (
+    KEYPAD_VERSION,
+    MAX_QUEUED,
+    PRESS_AGE_VERSION,
+    UNKNOWN_AGE,
+)
 
 QUEUE_CAPACITY = 32  # the spec's minimum
 REPLY_SECONDS = 0.001  # a keypad starts its reply 1 ms after the request (the spec allows 20)
@@ -76,8 +82,13 @@ class SimKeypad:
         firmware: str = "sim-kp 1.0",
         capacity: int = QUEUE_CAPACITY,
         seed: int = 0,
+        version: int = KEYPAD_VERSION,
+        ticks: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
+        self.version = version  # the highest keypad-serial version its firmware speaks
+        self.ticks = ticks  # its tick counter in seconds (a test may drive it with the hall clock)
+        self.versions_heard: Counter[int] = Counter()  # frames addressed to it, by version
         self.window = window
         self.firmware = firmware
         self.capacity = capacity
@@ -92,6 +103,7 @@ class SimKeypad:
         self._rng = random.Random(f"{seed}/{address}")
         self._changed = threading.Condition()
         self._queue: list[Press] = []
+        self._pressed: dict[tuple[int, int], float] = {}  # tick of each press of this boot
         self._repeats = RepeatFilter()
         self._boot_id = self._new_boot_id()
         self._seq = 0
@@ -143,6 +155,7 @@ class SimKeypad:
                 self._seq += 1
             press = Press(self._boot_id, self._seq, key, rating, reasons, table, argument)
             self._queue.append(press)
+            self._pressed[(press.boot_id, press.seq)] = self.ticks()
             self._changed.notify_all()
         return press
 
@@ -163,6 +176,7 @@ class SimKeypad:
         with self._changed:
             if not keep_queue:
                 self._queue.clear()
+            self._pressed.clear()  # the ticks start again: kept presses have no known age
             self._boot_id = self._new_boot_id()
             self._seq = 0
             self._needs_display = True
@@ -219,14 +233,16 @@ class SimKeypad:
         # No keypad function is ever broadcast: a keypad ignores address 0 (and others' frames).
         if faults.silent or frame.reply or frame.address != self.address:
             return b""
+        with self._changed:
+            self.versions_heard[frame.version] += 1
         return faulty_reply(self._execute(frame).encode(), faults, self._rng)
 
     def _execute(self, frame: Frame) -> Frame:
-        request = read_request(frame, decode_request, REQUEST_FUNCTIONS)
+        request = read_request(frame, decode_request, REQUEST_FUNCTIONS, self.version)
         if isinstance(request, Refused):
             return request.reply
         if isinstance(request, IdentifyQuery):
-            identity = Identity(DeviceClass.KEYPAD, PROTOCOL_VERSION, self.firmware)
+            identity = Identity(DeviceClass.KEYPAD, self.version, self.firmware)
             return reply_to(frame, frame.function, identity.encode())
         with self._changed:
             try:
@@ -250,11 +266,20 @@ class SimKeypad:
         if not self._queue:
             return reply_to(frame, FN_NO_EVENT, NoEventReply(status).encode())
         queued = min(len(self._queue) - 1, MAX_QUEUED)
-        payload = bytearray(EventReply(status, self._queue[0], queued).encode())
+        oldest = self._queue[0]
+        age = self.age_ms(oldest) if frame.version >= PRESS_AGE_VERSION else None
+        payload = bytearray(EventReply(status, oldest, queued, age).encode())
         if self.faults.broken_presses > 0:
             self.faults.broken_presses -= 1
             payload[_KEY_OFFSET] = 0x7F  # a firmware bug: a key outside the table
         return reply_to(frame, FN_EVENT, bytes(payload))
+
+    def age_ms(self, press: Press) -> int:
+        """Milliseconds since `press` by this boot's ticks, saturating; UNKNOWN_AGE if not known."""
+        pressed = self._pressed.get((press.boot_id, press.seq))
+        if pressed is None:
+            return UNKNOWN_AGE
+        return min(max(round((self.ticks() - pressed) * 1000), 0), UNKNOWN_AGE)
 
     def _take_answer(self, answer: PollAnswer) -> None:
         ids = (answer.boot_id, answer.seq)
@@ -265,7 +290,9 @@ class SimKeypad:
             self.faults.lose_acks = max(0, self.faults.lose_acks - 1)
             self.faults.lost_acks.append(answer)
         else:
-            self.answered.append((self._queue.pop(index), answer))
+            taken = self._queue.pop(index)
+            self._pressed.pop((taken.boot_id, taken.seq), None)
+            self.answered.append((taken, answer))
             self.answers.append(answer)
 
     def _new_boot_id(self) -> int:

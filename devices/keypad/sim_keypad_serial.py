@@ -11,6 +11,7 @@ from pathlib import Path
 from devices.keypad.serial_config import KeypadBusConfig
 from devices.keypad.sim_keypad_model import REPLY_SECONDS, KeypadFaults, KeypadQueueFull, SimKeypad
 from devices.rs485.sim_line import SimulatedMultidropLine
+from firmware_protocols.keypad.keypad_serial_fields import KEYPAD_VERSION
 
 __all__ = [
     "REPLY_SECONDS",
@@ -29,10 +30,17 @@ class SimulatedKeypadLine(SimulatedMultidropLine):
     name = "sim-keypad-line"
 
     def add_keypad(
-        self, address: int, *, window: int | None = None, firmware: str = "sim-kp 1.0"
+        self,
+        address: int,
+        *,
+        window: int | None = None,
+        firmware: str = "sim-kp 1.0",
+        version: int = KEYPAD_VERSION,
     ) -> SimKeypad:
-        """Hang a keypad at `address` on the line (before or after start)."""
-        keypad = SimKeypad(address, window=window, firmware=firmware, seed=self._seed)
+        """Hang a keypad at `address` on the line (before or after start), speaking up to `version`."""
+        keypad = SimKeypad(
+            address, window=window, firmware=firmware, seed=self._seed, version=version
+        )
         self.add_device(keypad)
         return keypad
 

@@ -52,11 +52,14 @@ class Refused:
 
 
 def read_request(
-    frame: Frame, decode: Callable[[Frame], RequestT], functions: Collection[int]
+    frame: Frame,
+    decode: Callable[[Frame], RequestT],
+    functions: Collection[int],
+    max_version: int = PROTOCOL_VERSION,
 ) -> RequestT | Refused:
     """`frame` decoded as a request, or the NAK every hall bus device answers (hall-bus.md §8)."""
-    if frame.version != PROTOCOL_VERSION:
-        nak = Nak(frame.function, NakReason.UNSUPPORTED_VERSION, PROTOCOL_VERSION)
+    if frame.version > max_version:
+        nak = Nak(frame.function, NakReason.UNSUPPORTED_VERSION, max_version)
         # Answered in version 1, which every master reads (hall-bus.md section 10).
         reply = Frame(frame.address, FN_NAK, frame.seq, nak.encode(), reply=True)
         return Refused(reply, NakReason.UNSUPPORTED_VERSION)

@@ -1,12 +1,15 @@
-"""Window keypads (评价器 / 呼叫器) on the hall bus, protocol version 1: polled presses, answers, displays.
+"""Window keypads (评价器 / 呼叫器) on the hall bus, protocol versions 1 and 2: polled presses, answers, displays.
 
 Function codes 0x60-0x63 of the hall bus keypad range. The controller polls every keypad; the
 reply carries the keypad's oldest unanswered press (EVENT) or nothing (NO_EVENT), and the next
 poll carries the controller's answer, which is the press's acknowledgement. Keys, ratings and
 display states travel as bytes of name tables (never the national numbers of the rating levels);
 text is GB18030. Spec a vendor builds from: docs/protocols/keypad-serial.md; the framing under it:
-docs/protocols/hall-bus.md. Decoders raise only HallBusError (KeypadEventError when a press is
-broken but its boot id and seq could be read, so that it can still be answered).
+docs/protocols/hall-bus.md. Version 2 differs in one field: EVENT ends with the press's age
+(ms since the key was pressed, by the keypad's ticks), so a press read late is judged when it
+was made; the frame's version byte says which layout a reply has. Decoders raise only
+HallBusError (KeypadEventError when a press is broken but its boot id and seq could be read, so
+that it can still be answered).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from firmware_protocols.hall_bus.hall_bus_fields import (
     u8_field,
 )
 from firmware_protocols.keypad.keypad_serial_fields import (
+    AGE_BYTES,
     KEY_CODES,
     KEYS_BY_CODE,
     MAX_ANSWER_CHARS,
@@ -46,14 +50,17 @@ from firmware_protocols.keypad.keypad_serial_fields import (
     MAX_TICKET_CHARS,
     MAX_WINDOW,
     NO_RATING_SECONDS,
+    PRESS_AGE_VERSION,
     RATING_CODES,
     RATINGS_BY_CODE,
     STATE_CODES,
     STATES_BY_CODE,
     KeypadEventError,
+    check_age,
     check_boot_id,
     check_code,
     check_photo_id,
+    check_version,
     encode_argument,
     encode_ids,
     encode_reasons,
@@ -221,31 +228,43 @@ class Press:
 
 @dataclass(frozen=True)
 class EventReply:
-    """EVENT, the reply to a POLL: the keypad's oldest unanswered press, `queued` more behind it."""
+    """EVENT, the reply to a POLL: the keypad's oldest unanswered press, `queued` more behind it.
+
+    `age_ms` is version 2's last field (None in version 1): milliseconds since the key was
+    pressed, by the keypad's ticks, when it sent this reply; UNKNOWN_AGE if it does not know.
+    """
 
     function: ClassVar[int] = FN_EVENT
     status: KeypadStatus
     press: Press
     queued: int = 0
+    age_ms: int | None = None
 
     def __post_init__(self) -> None:
         u8_field(self.queued, "queued")
+        check_age(self.age_ms)
 
     def encode(self) -> bytes:
-        """Status, queued, press."""
-        return self.status.encode() + bytes((self.queued,)) + self.press.encode()
+        """Status, queued, press, and (version 2) the age."""
+        age = b"" if self.age_ms is None else self.age_ms.to_bytes(AGE_BYTES, "big")
+        return self.status.encode() + bytes((self.queued,)) + self.press.encode() + age
 
     @classmethod
-    def decode(cls, payload: bytes) -> EventReply:
-        """An EVENT payload; KeypadEventError for a broken press with readable ids."""
+    def decode(cls, payload: bytes, version: int = 1) -> EventReply:
+        """An EVENT payload of `version`; KeypadEventError for a broken press with readable ids."""
         reader = PayloadReader(payload)
         status, queued = KeypadStatus.read(reader), reader.u8("queued")
         press = Press.read(reader)
         try:
+            age = None
+            if version >= PRESS_AGE_VERSION:
+                age = int.from_bytes(reader.raw(AGE_BYTES, "age"), "big")
             reader.end()
         except HallBusError as err:
-            raise KeypadEventError(err.detail, boot_id=press.boot_id, seq=press.seq) from err
-        return cls(status, press, queued)
+            raise KeypadEventError(
+                err.detail, boot_id=press.boot_id, seq=press.seq, field=err.field
+            ) from err
+        return cls(status, press, queued, age)
 
 
 @dataclass(frozen=True)
@@ -344,11 +363,12 @@ _REPLIES: Final[dict[int, type[KeypadReply]]] = {
 REQUEST_FUNCTIONS: Final = frozenset(_REQUESTS)
 
 
-def request_frame(request: KeypadRequest, address: int, seq: int) -> Frame:
+def request_frame(request: KeypadRequest, address: int, seq: int, version: int = 1) -> Frame:
     """The frame carrying `request` to the keypad at `address` (keypads are never broadcast to)."""
     if address == BROADCAST:
         raise HallBusError("keypad functions are never broadcast", field="address")
-    return Frame(address, request.function, seq, request.encode())
+    check_version(version)
+    return Frame(address, request.function, seq, request.encode(), version=version)
 
 
 def decode_request(frame: Frame) -> KeypadRequest:
@@ -362,10 +382,17 @@ def decode_request(frame: Frame) -> KeypadRequest:
 
 
 def decode_reply(frame: Frame) -> KeypadReply:
-    """What a keypad answered: EVENT, NO_EVENT, ACK, NAK or IDENTIFY; HallBusError otherwise."""
+    """What a keypad answered: EVENT, NO_EVENT, ACK, NAK or IDENTIFY; HallBusError otherwise.
+
+    The frame's version says the layout (an EVENT of version 2 ends with the press's age); a
+    version above this codec's is refused: the controller never asks in one.
+    """
     if not frame.reply:
         raise HallBusError("a request, not a reply", field="control")
+    check_version(frame.version)
     cls = _REPLIES.get(frame.function)
     if cls is None:
         raise HallBusError(f"function {frame.function:#04x} is not a keypad reply")
+    if cls is EventReply:
+        return EventReply.decode(frame.payload, frame.version)
     return cls.decode(frame.payload)

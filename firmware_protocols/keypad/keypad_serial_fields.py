@@ -30,10 +30,14 @@ MAX_DISPLAY_CHARS: Final = 64
 MAX_WINDOW: Final = 9999
 MAX_RATING_SECONDS: Final = 3600
 NO_RATING_SECONDS: Final = 0xFFFF
+KEYPAD_VERSION: Final = 2  # the highest keypad-serial version this codec speaks (spec §11)
+PRESS_AGE_VERSION: Final = 2  # from this version on, EVENT ends with the press's age
+UNKNOWN_AGE: Final = 0xFFFF_FFFF  # age not known (kept across a power cut), or 49.7 days and more
+AGE_BYTES: Final = 4
 # The longest EVENT: status 5, queued 1, ids 8, key/rating/table/count 4, then a 32-character
 # argument of four-byte GB18030 characters (1 + 128; a press with an argument has no reasons,
-# and 5 reasons are shorter): 147 payload bytes, 158 on the wire.
-MAX_REPLY_BYTES: Final = OVERHEAD_BYTES + 5 + 1 + 8 + 4 + 1 + 4 * MAX_ARGUMENT_CHARS
+# and 5 reasons are shorter), then the age (version 2): 151 payload bytes, 162 on the wire.
+MAX_REPLY_BYTES: Final = OVERHEAD_BYTES + 5 + 1 + 8 + 4 + 1 + 4 * MAX_ARGUMENT_CHARS + AGE_BYTES
 
 # Name tables: a byte is only ever read through its name, and codes are never renumbered.
 # Rating bytes avoid 1-5 on purpose: a firmware that sends a national number by mistake
@@ -184,6 +188,20 @@ def encode_argument(key: str, argument: str | None) -> bytes:
     if key == "transfer" and not _TRANSFER.fullmatch(argument):
         raise HallBusError("transfer needs 'service:CODE' or 'window:N'", field="argument")
     return optional_text(argument, "argument", MAX_ARGUMENT_CHARS)
+
+
+def check_age(age_ms: int | None) -> None:
+    """HallBusError unless None (version 1) or 0-0xFFFFFFFF milliseconds."""
+    if age_ms is not None and (type(age_ms) is not int or not 0 <= age_ms <= UNKNOWN_AGE):
+        raise HallBusError(f"age {age_ms!r} outside 0-0xFFFFFFFF ms", field="age")
+
+
+def check_version(version: int) -> None:
+    """HallBusError unless a keypad-serial version this codec speaks (1-KEYPAD_VERSION)."""
+    if type(version) is not int or not 1 <= version <= KEYPAD_VERSION:
+        raise HallBusError(
+            f"version {version!r} is not spoken here (1-{KEYPAD_VERSION})", field="version"
+        )
 
 
 def _check_seq(seq: int) -> None:

@@ -144,7 +144,8 @@ def test_an_operator_following_the_prompts_certifies_a_wired_keypad() -> None:
     text = operator.getvalue()
     assert code == 0, text
     assert "SKIP" not in text, text
-    assert len(operator.prompts) == 5, operator.prompts  # next, next, rating, power, next
+    # next, next, rating, power, next; then next for the press age (a version 2 keypad)
+    assert len(operator.prompts) == 6, operator.prompts
 
 
 def test_a_wifi_keypad_on_a_broker_with_a_password_file(tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ def test_our_twin_passes_every_clause() -> None:
         (broken.BroadcastAnsweringKeypad, "broadcast"),
         (broken.CrcSwappedKeypad, "crc"),
         (broken.DisplayMemoryKeptKeypad, "power-up"),
+        (broken.TenMsTicksKeypad, "press-age"),
+        (broken.UptimeAgeKeypad, "press-age"),
     ],
 )
 def test_a_broken_twin_fails_its_clause_and_only_it(
@@ -70,3 +72,10 @@ def test_unattended_the_press_clauses_are_skipped() -> None:
     report, text = _run(SimKeypad, hands=False)
     assert report.keys(Outcome.SKIP) == {clause.key for clause in NEEDS_HANDS}, text
     assert report.passed
+
+
+def test_a_version_1_twin_passes_with_the_press_age_skipped() -> None:
+    report, text = _run(lambda address: SimKeypad(address, version=1))
+    assert report.keys(Outcome.SKIP) == {"press-age"}, text
+    assert report.keys(Outcome.PASS) == EVERY_KEY - {"press-age"}, text
+    assert "version 1 keypad" in text and report.passed

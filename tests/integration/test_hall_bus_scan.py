@@ -72,7 +72,7 @@ def test_keypads_scan_over_the_whole_address_range(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with SimulatedKeypadLine(baudrate=38_400, link=tmp_path / "kp") as line:
-        line.add_keypad(3, window=3, firmware="acme-kp 2.1")
+        line.add_keypad(3, window=3, firmware="acme-kp 2.1", version=1)
         line.add_keypad(247, window=5)
         started = time.monotonic()
         code, found = scan(capsys, "keypads", "scan", "--port", line.url)

@@ -231,6 +231,9 @@ def test_commissioning_walk_through(site: tuple[Site, Hardware]) -> None:
     )
     passes = hall.hallctl(f"hallctl check-config {CONFIG} --simulate printers,voice")
     assert passes.returncode == 0, passes.stderr
+    # The simulated kp-w2's password went where [keypads.mqtt.simulate] says, for its twin.
+    twin_password = Path(hall.local("/etc/hall-controller/mqtt-password-kp-w2"))
+    assert twin_password.stat().st_mode & 0o777 == 0o600 and twin_password.read_text().strip()
 
     # Step 4: the printer prints its test ticket.
     hall.append(printers)

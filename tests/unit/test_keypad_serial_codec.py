@@ -334,8 +334,8 @@ def test_an_unreadable_event_raises_the_plain_error(payload: str) -> None:
 def test_the_largest_frames_fit_the_caps() -> None:
     wide = "𠀀"  # four GB18030 bytes
     press = Press(BOOT, 2**31 - 1, "rate", "dissatisfied", ("R01", "R02", "R03", "R04", "R99"), 1)
-    worst_event = EventReply(KeypadStatus(BOOT, True, True), press, 255)
-    pause = EventReply(STATUS, Press(BOOT, 1, "pause", argument=wide * 32), 255)
+    worst_event = EventReply(KeypadStatus(BOOT, True, True), press, 255, 0xFFFF_FFFF)
+    pause = EventReply(STATUS, Press(BOOT, 1, "pause", argument=wide * 32), 255, 0)  # version 2
     assert (
         max(len(Frame(3, FN_EVENT, 0, r.encode(), True).encode()) for r in (worst_event, pause))
         == MAX_REPLY_BYTES

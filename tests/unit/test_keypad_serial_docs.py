@@ -31,11 +31,12 @@ def test_doc_frame_decodes_as_stated(hex_text: str, says: str) -> None:
     frame = Frame.decode(data)
     if frame.reply:
         decoded = f"reply from {frame.address}, seq {frame.seq:#04x}: {decode_reply(frame)!r}"
-        assert Frame(frame.address, frame.function, frame.seq, frame.payload, True).encode() == data
+        again = Frame(frame.address, frame.function, frame.seq, frame.payload, True, frame.version)
+        assert again.encode() == data
     else:
         request = decode_request(frame)
         decoded = f"request to {frame.address}, seq {frame.seq:#04x}: {request!r}"
-        assert request_frame(request, frame.address, frame.seq).encode() == data
+        assert request_frame(request, frame.address, frame.seq, frame.version).encode() == data
     assert decoded == says
 
 
