@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import select
 import socket
-import threading
 import time
-import tty
-from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from devices.printer.sim_printer_model import PrinterFaults, PrinterModel, SimTicket
 from devices.printer.ticket_png import save_ticket_png
+from devices.sim_peer import RawPty, SimulatedPeer
 
 __all__ = ["PrinterFaults", "SimTicket", "SimulatedPrinter"]
 
 Transport = Literal["pty", "tcp"]
 READ_CHUNK = 4096
 _IDLE_WAIT = 0.2  # seconds the thread sleeps when nothing happens (control calls wake it)
-_CONTROL_TIMEOUT = 5.0
 
 
-class SimulatedPrinter:
+class SimulatedPrinter(SimulatedPeer):
     """A thermal printer on the other side of a pty or a 127.0.0.1 TCP port, in its own thread."""
+
+    name = "sim-printer"
 
     def __init__(
         self,
@@ -51,62 +47,23 @@ class SimulatedPrinter:
         self.font_path = font_path
         self.model = PrinterModel(seed=seed)
         self._port = port
-        self._link = Path(link) if link is not None else None
+        self._pty = RawPty(link)
         self._resume_at = 0.0
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._slave_name = ""
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
-        self._controls: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
-        self._wake_r, self._wake_w = os.pipe()
-        self._stopping = self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="sim-printer", daemon=True)
-
-    def start(self) -> SimulatedPrinter:
-        """Plug in and start answering; returns self."""
-        self._plug()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread and close every descriptor (and the symlink); safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._stopping = True
-            os.write(self._wake_w, b"x")
-            self._thread.join(timeout=_CONTROL_TIMEOUT)
-        self._unplug("stopped")
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if self._link is not None:
-            self._link.unlink(missing_ok=True)
-
-    def __enter__(self) -> SimulatedPrinter:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__()
 
     @property
     def url(self) -> str:
         """The driver's URL: socket://127.0.0.1:PORT, the symlink, or the pty's slave path."""
         if self.transport == "tcp":
             return f"socket://127.0.0.1:{self._port}"
-        return str(self._link) if self._link is not None else self._slave_name
+        return self._pty.url
 
     @property
     def plugged(self) -> bool:
         """Whether the printer's end of the link is open."""
-        return self._master is not None or self._listener is not None
+        return self._pty.master is not None or self._listener is not None
 
     @property
     def faults(self) -> PrinterFaults:
@@ -153,40 +110,23 @@ class SimulatedPrinter:
 
     # --- the printer thread ---
 
-    def _control(self, action: Callable[[], None]) -> None:
-        if not self._thread.is_alive():
-            action()
-            return
-        done = threading.Event()
-        self._controls.put((action, done))
-        os.write(self._wake_w, b"x")
-        if not done.wait(_CONTROL_TIMEOUT):
-            raise TimeoutError("the simulated printer's thread did not respond")
-
-    def _run(self) -> None:
-        while not self._stopping:
-            while not self._controls.empty():
-                action, done = self._controls.get()
-                action()
-                done.set()
-            watched: list[int | socket.socket] = [self._wake_r]
-            wait = _IDLE_WAIT
-            if self._listener is not None and self._conn is None:
-                watched.append(self._listener)
-            data_end = self._conn if self.transport == "tcp" else self._master
-            if data_end is not None:
-                delay = self._resume_at - time.monotonic()
-                if delay <= 0:
-                    watched.append(data_end)
-                else:  # slow: this chunk is still being "printed"
-                    wait = min(wait, delay)
-            readable, _, _ = select.select(watched, [], [], wait)
-            if self._wake_r in readable:
-                os.read(self._wake_r, 512)
-            if self._listener is not None and self._listener in readable:
-                self._accept()
-            if data_end is not None and data_end in readable:
-                self._read_once()
+    def _serve_once(self) -> None:
+        watched: list[int | socket.socket] = []
+        wait = _IDLE_WAIT
+        if self._listener is not None and self._conn is None:
+            watched.append(self._listener)
+        data_end = self._conn if self.transport == "tcp" else self._pty.master
+        if data_end is not None:
+            delay = self._resume_at - time.monotonic()
+            if delay <= 0:
+                watched.append(data_end)
+            else:  # slow: this chunk is still being "printed"
+                wait = min(wait, delay)
+        readable = self._select(watched, wait)
+        if self._listener is not None and self._listener in readable:
+            self._accept()
+        if data_end is not None and data_end in readable:
+            self._read_once()
 
     def _accept(self) -> None:
         assert self._listener is not None
@@ -209,9 +149,9 @@ class SimulatedPrinter:
                 self._close_connection()
                 return
         else:
-            assert self._master is not None
+            assert self._pty.master is not None
             try:
-                data = os.read(self._master, size)
+                data = os.read(self._pty.master, size)
             except BlockingIOError:
                 return
             except OSError as err:
@@ -229,8 +169,8 @@ class SimulatedPrinter:
         try:
             if self._conn is not None:
                 self._conn.sendall(data)
-            elif self._master is not None:
-                os.write(self._master, data)
+            elif self._pty.master is not None:
+                os.write(self._pty.master, data)
         except BlockingIOError:
             pass  # the host does not read its pty: the reply is lost, as on a real line
         except OSError:
@@ -248,30 +188,20 @@ class SimulatedPrinter:
             self._port = listener.getsockname()[1]
             self._listener = listener
             return
-        self._master, self._slave = os.openpty()
-        # Raw at once: with the default echo on, our status replies would come back to us.
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self._slave_name = os.ttyname(self._slave)
-        if self._link is not None:
-            staging = self._link.with_name(self._link.name + ".new")
-            staging.unlink(missing_ok=True)
-            staging.symlink_to(self._slave_name)
-            staging.replace(self._link)
+        self._pty.open()
 
     def _unplug(self, reason: str) -> None:
-        # We hold the slave open too, so the master stays readable while no host has it open.
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
+        self._pty.close()
         if self._listener is not None:  # first, so nobody connects while we hang up
             self._listener.close()
             self._listener = None
         self._close_connection()
         self.model.power_off(reason)
         self._resume_at = 0.0
+
+    def _shut(self) -> None:
+        self._unplug("stopped")
+        self._pty.remove_link()
 
     def _close_connection(self) -> None:
         if self._conn is not None:

@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import select
-import threading
 import time
-import tty
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
+from devices.sim_peer import RawPty, SimulatedPeer
 from firmware_protocols.hall_bus.hall_bus import Frame, FrameDecoder, wire_seconds
 
 READ_CHUNK = 4096
 IDLE_GAP_SECONDS = 0.05  # a device drops a half-received frame after this much silence
 _IDLE_WAIT = 0.2
-_CONTROL_TIMEOUT = 5.0
 
 
 class LineDevice(Protocol):
@@ -49,7 +43,7 @@ class LineDevice(Protocol):
         ...
 
 
-class SimulatedMultidropLine:
+class SimulatedMultidropLine(SimulatedPeer):
     """A line of simulated devices behind one pty, served by its own thread."""
 
     default_baudrate = 9600  # a kind's line (SimulatedKeypadLine) may run faster by default
@@ -68,19 +62,13 @@ class SimulatedMultidropLine:
         self.byte_at_a_time = False  # fault switch: replies trickle out one byte at a time
         self.frames_heard = 0
         self._seed = seed
-        self._link = Path(link) if link is not None else None
+        self._pty = RawPty(link)
         self._devices: dict[int, LineDevice] = {}
         self._decoder = FrameDecoder()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._slave_name = ""
         self._inbound: deque[tuple[float, bytes]] = deque()  # (fully received at, bytes)
         self._outbound: deque[tuple[float, bytes]] = deque()  # (write at, bytes)
         self._line_in = self._line_out = self._last_heard = 0.0
-        self._controls: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
-        self._wake_r, self._wake_w = os.pipe()
-        self._stopping = self._stopped = False
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        super().__init__()
 
     def add_device(self, device: LineDevice) -> None:
         """Hang `device` on the line at its address (before or after start).
@@ -117,48 +105,15 @@ class SimulatedMultidropLine:
         """Bytes the devices' receiver skipped as noise or broken frames."""
         return self._decoder.discarded
 
-    def start(self) -> Self:
-        """Plug in and start answering; returns self."""
-        self._plug()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread, close every descriptor and the symlink; safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._stopping = True
-            os.write(self._wake_w, b"x")
-            self._thread.join(timeout=_CONTROL_TIMEOUT)
-        self._unplug()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if self._link is not None:
-            self._link.unlink(missing_ok=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         """The driver's URL: the symlink if given, else the pty's slave path."""
-        return str(self._link) if self._link is not None else self._slave_name
+        return self._pty.url
 
     @property
     def plugged(self) -> bool:
         """Whether the line's end of the pty is open."""
-        return self._master is not None
+        return self._pty.master is not None
 
     def unplug(self) -> None:
         """Pull the line's cable: the pty closes (the devices keep power and their state)."""
@@ -178,40 +133,23 @@ class SimulatedMultidropLine:
 
     # --- the line's thread ---
 
-    def _control(self, action: Callable[[], None]) -> None:
-        if not self._thread.is_alive():
-            action()
-            return
-        done = threading.Event()
-        self._controls.put((action, done))
-        os.write(self._wake_w, b"x")
-        if not done.wait(_CONTROL_TIMEOUT):
-            raise TimeoutError(f"the simulated line {self.name}'s thread did not respond")
-
-    def _run(self) -> None:
-        while not self._stopping:
-            while not self._controls.empty():
-                action, done = self._controls.get()
-                action()
-                done.set()
-            now = time.monotonic()
-            due = [queued[0][0] for queued in (self._inbound, self._outbound) if queued]
-            if self._decoder.buffered:
-                due.append(self._last_heard + IDLE_GAP_SECONDS)
-            wait = max(0.0, min([now + _IDLE_WAIT, *due]) - now)
-            watched = [self._wake_r] if self._master is None else [self._wake_r, self._master]
-            readable, _, _ = select.select(watched, [], [], wait)
-            if self._wake_r in readable:
-                os.read(self._wake_r, 512)
-            if self._master is not None and self._master in readable:
-                self._hear()
-            self._deliver(time.monotonic())
-            self._send(time.monotonic())
+    def _serve_once(self) -> None:
+        now = time.monotonic()
+        due = [queued[0][0] for queued in (self._inbound, self._outbound) if queued]
+        if self._decoder.buffered:
+            due.append(self._last_heard + IDLE_GAP_SECONDS)
+        wait = max(0.0, min([now + _IDLE_WAIT, *due]) - now)
+        master = self._pty.master
+        readable = self._select([] if master is None else [master], wait)
+        if master is not None and master in readable:
+            self._hear()
+        self._deliver(time.monotonic())
+        self._send(time.monotonic())
 
     def _hear(self) -> None:
-        assert self._master is not None
+        assert self._pty.master is not None
         try:
-            data = os.read(self._master, READ_CHUNK)
+            data = os.read(self._pty.master, READ_CHUNK)
         except OSError:
             return  # nothing to read, or no driver has the slave open (EIO)
         now = time.monotonic()
@@ -247,36 +185,24 @@ class SimulatedMultidropLine:
     def _send(self, now: float) -> None:
         while self._outbound and self._outbound[0][0] <= now:
             _, data = self._outbound.popleft()
-            if self._master is None:
+            if self._pty.master is None:
                 continue
             # A controller that does not read its end loses the reply, as on a real line.
             with contextlib.suppress(OSError):
-                os.write(self._master, data)
+                os.write(self._pty.master, data)
 
     def _plug(self) -> None:
-        if self._master is not None:
-            return
-        self._master, self._slave = os.openpty()
-        # Raw at once: with the default echo on, the controller would hear its own frames.
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self._slave_name = os.ttyname(self._slave)
-        if self._link is not None:
-            staging = self._link.with_name(self._link.name + ".new")
-            staging.unlink(missing_ok=True)
-            staging.symlink_to(self._slave_name)
-            staging.replace(self._link)
+        self._pty.open()
 
     def _unplug(self) -> None:
-        # We hold the slave open too, so the master stays readable while no driver has it open.
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
+        self._pty.close()
         self._inbound.clear()
         self._outbound.clear()
         self._decoder.idle()
+
+    def _shut(self) -> None:
+        self._unplug()
+        self._pty.remove_link()
 
 
 def _append_in_order(line: deque[tuple[float, bytes]], data: bytes) -> None:
