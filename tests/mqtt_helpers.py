@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -180,3 +182,32 @@ def publish_as(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+@contextmanager
+def mosquitto_on_written_config(directory: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Mosquitto on the `mosquitto.conf` that `write-config` wrote in `directory`, listening on
+    127.0.0.1:`port`; stopped on the way out."""
+    binary = mosquitto_binary()
+    assert binary is not None
+    process = subprocess.Popen(
+        [binary, "-c", str(directory / "mosquitto.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "mosquitto is not listening"
+                time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()

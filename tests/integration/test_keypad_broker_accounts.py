@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +18,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.mqtt_broker.mosquitto import free_port, mosquitto_binary
+from devices.mqtt_broker.mosquitto import free_port
 from firmware_protocols.keypad.keypad_mqtt import KeypadTopic, TopicKind
 from tests.conftest import EXAMPLE_CONFIG
-from tests.mqtt_helpers import connect_reason, publish_as, require_mosquitto, wait_until
+from tests.mqtt_helpers import (
+    connect_reason,
+    mosquitto_on_written_config,
+    publish_as,
+    require_mosquitto,
+    wait_until,
+)
 from tests.system.test_keypad_broker_setup import hallctl
 
 HALL = "qingshan"
@@ -76,27 +79,10 @@ def broker() -> Iterator[Broker]:
         *("--port", str(port), "--json", "--tls-port", str(tls_port), "--tls-bind", "127.0.0.1"),
     )
     assert done.returncode == 0, done.stderr
-    binary = mosquitto_binary()
-    assert binary is not None
-    process = subprocess.Popen(
-        [binary, "-c", str(directory / "mosquitto.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, "mosquitto stopped"
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto is not listening"
-                time.sleep(0.05)
-        yield Broker("127.0.0.1", port, directory, process.pid, json.loads(done.stdout), base)
+        with mosquitto_on_written_config(directory, port) as process:
+            yield Broker("127.0.0.1", port, directory, process.pid, json.loads(done.stdout), base)
     finally:
-        process.terminate()
-        process.wait(10)
         shutil.rmtree(base, ignore_errors=True)
 
 

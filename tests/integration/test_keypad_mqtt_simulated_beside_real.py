@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +29,11 @@ from devices.keypad.keypad_mqtt_local import start_simulated_keypads
 from devices.keypad.mqtt_config import KeypadLinkError, KeypadMqttConfig
 from devices.keypad.serial_config import SerialKeypadsConfig
 from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
-from devices.mqtt_broker.mosquitto import device_username, free_port, mosquitto_binary
+from devices.mqtt_broker.mosquitto import device_username, free_port
 from devices.voice.voice_config import VoiceConfig
 from tests.conftest import EXAMPLE_CONFIG
 from tests.integration.test_simulated_families import hall_with_devices
-from tests.mqtt_helpers import require_mosquitto, wait_until
+from tests.mqtt_helpers import mosquitto_on_written_config, require_mosquitto, wait_until
 from tests.system.test_keypad_broker_setup import hallctl
 
 REAL = "kp-07"
@@ -78,27 +75,10 @@ def hall_broker() -> Iterator[HallBroker]:
         *("--port", str(port), "--no-tls", "--json"),
     )
     assert done.returncode == 0, done.stderr
-    binary = mosquitto_binary()
-    assert binary is not None
-    process = subprocess.Popen(
-        [binary, "-c", str(directory / "mosquitto.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, "mosquitto stopped"
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto is not listening"
-                time.sleep(0.05)
-        yield HallBroker(config, directory, port, json.loads(done.stdout))
+        with mosquitto_on_written_config(directory, port):
+            yield HallBroker(config, directory, port, json.loads(done.stdout))
     finally:
-        process.terminate()
-        process.wait(10)
         shutil.rmtree(base, ignore_errors=True)
 
 

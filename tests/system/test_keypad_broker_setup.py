@@ -10,12 +10,10 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +25,13 @@ from controller.settings.config_loader import load_config
 from devices.keypad.keypad import KeypadKey
 from devices.keypad.keypad_mqtt import MqttKeypadPort
 from devices.keypad.sim_keypad_mqtt import SimulatedMqttKeypad
-from devices.mqtt_broker.mosquitto import free_port, mosquitto_binary
+from devices.mqtt_broker.mosquitto import free_port
 from firmware_protocols.keypad.keypad_mqtt import KeypadEvent
 from tests.conftest import EXAMPLE_CONFIG
 from tests.mqtt_helpers import (
     DedupeHandler,
     connect_reason,
+    mosquitto_on_written_config,
     publish_as,
     require_mosquitto,
     wait_until,
@@ -86,29 +85,10 @@ def written_broker() -> Iterator[WrittenBroker]:
         *("--port", str(port), "--json", "--tls-port", str(tls_port), "--tls-bind", "127.0.0.1"),
     )
     assert done.returncode == 0, done.stderr
-    binary = mosquitto_binary()
-    assert binary is not None
-    process = subprocess.Popen(
-        [binary, "-c", str(directory / "mosquitto.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto is not listening"
-                time.sleep(0.05)
-        yield WrittenBroker("127.0.0.1", port, directory, json.loads(done.stdout))
+        with mosquitto_on_written_config(directory, port):
+            yield WrittenBroker("127.0.0.1", port, directory, json.loads(done.stdout))
     finally:
-        process.terminate()
-        process.wait(10)
-        if process.stderr is not None:
-            process.stderr.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
