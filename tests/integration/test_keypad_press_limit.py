@@ -28,7 +28,7 @@ from devices.keypad.sim_keypad_serial import SimulatedKeypadLine
 from tests.conftest import MONDAY, hall_time
 from tests.mqtt_helpers import controller_port, keypad, running_broker, wait_until
 
-QUICK = {"reply_timeout_seconds": 0.05, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
+QUICK = {"reply_timeout_seconds": 0.15, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
 SHORT = PressLimitConfig(max_presses=10, per_seconds=1.0)  # a burst is over within a test
 
 

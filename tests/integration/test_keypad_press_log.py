@@ -33,7 +33,7 @@ from tests.engine_helpers import At, issue, ok, refused, sign_in
 from tests.mqtt_helpers import controller_port, keypad, publish_as, running_broker, wait_until
 
 KEYPADS = {"K03": 3, "K05": 5}
-QUICK = {"reply_timeout_seconds": 0.05, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
+QUICK = {"reply_timeout_seconds": 0.15, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
 
 
 @contextmanager

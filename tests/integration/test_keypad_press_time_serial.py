@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLE_CONFIG, hall_time
 from tests.mqtt_helpers import wait_until
 
 ADDRESS, WINDOW = 3, 1
-QUICK = {"reply_timeout_seconds": 0.05, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
+QUICK = {"reply_timeout_seconds": 0.15, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
 
 
 @contextmanager

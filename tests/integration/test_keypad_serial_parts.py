@@ -31,7 +31,7 @@ from firmware_protocols.keypad.keypad_serial import (
 )
 from tests.led_helpers import wait_until
 
-QUICK = {"reply_timeout_seconds": 0.05, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
+QUICK = {"reply_timeout_seconds": 0.15, "offline_probe_seconds": 0.2, "poll_interval_seconds": 0.02}
 
 
 def _ask(keypad: SimKeypad, request: Poll | DisplayState, seq: int) -> object:

@@ -28,7 +28,7 @@ from devices.voice.voice_config import VoiceConfig
 from tests.conftest import hall_time
 from tests.led_helpers import wait_until
 
-QUICK = {"poll_interval_seconds": 0.02, "reply_timeout_seconds": 0.05, "offline_probe_seconds": 0.2}
+QUICK = {"poll_interval_seconds": 0.02, "reply_timeout_seconds": 0.15, "offline_probe_seconds": 0.2}
 
 
 def test_simulate_names_families_or_all_and_refuses_an_unknown_one() -> None:
