@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from controller.cli.satisfaction_archive import add_archive_commands
 from controller.domain.errors import HallError
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.settings import SatisfactionSettings, load_central_config
@@ -66,6 +67,7 @@ def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--status", action="store_true", help="print the database's revision and this release's"
     )
     migrate.set_defaults(run=run_satisfaction_migrate)
+    add_archive_commands(sub)
 
 
 def run_satisfaction_migrate(args: argparse.Namespace) -> int:

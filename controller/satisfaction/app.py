@@ -17,6 +17,7 @@ from controller.api.request_guard import RequestGuard
 from controller.api.security_headers import SecureFastAPI
 from controller.domain.errors import AuthError, CommandRejected, HallError, NotPermitted, StoreError
 from controller.satisfaction import (
+    partitions,
     pools,
     registry_admin,
     routes_halls,
@@ -58,6 +59,11 @@ def create_satisfaction_app(
     engine, reports = pools.make_engines(database_url, chosen)
     try:
         schema.migrate(engine)
+        partitions.maintain(
+            engine,
+            today=now().astimezone(chosen.zone).date(),
+            ahead=chosen.partition_months_ahead,
+        )
         if import_into_registry:
             registry_admin.import_static(
                 engine, profiles=profiles, tokens=tokens.entries(), now=now()

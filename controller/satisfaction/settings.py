@@ -67,6 +67,21 @@ class SatisfactionSettings(BaseSettings):
     registry_refresh_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how soon a hall registry change reaches a process"
     )
+    # Monthly partitions and their archive (PostgreSQL; docs/satisfaction-province.md).
+    partition_months_ahead: int = Field(
+        default=3, ge=1, le=24, description="monthly partitions made ahead of the current month"
+    )
+    retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=1200,
+        description="months of raw records kept after their month ends; unset: kept for good "
+        "(the national rules set no period: a province's own rule goes here)",
+    )
+    archive_dir: Path = Field(
+        default=Path("var/satisfaction-archive"),
+        description="where `hallctl satisfaction-archive` writes a month's files",
+    )
 
     @field_validator("timezone")
     @classmethod
