@@ -112,6 +112,8 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
     )
     where = _safe_url(settings.database_url)
     print(f"评价数据接口 / satisfaction API: {len(loaded.profiles)} 个大厅, 数据库 {where}")
+    if settings.report_database_url:
+        print(f"  报表只读库 / reports read {_safe_url(settings.report_database_url)}")
     if args.check:
         print("配置与数据库正常 / config and database OK")
         return 0

@@ -41,6 +41,11 @@ class SatisfactionSettings(BaseSettings):
         default="sqlite:///var/satisfaction.db",
         description="sqlite:///FILE (embedded) or postgresql://USER@HOST:PORT/DB (central)",
     )
+    report_database_url: str | None = Field(
+        default=None,
+        description="postgresql://… of a read replica (hot standby) that reports, exports and "
+        "the exchange feed read; ingest, work orders and the registry stay on database_url",
+    )
     defaults_in_satisfaction: bool = Field(
         default=False,
         description="count system-default ratings (channel 7) in 满意率 and 差评率; never in 评价率",
@@ -87,6 +92,18 @@ class SatisfactionSettings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
+
+    @model_validator(mode="after")
+    def _replica_beside_postgres(self) -> SatisfactionSettings:
+        if self.report_database_url is not None and not (
+            self.database_url.startswith("postgresql")
+            and self.report_database_url.startswith("postgresql")
+        ):
+            raise ValueError(
+                "report_database_url (a read replica) needs PostgreSQL for it and for "
+                "database_url: an embedded SQLite store has no replica"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
