@@ -61,7 +61,7 @@ CREATE TEMP TABLE bench_hall AS
 INSERT INTO satisfaction_rating (rating_id, hall_id, ticket_id, number, "window", staff_id,
   service, item_code, case_number, outcome, department_code, region_code, reason_table,
   assess_number, device_id, free_text, level, reasons, channel, system_default, finished_at,
-  rated_at, day, content_hash, received_at)
+  rated_at, day, content_hash, received_at, id_day)
 SELECT to_char(day, 'YYYYMMDD') || '-A' || lpad(i::text, 4, '0') || '-R1', h.hall_id,
   to_char(day, 'YYYYMMDD') || '-A' || lpad(i::text, 4, '0'), 'A' || lpad(i::text, 3, '0'),
   1 + i %% 12, 'S' || lpad((1 + i %% 12)::text, 2, '0') || '01',
@@ -70,16 +70,16 @@ SELECT to_char(day, 'YYYYMMDD') || '-A' || lpad(i::text, 4, '0') || '-R1', h.hal
   CASE WHEN (i * 7 + h.n) %% 200 < 3 THEN 'dissatisfied' WHEN (i + h.n) %% 5 = 0 THEN 'satisfied'
        ELSE 'very_satisfied' END,
   CASE WHEN (i * 7 + h.n) %% 200 < 3 THEN 'R01' ELSE '' END, '5', false,
-  at - interval '30 seconds', at, day, md5(h.hall_id || day || i), at + interval '1 minute'
+  at - interval '30 seconds', at, day, md5(h.hall_id || day || i), at + interval '1 minute', day
 FROM bench_hall h, generate_series(0, %(days)s - 1) d, generate_series(1, %(per_day)s) i,
   LATERAL (SELECT %(first)s::date + d AS day) dd,
   LATERAL (SELECT (dd.day + time '09:00' + i * interval '80 seconds') AT TIME ZONE
            'Asia/Shanghai' AS at) aa
 ORDER BY d, i, h.n;
 INSERT INTO satisfaction_served_ticket (hall_id, ticket_id, day, number, "window", staff_id,
-  service, outcome, case_number, finished_at, content_hash, received_at)
+  service, outcome, case_number, finished_at, content_hash, received_at, id_day)
 SELECT hall_id, ticket_id || suffix, day, number, "window", staff_id, service, outcome,
-  case_number, finished_at, content_hash, received_at
+  case_number, finished_at, content_hash, received_at, id_day
 FROM satisfaction_rating, (VALUES (''), ('-2')) s(suffix);
 INSERT INTO satisfaction_work_order (rating_id, hall_id, day, "window", staff_id, service,
   level, state, deadline, rectified_on, reasons, opened_at, updated_at)
@@ -93,10 +93,13 @@ FROM satisfaction_rating WHERE level = 'dissatisfied';
 
 def generate(url: str, halls: int, days: int, per_day: int) -> None:
     """Fill the province's tables by SQL and its rollups as r0003 does; prints the times."""
-    from controller.satisfaction import rollup_rebuild, schema, store
+    from controller.satisfaction import partitions, rollup_rebuild, schema, store
 
     engine = store.make_engine(url)
     schema.migrate(engine)
+    last = FIRST_DAY + dt.timedelta(days=days)
+    ahead = (last.year - FIRST_DAY.year) * 12 + last.month - FIRST_DAY.month
+    partitions.maintain(engine, today=FIRST_DAY, ahead=ahead)  # the generated months' partitions
     started = time.perf_counter()
     params = {"halls": halls, "days": days, "per_day": per_day, "first": FIRST_DAY.isoformat()}
     with engine.begin() as conn:

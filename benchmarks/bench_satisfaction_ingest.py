@@ -39,6 +39,7 @@ import httpx
 
 from benchmarks.common import ROOT, ms, percentile
 from controller.satisfaction.models import RatingCreate
+from controller.satisfaction.partitions import id_day
 
 TARGETS = {"sqlite": 2_000.0, "postgresql": 5_000.0}
 HALL_ID = "330199-QSXZWFWZX"
@@ -233,7 +234,7 @@ def bare_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
              r.assess_number, r.device_id, r.free_text, r.level.value, ",".join(r.reasons),
              r.channel, r.system_default, r.finished_at.astimezone(dt.UTC),
              r.rated_at.astimezone(dt.UTC), r.rated_at.date(), "0" * 64,
-             dt.datetime.now(dt.UTC))
+             dt.datetime.now(dt.UTC), id_day(r.rating_id))
         )  # fmt: skip
     return rows
 
@@ -242,7 +243,7 @@ _INSERT = (
     'INSERT INTO satisfaction_rating (rating_id, hall_id, ticket_id, number, "window", '
     "staff_id, service, item_code, case_number, department_code, region_code, reason_table, "
     "assess_number, device_id, free_text, level, reasons, channel, system_default, "
-    "finished_at, rated_at, day, content_hash, received_at) VALUES ({marks})"
+    "finished_at, rated_at, day, content_hash, received_at, id_day) VALUES ({marks})"
 )
 
 
@@ -252,7 +253,7 @@ def bare_sqlite(path: Path, rows: list[tuple[Any, ...]], size: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    statement = _INSERT.format(marks=", ".join("?" * 24))
+    statement = _INSERT.format(marks=", ".join("?" * 25))
     started = time.perf_counter()
     for first in range(0, len(text_rows), size):
         conn.execute("BEGIN IMMEDIATE")
@@ -267,7 +268,7 @@ def bare_postgres(url: str, rows: list[tuple[Any, ...]], size: int) -> float:
     """Seconds for psycopg executemany of the rows, one commit per batch."""
     import psycopg
 
-    statement = _INSERT.format(marks=", ".join(["%s"] * 24))
+    statement = _INSERT.format(marks=", ".join(["%s"] * 25))
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
         for first in range(0, len(rows), size):

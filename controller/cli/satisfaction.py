@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from controller.cli.satisfaction_archive import add_archive_commands
 from controller.domain.errors import HallError
 from controller.satisfaction.auth import SatisfactionTokens
 from controller.satisfaction.settings import SatisfactionSettings, load_central_config
@@ -66,6 +67,7 @@ def add_satisfaction_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
         "--status", action="store_true", help="print the database's revision and this release's"
     )
     migrate.set_defaults(run=run_satisfaction_migrate)
+    add_archive_commands(sub)
 
 
 def run_satisfaction_migrate(args: argparse.Namespace) -> int:
@@ -110,6 +112,8 @@ def run_satisfaction_api(args: argparse.Namespace) -> int:
     )
     where = _safe_url(settings.database_url)
     print(f"评价数据接口 / satisfaction API: {len(loaded.profiles)} 个大厅, 数据库 {where}")
+    if settings.report_database_url:
+        print(f"  报表只读库 / reports read {_safe_url(settings.report_database_url)}")
     if args.check:
         print("配置与数据库正常 / config and database OK")
         return 0

@@ -18,6 +18,7 @@ from controller.api.security_headers import SecureFastAPI
 from controller.api.validation_errors import validation_error
 from controller.domain.errors import AuthError, CommandRejected, HallError, NotPermitted, StoreError
 from controller.satisfaction import (
+    partitions,
     pools,
     registry_admin,
     routes_halls,
@@ -59,6 +60,11 @@ def create_satisfaction_app(
     engine, reports = pools.make_engines(database_url, chosen)
     try:
         schema.migrate(engine)
+        partitions.maintain(
+            engine,
+            today=now().astimezone(chosen.zone).date(),
+            ahead=chosen.partition_months_ahead,
+        )
         if import_into_registry:
             registry_admin.import_static(
                 engine, profiles=profiles, tokens=tokens.entries(), now=now()

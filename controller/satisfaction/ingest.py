@@ -17,6 +17,7 @@ from controller.satisfaction.auth import SatisfactionCaller, SatisfactionRole, r
 from controller.satisfaction.errors import HallSuspended, RecordRefused, UnknownHall
 from controller.satisfaction.models import IngestReply, RatingCreate, ServedCountCreate
 from controller.satisfaction.models_served import ServedTicketCreate, ServedTicketsReply
+from controller.satisfaction.partitions import id_day
 from controller.satisfaction.settings import HallProfile
 from controller.satisfaction.workorders import OPEN
 
@@ -73,6 +74,7 @@ def rating_row(record: RatingCreate, profile: HallProfile, received: dt.datetime
     row["reasons"] = ",".join(record.reasons)
     row["day"] = record.rated_at.astimezone(profile.zone).date()
     row["received_at"] = received
+    row["id_day"] = id_day(record.rating_id)
     return row
 
 
@@ -152,6 +154,7 @@ def store_served_tickets(
         row["finished_at"] = finished
         row["day"] = ticket.finished_at.astimezone(profile.zone).date()
         row["received_at"] = received
+        row["id_day"] = id_day(ticket.ticket_id)
         rows.append(row)
     accepted, duplicates = store.insert_served_tickets(engine, rows=rows)
     return ServedTicketsReply(accepted=accepted, duplicates=duplicates)

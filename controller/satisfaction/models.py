@@ -229,6 +229,9 @@ class Rating(RatingBase, table=True):
     # (0 on SQLite, whose writers take turns) and a sequence number.
     feed_xid: int = Field(default=0, sa_type=BigInteger)
     feed_seq: int = Field(default=0, sa_type=BigInteger)
+    # The hall day the id begins with: the monthly partition key (partitions.py); PostgreSQL's
+    # primary key is (hall_id, rating_id, id_day), which id_day = f(rating_id) keeps as unique.
+    id_day: dt.date
 
 
 class RatingPublic(RatingBase):

@@ -92,3 +92,4 @@ class ServedTicket(SQLModel, table=True):
     finished_at: dt.datetime
     content_hash: str = Field(max_length=64)
     received_at: dt.datetime
+    id_day: dt.date  # the hall day the id begins with: the monthly partition key (partitions.py)

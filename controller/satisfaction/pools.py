@@ -80,7 +80,8 @@ def make_engines(
 ) -> tuple[Engine, ReportDatabase]:
     """The ingest engine and the report database, each on its pool sized by `settings`.
 
-    SQLite (one hall, embedded) keeps one engine: its writers take turns anyway.
+    Reports read `settings.report_database_url` (a read replica) when set, else the same
+    database. SQLite (one hall, embedded) keeps one engine: its writers take turns anyway.
     """
     engine = store.make_engine(
         database_url,
@@ -90,7 +91,7 @@ def make_engines(
     if engine.dialect.name != "postgresql":
         return engine, ReportDatabase(engine, settings.report_statement_timeout_ms)
     reports = store.make_engine(
-        database_url,
+        settings.report_database_url or database_url,
         pool_size=settings.report_pool_size,
         max_overflow=settings.report_pool_overflow,
         pool_timeout=settings.report_pool_timeout_s,

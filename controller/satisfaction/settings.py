@@ -41,6 +41,11 @@ class SatisfactionSettings(BaseSettings):
         default="sqlite:///var/satisfaction.db",
         description="sqlite:///FILE (embedded) or postgresql://USER@HOST:PORT/DB (central)",
     )
+    report_database_url: str | None = Field(
+        default=None,
+        description="postgresql://… of a read replica (hot standby) that reports, exports and "
+        "the exchange feed read; ingest, work orders and the registry stay on database_url",
+    )
     defaults_in_satisfaction: bool = Field(
         default=False,
         description="count system-default ratings (channel 7) in 满意率 and 差评率; never in 评价率",
@@ -67,11 +72,38 @@ class SatisfactionSettings(BaseSettings):
     registry_refresh_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how soon a hall registry change reaches a process"
     )
+    # Monthly partitions and their archive (PostgreSQL; docs/satisfaction-province.md).
+    partition_months_ahead: int = Field(
+        default=3, ge=1, le=24, description="monthly partitions made ahead of the current month"
+    )
+    retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=1200,
+        description="months of raw records kept after their month ends; unset: kept for good "
+        "(the national rules set no period: a province's own rule goes here)",
+    )
+    archive_dir: Path = Field(
+        default=Path("var/satisfaction-archive"),
+        description="where `hallctl satisfaction-archive` writes a month's files",
+    )
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
+
+    @model_validator(mode="after")
+    def _replica_beside_postgres(self) -> SatisfactionSettings:
+        if self.report_database_url is not None and not (
+            self.database_url.startswith("postgresql")
+            and self.report_database_url.startswith("postgresql")
+        ):
+            raise ValueError(
+                "report_database_url (a read replica) needs PostgreSQL for it and for "
+                "database_url: an embedded SQLite store has no replica"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from controller.domain.errors import StoreError
-from controller.satisfaction import live, schema, store
+from controller.satisfaction import archive, live, partitions, schema, store
 from controller.satisfaction.models_rollup import NEW_TABLES
 from controller.satisfaction.schema_baseline import BASELINE, TABLE_NAMES, bring_to_baseline
 from tests.integration.satisfaction import legacy_fixture
@@ -65,8 +65,8 @@ def rows_of(url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _without_feed(found: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """The rows less the ratings' arrival columns r0003 added."""
-    feed = ("feed_xid", "feed_seq")
+    """The rows less the columns later revisions added (arrival order r0003, id_day r0005)."""
+    feed = ("feed_xid", "feed_seq", "id_day")
     return {
         name: [{k: v for k, v in row.items() if k not in feed} for row in rows]
         for name, rows in found.items()
@@ -111,8 +111,17 @@ def test_a_database_of_the_previous_release_is_upgraded_with_every_row(database_
         assert _without_feed(after) == before
         numbers = sorted(r["feed_seq"] for r in after["satisfaction_rating"])
         assert numbers == list(range(1, len(numbers) + 1))
+        # Each row's partition key is the day its id begins with (r0005).
+        for table, column in (
+            ("satisfaction_rating", "rating_id"),
+            ("satisfaction_served_ticket", "ticket_id"),
+        ):
+            assert {r["id_day"] for r in after[table]} == {dt.date(2026, 11, 23)}
+            assert all(r["id_day"] == partitions.id_day(r[column]) for r in after[table])
         keys = keys_of(database_url)
-        assert keys["rating_pk"] == ["hall_id", "rating_id"]
+        # PostgreSQL's partitioned table holds the partition key in its primary key (r0005).
+        partitioned = ["id_day"] if database_url.startswith("postgresql") else []
+        assert keys["rating_pk"] == ["hall_id", "rating_id", *partitioned]
         assert keys["order_unique"] == [("hall_id", "rating_id")]
         assert "ix_satisfaction_rating_hall_id" not in keys["indexes"]
         assert "ix_satisfaction_rating_day" in keys["indexes"]
@@ -146,7 +155,12 @@ def test_migrated_and_fresh_databases_have_the_models_schema(
             with engine.connect() as conn:
                 context = MigrationContext.configure(conn, opts={"compare_type": True})
                 wanted = sa.MetaData()
-                for table in (*store.TABLES, *NEW_TABLES, *live.LIVE.metadata.tables.values()):
+                for table in (
+                    *store.TABLES,
+                    *NEW_TABLES,
+                    *live.LIVE.metadata.tables.values(),
+                    archive.LEDGER,
+                ):
                     table.to_metadata(wanted)
                 diffs = compare_metadata(context, wanted)
         finally:
@@ -156,9 +170,11 @@ def test_migrated_and_fresh_databases_have_the_models_schema(
 
 
 def _is_foreign(diff: Any) -> bool:
-    """A difference about a table that is not ours (alembic_version)."""
+    """A difference about a table that is not ours (alembic_version, a month's partition)."""
     table = diff[1] if isinstance(diff, tuple) else None
-    ours = {*TABLE_NAMES, *(t.name for t in NEW_TABLES)}
+    if isinstance(table, sa.Index):
+        table = table.table
+    ours = {*TABLE_NAMES, *(t.name for t in NEW_TABLES), archive.LEDGER.name}
     return isinstance(table, sa.Table) and table.name not in ours
 
 
