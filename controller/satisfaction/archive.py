@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from controller.domain.errors import CommandRejected, StoreError
 from controller.satisfaction import partitions
@@ -39,6 +39,8 @@ LEDGER = sa.Table(
     sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False),
 )
 _CHUNK = 1 << 20
+LOCK_WAIT_SECONDS = 10.0  # how long the archive waits for a lock before it gives up
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 
 
 class ArchiveRefused(CommandRejected):
@@ -77,14 +79,21 @@ def archive_month(
     retention_months: int | None,
     directory: Path,
     now: dt.datetime,
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> list[ArchivedFile]:
-    """Write, verify and drop `month`'s rows of every partitioned table; the files written."""
+    """Write, verify and drop `month`'s rows of every partitioned table; the files written.
+
+    ArchiveRefused `archive_busy` when a lock is not had within `lock_wait_seconds`.
+    """
     month = month_of(month)
     _check_allowed(engine, month, today, retention_months)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: list[Path] = []
     try:
         with engine.execution_options(write=True).begin() as conn:
+            # Detaching a partition locks the whole table: while it waits for a long report,
+            # every upload would queue behind it. Give up instead; nothing is changed.
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{round(lock_wait_seconds * 1000)}ms'")
             partitions.lock_for_maintenance(conn)
             part = 1 + int(
                 conn.execute(
@@ -113,9 +122,18 @@ def archive_month(
                     )
                 )
             return done
-    except BaseException:
+    except BaseException as err:
         for path in written:
             path.unlink(missing_ok=True)
+        if (
+            isinstance(err, OperationalError)
+            and getattr(err.orig, "sqlstate", "") == LOCK_NOT_AVAILABLE
+        ):
+            raise ArchiveRefused(
+                "archive_busy",
+                f"{month:%Y-%m} 的数据正被其他查询占用超过 {lock_wait_seconds:g} 秒，未做任何改动，请稍后重试"
+                f" / the tables stayed busy for {lock_wait_seconds:g} s: nothing was changed, try again",
+            ) from err
         raise
 
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,61 @@ def test_a_late_record_for_an_archived_month_is_kept_and_archived_as_a_second_pa
     again = archive.archive_month(engine, month=OCTOBER, directory=tmp_path, **kwargs)
     assert [(f.path.name, f.rows) for f in again] == [(f"{RATINGS.name}-2026-10-part2.csv.gz", 1)]
     assert rows_in(pg_url, RATINGS.default) == []
+
+
+def test_an_archive_that_cannot_lock_the_table_gives_up_in_seconds_and_changes_nothing(
+    pg_api: Api, pg_url: str, tmp_path: Path
+) -> None:
+    fill_october(pg_api)
+    engine = pg_api.app.state.satisfaction.engine
+    partitions.maintain(engine, today=OCTOBER, ahead=0)
+    moment = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
+    outcome: list[object] = []
+
+    def run_archive() -> None:
+        try:
+            outcome.append(
+                archive.archive_month(
+                    engine,
+                    month=OCTOBER,
+                    today=moment.date(),
+                    retention_months=1,
+                    directory=tmp_path,
+                    now=moment,
+                    lock_wait_seconds=1.0,
+                )
+            )
+        except Exception as err:  # the outcome is judged below
+            outcome.append(err)
+
+    report = store.make_engine(pg_url)
+    try:
+        with report.connect() as reader:  # a long report: its transaction holds the table
+            reader.exec_driver_sql(f"SELECT count(*) FROM {RATINGS.name}").scalar_one()
+            archiver = threading.Thread(target=run_archive)
+            archiver.start()
+            archiver.join(timeout=20)
+            assert not archiver.is_alive(), "the archive waited for the report instead of giving up"
+            # Meanwhile a hall's upload went through: nothing queued behind the archive.
+            assert pg_api.ingest(record("20261123-A002"))["accepted"] == 1
+            reader.rollback()
+    finally:
+        report.dispose()
+    [refused] = outcome
+    assert isinstance(refused, ArchiveRefused) and refused.reason == "archive_busy", refused
+    assert "稍后重试" in str(refused)
+    assert list(tmp_path.iterdir()) == []  # no file left behind
+    assert OCTOBER in months_of(pg_url, RATINGS)  # nothing dropped
+    files = archive.archive_month(  # once the report is done, the same run goes through
+        engine,
+        month=OCTOBER,
+        today=moment.date(),
+        retention_months=1,
+        directory=tmp_path,
+        now=moment,
+        lock_wait_seconds=1.0,
+    )
+    assert [(f.table, f.rows) for f in files] == [(RATINGS.name, 4), (TICKETS.name, 3)]
 
 
 @pytest.mark.parametrize(
