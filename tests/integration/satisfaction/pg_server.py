@@ -106,8 +106,25 @@ class PostgresServer:
         return name, self.url(database, name)
 
     def drop_schema(self, name: str, database: str = "postgres") -> None:
-        """Drop a schema and everything in it."""
+        """Drop a schema and everything in it, ending sessions that still hold its tables.
+
+        A test's app may leave a thread behind (an export job's open cursor) whose next statement
+        would queue behind this DROP while the DROP waits for it: after 5 s such sessions end.
+        """
         with self._admin(database) as conn:
+            conn.execute("SET lock_timeout = '5s'")
+            try:
+                conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+                return
+            except psycopg.errors.LockNotAvailable:
+                conn.execute(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                    "JOIN pg_class c ON c.oid = l.relation "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND l.pid <> pg_backend_pid()",
+                    (name,),
+                )
+            conn.execute("SET lock_timeout = '30s'")
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
     def create_database(self) -> str:
