@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,7 +132,9 @@ class HallRuntime:
         self.add_gauge_source(self._journal_gauges)
         self._epoch = 0  # the committer's epoch this memory was built in
         # Answers queued but not yet durable, by Idempotency-Key: a retry waits for the first.
+        # Once durable a retry reads the journal, so they are dropped, oldest first.
         self._pending_answers: dict[str, tuple[StoredResponse, PendingWrite]] = {}
+        self._pending_order: deque[str] = deque()
 
     @property
     def version(self) -> int:
@@ -191,9 +194,19 @@ class HallRuntime:
             if idempotency is not None and words is not None:
                 response = (idempotency.key, StoredResponse(idempotency.fingerprint, *words))
             durable = self._persist(decision, response)
+            self._forget_durable_answers()
             if response is not None:
                 self._pending_answers[response[0]] = (response[1], durable)
+                self._pending_order.append(response[0])
             return outcome, durable
+
+    def _forget_durable_answers(self) -> None:
+        # Writes finish in the order they were queued: stop at the first still in flight.
+        while self._pending_order:
+            pending = self._pending_answers.get(self._pending_order[0])
+            if pending is not None and not pending[1].done.is_set():
+                return
+            self._pending_answers.pop(self._pending_order.popleft(), None)
 
     def stored_reply(self, idempotency: IdempotencyKey | None) -> Outcome | None:
         """The outcome already given to this Idempotency-Key, or None; 422 if the body differs."""
@@ -372,6 +385,7 @@ class HallRuntime:
         self.committer.wait_idle()
         self._epoch = self.committer.epoch
         self._pending_answers.clear()
+        self._pending_order.clear()
         self.engine = Engine(self.config)
         self.engine.replay(self.journal.restart_events())
 

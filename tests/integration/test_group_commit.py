@@ -10,7 +10,7 @@ from pathlib import Path
 
 from controller.app.clock import ManualClock
 from controller.app.journal import Journal
-from controller.app.runtime import HallRuntime, Outcome
+from controller.app.runtime import HallRuntime, IdempotencyKey, Outcome
 from controller.domain import commands as cmd
 from controller.domain.errors import StoreError
 from controller.settings.hall_config import HallConfig
@@ -151,4 +151,24 @@ def test_a_retry_while_the_first_is_still_on_its_way_gets_the_same_answer_once_d
     assert answers[0].replayed and answers[0].result == first.result
     assert runtime.engine.state.sequences["SB"] == 2  # one ticket for both tries
     runtime.committer.stop()
+    runtime.journal.close()
+
+
+def test_answers_kept_for_retries_leave_memory_once_durable(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    # A hall runs for months between restarts: an answer on disk is read from the journal on a
+    # retry, so memory keeps only those still on their way (it once kept every one until restart).
+    runtime = HallRuntime(
+        hall_config, Journal.at_path(tmp_path / "hall.db"), ManualClock(hall_time("09:00"))
+    )
+    keys = [IdempotencyKey(f"kiosk:POST:/api/tickets:{n}", "fingerprint") for n in range(100)]
+    first = [runtime.execute(cmd.IssueTicket("SB"), idempotency=key) for key in keys]
+    assert len(runtime._pending_answers) <= 2  # at most the last group still in flight
+    again = [runtime.execute(cmd.IssueTicket("SB"), idempotency=key) for key in keys]
+    assert [o.words for o in again] == [o.words for o in first]  # retries answered the same
+    last = runtime.execute(cmd.IssueTicket("SB"))
+    assert last.accepted and last.result["number"] == "A101", last.result
+    runtime.committer.stop()
+    runtime.hub.stop()
     runtime.journal.close()
