@@ -87,9 +87,7 @@ def test_overlapping_batches_at_once_store_each_record_once_and_count_it_once(ap
     for thread in threads:
         thread.join()
     assert [status for _, status, _ in answers] == [200] * 9, answers
-    taken = {
-        role: sum(body["accepted"] for r, _, body in answers if r == role) for role in batches
-    }
+    taken = {role: sum(body["accepted"] for r, _, body in answers if r == role) for role in batches}
     assert taken == {"hall": 40, "hall_b": 40}
     assert sum(body["work_orders_opened"] for _, _, body in answers) == 8
     everything = api.get("/api/v1/evaluations", limit=1000)[1]["items"]
