@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
-from tests.integration.satisfaction.conftest import HALL_A, HALL_B, Api, at, record
+import pytest
+
+from controller.satisfaction import ingest
+from tests.integration.satisfaction.conftest import HALL_A, HALL_B, Api, at, make_api, record
 from tests.integration.satisfaction.test_hall_keys import hall_b
 from tests.integration.satisfaction.test_rollups import recomputed, rollup_rows
 
@@ -95,3 +99,39 @@ def test_overlapping_batches_at_once_store_each_record_once_and_count_it_once(ap
         (hall, i) for hall in (HALL_A, HALL_B) for i in ids
     )
     assert rollup_rows(engine) == recomputed(engine)
+
+
+def test_batches_beyond_the_ingest_pool_wait_their_turn_outside_the_store(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most `ingest_pool_size` batches are in the store at once per process; none is refused."""
+    api = make_api(database_url, ingest_pool_size=2, ingest_pool_overflow=0)
+    inside: list[int] = []
+    lock = threading.Lock()
+    store_batch = ingest.ingest_batch
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            inside.append(inside[-1] + 1 if inside else 1)
+        try:
+            time.sleep(0.05)  # long enough for every sender to have arrived
+            return store_batch(*args, **kwargs)
+        finally:
+            with lock:
+                inside.append(inside[-1] - 1)
+
+    monkeypatch.setattr(ingest, "ingest_batch", counted)
+    answers: list[int] = []
+
+    def send(n: int) -> None:
+        batch = {"records": [record(f"w-{n}-{i}") for i in range(5)]}
+        answers.append(api.post("/api/v1/evaluations", "hall", batch)[0])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    with api.client:  # one event loop for every request, as in a uvicorn worker
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [200] * 8
+    assert max(inside) == 2, inside
