@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from benchmarks.common import ROOT, ms, percentile
+from benchmarks.province_ingest import push_all
 
 ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_DAY = dt.date(2026, 9, 1)
@@ -196,54 +197,12 @@ def bench_app() -> Any:
     )
 
 
-def ingest_bodies(hall: str, rounds: int, tag: str) -> list[bytes]:
-    """`rounds` batches of 100 new ratings of a hall on 2026-12-31, JSON-encoded."""
-    bodies = []
-    for r in range(rounds):
-        records = []
-        for i in range(100):
-            at = dt.datetime(2026, 12, 31, 9, 0, tzinfo=ZONE) + dt.timedelta(seconds=r * 100 + i)
-            window = 1 + i % 12
-            records.append(
-                {"rating_id": f"{tag}-{r:03d}-{i:03d}", "hall_id": hall, "ticket_id": f"{tag}-{r}-{i}",
-                 "number": f"A{i:03d}", "window": window, "staff_id": f"S{window:02d}01",
-                 "service": "SB", "item_code": "X-SB-0001", "department_code": "D",
-                 "region_code": hall[:6], "level": "dissatisfied" if i == 7 else "very_satisfied",
-                 "reasons": ["R01"] if i == 7 else [], "reason_table": "2026.1", "channel": "5",
-                 "assess_number": 1, "device_id": f"keypad-{window}",
-                 "finished_at": (at - dt.timedelta(seconds=20)).isoformat(),
-                 "rated_at": at.isoformat(), "system_default": False}
-            )  # fmt: skip
-        bodies.append(json.dumps({"records": records}).encode())
-    return bodies
-
-
-def push_all(base: str, halls: list[str], rounds: int, tag: str) -> tuple[float, list[float]]:
-    """Every hall pushes its batches at once; (ratings/s, sorted batch latencies)."""
-    work = {hall: ingest_bodies(hall, rounds, tag) for hall in halls}
-    latencies: list[float] = []
-    errors: list[str] = []
-
-    def push(hall: str) -> None:
-        headers = {"Authorization": f"Bearer {token_of(hall)}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-            for body in work[hall]:
-                begun = time.perf_counter()
-                reply = client.post("/api/v1/evaluations", content=body)
-                latencies.append(time.perf_counter() - begun)
-                if reply.status_code != 200 or reply.json()["accepted"] != 100:
-                    errors.append(f"{reply.status_code} {reply.text[:200]}")
-
-    threads = [threading.Thread(target=push, args=(hall,)) for hall in halls]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+def push(base: str, halls: list[str], rounds: int, tag: str) -> tuple[float, list[float]]:
+    """Every hall pushes `rounds` batches of 100 at once: (ratings/s, sorted batch latencies)."""
+    rate, latencies, errors = push_all(base, {hall: token_of(hall) for hall in halls}, rounds, tag)
     if errors:
         print(f"  ingest errors: {len(errors)}, first: {errors[0]}")
-    return len(halls) * rounds * 100 / elapsed, sorted(latencies)
+    return rate, latencies
 
 
 def timed(call: Callable[[], httpx.Response], times: int = 7) -> float:
@@ -358,8 +317,8 @@ def run(url: str, args: argparse.Namespace) -> None:
         httpx.Client(base_url=base, headers=reader, timeout=300) as client,
     ):
         pushers = halls[: args.pushers]
-        push_all(base, pushers, 1, "warm")
-        rate, alone = push_all(base, pushers, args.rounds, "alone")
+        push(base, pushers, 1, "warm")
+        rate, alone = push(base, pushers, args.rounds, "alone")
         print(f"  ingest alone: {rate:,.0f} ratings/s ({args.pushers} halls x {args.rounds} "
               f"batches of 100); batch p50 / p99 {ms(percentile(alone, 0.5))} / "
               f"{ms(percentile(alone, 0.99))}")  # fmt: skip
@@ -368,7 +327,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         load = threading.Thread(target=lambda: answers.update(report_load(base, month, stop)))
         load.start()
         time.sleep(2)
-        rate_loaded, loaded = push_all(base, pushers, args.rounds, "loaded")
+        rate_loaded, loaded = push(base, pushers, args.rounds, "loaded")
         stop.set()
         load.join()
         print(f"  ingest with 24 reports: {rate_loaded:,.0f} ratings/s; batch p50 / p99 "

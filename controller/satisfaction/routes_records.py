@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,9 +62,12 @@ class ServedReply(SQLModel):
 
 
 @router.post("/evaluations", response_model=IngestReply)
-def post_evaluations(batch: EvaluationBatch, caller: CallerDep, context: ContextDep) -> IngestReply:
+async def post_evaluations(
+    batch: EvaluationBatch, caller: CallerDep, context: ContextDep
+) -> IngestReply:
     """Store a batch of ratings (hall token, own hall only); a resent batch changes nothing."""
-    return ingest.ingest_batch(
+    store_batch = functools.partial(
+        ingest.ingest_batch,
         context.engine,
         caller=caller,
         records=batch.records,
@@ -70,6 +75,7 @@ def post_evaluations(batch: EvaluationBatch, caller: CallerDep, context: Context
         now=context.now(),
         max_future=dt.timedelta(minutes=context.settings.max_future_minutes),
     )
+    return await to_thread.run_sync(store_batch, limiter=context.ingest_turns())
 
 
 @router.post("/served", response_model=ServedReply)

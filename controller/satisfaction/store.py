@@ -32,7 +32,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
 from controller.domain.errors import StoreError
-from controller.satisfaction import rollups
+from controller.satisfaction import ingest_pg, rollups
 from controller.satisfaction.errors import RatingConflict, ServedConflict
 from controller.satisfaction.models import (
     Rating,
@@ -172,6 +172,11 @@ def insert_ratings(
     for attempt in range(_INSERT_TRIES):
         try:
             with engine.execution_options(write=True).begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    counted = ingest_pg.insert_ratings(
+                        conn, RATINGS, WORK_ORDERS, rows, work_orders
+                    )
+                    return InsertOutcome(*counted)
                 return _insert_once(conn, rows, work_orders)
         except IntegrityError as err:  # a concurrent batch stored the same id first: look again
             log.info("rating batch met a concurrent insert (try %d): %s", attempt + 1, err.orig)
