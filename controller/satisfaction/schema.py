@@ -75,7 +75,9 @@ def migrate(engine: Engine) -> MigrationReport:
     transaction mode a session lock would stay on whichever server connection took it.
     """
     try:
-        if (current := current_revision(engine)) == head():
+        # A SQLite file is read under the lock too: while another process rebuilds a table
+        # there, a reader can wait past the busy timeout ("database is locked").
+        if not _is_sqlite_file(engine) and (current := current_revision(engine)) == head():
             return MigrationReport(current, current, adopted=False)
         with _locked(engine) as conn:
             return _migrate_locked(conn)
@@ -111,6 +113,11 @@ def _migrate_locked(conn: Connection) -> MigrationReport:
     if after != target:
         raise StoreError(f"satisfaction database at revision {after}, expected {target}")
     return MigrationReport(before, after, adopted)
+
+
+def _is_sqlite_file(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
 
 
 @contextmanager
