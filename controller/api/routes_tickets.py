@@ -48,11 +48,15 @@ async def issue_ticket(body: TicketRequest, *, context: CommandDep) -> Response:
     runtime, caller, idempotency = context.runtime, context.caller, context.idempotency
     machines, guard = context.machines, context.kiosk_guard
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
-    if runtime.stored_reply(idempotency) is None:  # a retry was counted the first time
+
+    def admit() -> None:  # not for a retry: it was counted the first time
         guard.admit_ticket(caller)
         if body.lane == "priority":
             guard.confirm_priority(caller, body.staff_confirmation)
+
     if body.machine is not None:  # printing waits on the printer: a worker thread's job
+        if runtime.stored_reply(idempotency) is None:
+            admit()
         machine = _machine(machines, body.machine)
         try:
             outcome = await run_in_threadpool(
@@ -67,7 +71,10 @@ async def issue_ticket(body: TicketRequest, *, context: CommandDep) -> Response:
             return _unprinted(err, caller)
         return answered(outcome)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
-    outcome = await runtime.execute_async(command, idempotency=idempotency, render=created_render)
+    # The admission runs in the runtime's own key check: one Idempotency-Key lookup, not two.
+    outcome = await runtime.execute_async(
+        command, idempotency=idempotency, render=created_render, admit=admit
+    )
     return answered(outcome)
 
 
