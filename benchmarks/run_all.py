@@ -29,6 +29,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_dashboard_latency", ["--events", "20", "--browsers", "0"]),
     ("bench_hostile_load", ["--tickets", "100"]),
     ("bench_http_api", ["--requests", "200", "--seconds", "2", "--rounds", "2"]),
+    ("bench_request_path", ["--waiting", "1000", "--issue", "500", "--calls", "500"]),
 ]
 
 

@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from controller.api.auth import Caller, Role, require
 from controller.api.deps import (
     CallerDep,
+    CommandDep,
     IdempotencyDep,
     KioskGuardDep,
     MachinesDep,
     RuntimeDep,
     answered,
+    command_headers,
     created_render,
     render_http,
 )
@@ -36,27 +38,25 @@ router = APIRouter(prefix="/api", tags=["tickets"])
 UNKNOWN_TICKET_TOKEN = "没有找到该号票（仅可查询当天的号票），请扫描号票上的二维码查询"
 
 
-@router.post("/tickets", status_code=201)
-async def issue_ticket(
-    body: TicketRequest,
-    *,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
-    machines: MachinesDep,
-    guard: KioskGuardDep,
-) -> Response:
+@router.post("/tickets", status_code=201, openapi_extra=command_headers())
+async def issue_ticket(body: TicketRequest, *, context: CommandDep) -> Response:
     """Issue a ticket; 201 with id, number, ahead, estimated_wait_minutes; retry-safe.
 
     A kiosk token is held to its issuing rate (429 past it), and takes a 绿色通道 ticket only
     with `staff_confirmation` (the hall's staff PIN or a floor manager's token).
     """
+    runtime, caller, idempotency = context.runtime, context.caller, context.idempotency
+    machines, guard = context.machines, context.kiosk_guard
     require(caller, Role.KIOSK, Role.FLOOR_MANAGER)
-    if runtime.stored_reply(idempotency) is None:  # a retry was counted the first time
+
+    def admit() -> None:  # not for a retry: it was counted the first time
         guard.admit_ticket(caller)
         if body.lane == "priority":
             guard.confirm_priority(caller, body.staff_confirmation)
+
     if body.machine is not None:  # printing waits on the printer: a worker thread's job
+        if runtime.stored_reply(idempotency) is None:
+            admit()
         machine = _machine(machines, body.machine)
         try:
             outcome = await run_in_threadpool(
@@ -71,7 +71,10 @@ async def issue_ticket(
             return _unprinted(err, caller)
         return answered(outcome)
     command = cmd.IssueTicket(body.service, body.lane, body.priority_reason)
-    outcome = await runtime.execute_async(command, idempotency=idempotency, render=created_render)
+    # The admission runs in the runtime's own key check: one Idempotency-Key lookup, not two.
+    outcome = await runtime.execute_async(
+        command, idempotency=idempotency, render=created_render, admit=admit
+    )
     return answered(outcome)
 
 

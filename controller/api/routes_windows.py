@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import Response
 
-from controller.api.auth import Caller, Role, require
-from controller.api.deps import CallerDep, IdempotencyDep, RuntimeDep, answered, render_http
+from controller.api.auth import Role, require
+from controller.api.deps import CommandContext, CommandDep, answered, command_headers, render_http
 from controller.api.schemas import (
     FinishRequest,
     PauseRequest,
@@ -17,7 +17,6 @@ from controller.api.schemas import (
     TransferRequest,
     WindowServicesRequest,
 )
-from controller.app.runtime import HallRuntime, IdempotencyKey
 from controller.domain import commands as cmd
 
 router = APIRouter(prefix="/api/windows", tags=["windows"])
@@ -49,26 +48,22 @@ _PLAIN_ACTIONS: list[tuple[str, Callable[[int], cmd.WindowCommand], tuple[Role, 
 
 
 async def _run(
-    runtime: HallRuntime,
-    caller: Caller,
-    idempotency: IdempotencyKey | None,
-    command: cmd.WindowCommand,
-    roles: tuple[Role, ...],
+    context: CommandContext, command: cmd.WindowCommand, roles: tuple[Role, ...]
 ) -> Response:
     # On the event loop: the engine decides in microseconds and the journal's writer thread
     # does the fsync (shared with the commands around it); no worker thread per request.
-    require(caller, *roles, window=command.window)
-    outcome = await runtime.execute_async(command, idempotency=idempotency, render=render_http)
+    require(context.caller, *roles, window=command.window)
+    outcome = await context.runtime.execute_async(
+        command, idempotency=context.idempotency, render=render_http
+    )
     return answered(outcome)
 
 
 def _plain_route(
     make: Callable[[int], cmd.WindowCommand], roles: tuple[Role, ...]
 ) -> Callable[..., Awaitable[Response]]:
-    async def route(
-        number: WindowNumber, runtime: RuntimeDep, caller: CallerDep, idempotency: IdempotencyDep
-    ) -> Response:
-        return await _run(runtime, caller, idempotency, make(number), roles)
+    async def route(number: WindowNumber, context: CommandDep) -> Response:
+        return await _run(context, make(number), roles)
 
     return route
 
@@ -80,75 +75,66 @@ for _action, _make, _roles, _summary in _PLAIN_ACTIONS:
         methods=["POST"],
         summary=_summary,
         name=_action.replace("-", "_"),
+        openapi_extra=command_headers(),
     )
 
 
-@router.post("/{number}/sign-in")
+@router.post("/{number}/sign-in", openapi_extra=command_headers())
 async def sign_in(
     number: WindowNumber,
     body: SignInRequest,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
+    context: CommandDep,
 ) -> Response:
     """Staff on the roster signs in in role A or B (the attendance record).
 
     A window token signs in only the staff rostered for its window (AB角, temporaries added
     for it); a floor manager anyone on the roster. 404 not_on_roster, 403 not_rostered_here.
     """
-    own_only = caller.role is Role.WINDOW_STAFF
+    own_only = context.caller.role is Role.WINDOW_STAFF
     command = cmd.SignIn(number, body.staff, body.role, own_roster_only=own_only)
-    return await _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(context, command, _STAFF)
 
 
-@router.post("/{number}/pause")
+@router.post("/{number}/pause", openapi_extra=command_headers())
 async def pause(
     number: WindowNumber,
     body: PauseRequest,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
+    context: CommandDep,
 ) -> Response:
     """Pause the window (暂停服务) with a reason."""
-    return await _run(runtime, caller, idempotency, cmd.Pause(number, body.reason), _STAFF)
+    return await _run(context, cmd.Pause(number, body.reason), _STAFF)
 
 
-@router.post("/{number}/transfer")
+@router.post("/{number}/transfer", openapi_extra=command_headers())
 async def transfer(
     number: WindowNumber,
     body: TransferRequest,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
+    context: CommandDep,
 ) -> Response:
     """Transfer the current ticket (转办), keeping the citizen's place."""
     command = cmd.Transfer(number, body.to_service, body.to_window)
-    return await _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(context, command, _STAFF)
 
 
-@router.post("/{number}/finish")
+@router.post("/{number}/finish", openapi_extra=command_headers())
 async def finish(
     number: WindowNumber,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
+    context: CommandDep,
     body: Annotated[FinishRequest | None, Body()] = None,
 ) -> Response:
     """Finish the current ticket with its case outcome (办件类型) where required."""
     command = cmd.Finish(number, body.outcome if body else None, body.case_number if body else None)
-    return await _run(runtime, caller, idempotency, command, _STAFF)
+    return await _run(context, command, _STAFF)
 
 
-@router.put("/{number}/services")
+@router.put("/{number}/services", openapi_extra=command_headers())
 async def set_services(
     number: WindowNumber,
     body: WindowServicesRequest,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    idempotency: IdempotencyDep,
+    context: CommandDep,
 ) -> Response:
     """Floor manager changes a window's services, policy and weights live."""
     command = cmd.SetWindowServices(
         number, tuple(body.services), body.policy, tuple(body.weights.items())
     )
-    return await _run(runtime, caller, idempotency, command, _FLOOR)
+    return await _run(context, command, _FLOOR)

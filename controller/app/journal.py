@@ -102,8 +102,11 @@ class Journal:
             raise StoreError(f"cannot open journal: {err}", url) from err
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        self._answers_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None  # WAL: reads never wait for the writer
+        # The event loop's own (stored responses): never queued behind the outbox's reads.
+        self._answers: sqlite3.Connection | None = None
         database = self._engine.url.database
         if self._engine.dialect.name == "sqlite" and database and database != ":memory:":
             try:
@@ -112,6 +115,9 @@ class Journal:
                 )
                 _sqlite_pragmas(self._writer, durable=durable)
                 self._reader = sqlite3.connect(
+                    database, timeout=10, isolation_level=None, check_same_thread=False
+                )
+                self._answers = sqlite3.connect(
                     database, timeout=10, isolation_level=None, check_same_thread=False
                 )
             except sqlite3.Error as err:
@@ -198,10 +204,10 @@ class Journal:
 
     def stored_response(self, key: str) -> StoredResponse | None:
         """The response stored under an Idempotency-Key, or None."""
-        if self._reader is not None:  # every command with a key asks: the lean stdlib path
+        if self._answers is not None:  # every command with a key asks: the lean stdlib path
             try:
-                with self._read_lock:
-                    found = self._reader.execute(
+                with self._answers_lock:
+                    found = self._answers.execute(
                         "SELECT fingerprint, status, body FROM idempotent_response WHERE key = ?",
                         (key,),
                     ).fetchone()
@@ -340,6 +346,10 @@ class Journal:
             with self._read_lock:
                 self._reader.close()
                 self._reader = None
+        if self._answers is not None:
+            with self._answers_lock:
+                self._answers.close()
+                self._answers = None
         self._engine.dispose()
 
 

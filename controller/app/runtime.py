@@ -161,9 +161,10 @@ class HallRuntime:
         *,
         idempotency: IdempotencyKey | None = None,
         render: Render | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> Outcome:
         """As `execute`, on the event loop: decided at once, answered once durable."""
-        outcome, durable = self.submit(command, idempotency=idempotency, render=render)
+        outcome, durable = self.submit(command, idempotency=idempotency, render=render, admit=admit)
         if durable is not None:
             await self.committer.wait_async(durable)
             self._settle(durable)
@@ -175,6 +176,7 @@ class HallRuntime:
         *,
         idempotency: IdempotencyKey | None = None,
         render: Render | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> tuple[Outcome, PendingWrite | None]:
         """Decide a command now; the reply, and the write to wait for before giving it."""
         storable_or_refuse(command)
@@ -183,6 +185,8 @@ class HallRuntime:
             replayed = self._stored_reply(idempotency)
             if replayed is not None:
                 return replayed
+            if admit is not None:  # the caller's own limits (a kiosk's rate): not for a retry
+                admit()
             now = self.clock.now()
             self._roll_over(now)
             decision = self.engine.handle(command, now)

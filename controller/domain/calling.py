@@ -4,7 +4,9 @@
 that among tickets left to its policy (`CallTier.POLICY`) of different services the window's
 `CallingPolicy` chooses the service. `pick_next`, `call_order`, `position_of`, `ahead_for` and
 `calling_order` all derive from `call_order`/`call_key`, so the "N ahead" a citizen is shown and
-the ticket a window calls cannot disagree.
+the ticket a window calls cannot disagree. `pick_next` and `position_of` run on every call and
+issue, so they answer in one pass instead of ranking the queue; tests/unit/test_calling_fast_paths.py
+holds them to `call_order` and `call_key` on generated states.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -29,6 +31,7 @@ class CallTier(IntEnum):
     POLICY = 4  # everyone else: the window's policy (fifo, order or weighted)
 
 
+_NORMAL = Lane.NORMAL
 CallKey = tuple[CallTier, tuple[dt.datetime, int, int, str]]
 _RULES = {
     CallTier.PRIORITY: "priority",
@@ -58,8 +61,47 @@ def can_call(window: WindowState, ticket: Ticket) -> bool:
 def pick_next(
     state: HallState, window: WindowState, now: dt.datetime, escalation: dt.timedelta
 ) -> Call | None:
-    """The call this window makes now, or None when nobody waits for it."""
-    return next(_calls(state, window, now, escalation), None)
+    """The call this window makes now, or None when nobody waits for it (`call_order`'s head)."""
+    # One pass, no ranking: the lowest (tier, place) outside POLICY, else the head of each
+    # service's POLICY tickets for the policy to choose from; call-next runs this per press.
+    cutoff = now - escalation  # `now - queue_at > escalation`, without a subtraction per ticket
+    best: Ticket | None = None
+    best_tier = CallTier.POLICY
+    heads: dict[str, Ticket] = {}
+    number = window.number
+    for service in window.services:
+        head: Ticket | None = None
+        for ticket in state.waiting.get(service, {}).values():
+            target = ticket.target_window
+            queue_at = ticket.queue_at
+            if (
+                target is None
+                and queue_at >= cutoff
+                and (ticket.lane is _NORMAL or ticket.no_show_count)
+            ):
+                # The common case inline (POLICY by `_tier`'s rules): a hall has thousands.
+                if head is None or (queue_at <= head.queue_at and _before(ticket, head)):
+                    head = ticket
+                continue
+            if target is not None and target != number:
+                continue  # can_call: reserved for another window
+            tier = _tier_before(ticket, now, cutoff)
+            if tier is CallTier.POLICY:
+                if head is None or _before(ticket, head):
+                    head = ticket
+            elif best is None or tier < best_tier or (tier == best_tier and _before(ticket, best)):
+                best, best_tier = ticket, tier
+        if head is not None:
+            heads[service] = head
+    if best is not None:
+        return Call(best, _RULES[best_tier])
+    if not heads:
+        return None
+    if window.policy == CallingPolicy.FIFO:
+        first = min(heads.values(), key=lambda t: t.sort_key)
+    else:
+        first = heads[min(heads, key=_policy_load(window, Counter(window.calls_by_service)))]
+    return Call(first, window.policy.value)
 
 
 def call_order(
@@ -83,15 +125,39 @@ def position_of(
     would call it soonest), or over the whole service queue when no open window may.
     Tickets of other services at a shared window are not counted: a citizen queues for a service.
     """
-    mine = call_key(ticket, now, escalation)
+    cutoff = now - escalation
+    tier = _tier_before(ticket, now, cutoff)
+    key = ticket.sort_key
+    queue_at = ticket.queue_at
     # Of the tickets ranked before it, a window sees those for any window and those for itself.
+    # call_key(other) < call_key(ticket), tier first, without building either key per ticket.
     for_any, for_one = 0, Counter[int]()
+    policy = tier is CallTier.POLICY
     for other in state.waiting.get(ticket.service, {}).values():
-        if other.id != ticket.id and call_key(other, now, escalation) < mine:
-            if other.target_window is None:
+        other_at = other.queue_at
+        if (
+            policy
+            and other.target_window is None
+            and other_at >= cutoff
+            and (other.lane is _NORMAL or other.no_show_count)
+        ):  # both POLICY (`_tier`'s rules inline, the common case): their places decide
+            if other_at < queue_at or (
+                other_at == queue_at and other.id != ticket.id and other.sort_key < key
+            ):
                 for_any += 1
-            else:
-                for_one[other.target_window] += 1
+            continue
+        other_tier = _tier_before(other, now, cutoff)
+        if other_tier > tier:
+            continue
+        if other_tier == tier and (
+            other.queue_at > queue_at
+            or (other.queue_at == queue_at and (other.id == ticket.id or other.sort_key >= key))
+        ):
+            continue
+        if other.target_window is None:
+            for_any += 1
+        else:
+            for_one[other.target_window] += 1
     if window is not None:
         return for_any + for_one[window.number] if ticket.service in window.services else 0
     if not for_one:
@@ -132,16 +198,40 @@ def calling_order(
 
 
 def _tier(ticket: Ticket, now: dt.datetime, escalation: dt.timedelta) -> CallTier:
+    return _tier_before(ticket, now, now - escalation)
+
+
+def _tier_before(ticket: Ticket, now: dt.datetime, cutoff: dt.datetime) -> CallTier:
+    """`_tier` with the escalation as a moment: escalated when queued before `cutoff`."""
     if not ticket.no_show_count:
         if ticket.lane is Lane.PRIORITY:
             return CallTier.PRIORITY
         if ticket.lane is Lane.APPOINTMENT and ticket.queue_at <= now:
             return CallTier.APPOINTMENT
-    if now - ticket.queue_at > escalation:
+    if ticket.queue_at < cutoff:
         return CallTier.ESCALATED
     if ticket.target_window is not None:
         return CallTier.TRANSFERRED
     return CallTier.POLICY
+
+
+def _before(ticket: Ticket, other: Ticket) -> bool:
+    """`ticket.sort_key < other.sort_key`, building the keys only on a tie of queue_at."""
+    if ticket.queue_at != other.queue_at:
+        return ticket.queue_at < other.queue_at
+    return ticket.sort_key < other.sort_key
+
+
+def _policy_load(window: WindowState, calls: Counter[str]) -> Callable[[str], tuple[float, int]]:
+    """The key the window's policy picks a service by (lowest first) given its calls so far."""
+
+    def load(service: str) -> tuple[float, int]:
+        if window.policy == CallingPolicy.ORDER:
+            return (0.0, window.services.index(service))
+        weight = max(1, window.weights.get(service, 1))
+        return (calls[service] / weight, window.services.index(service))
+
+    return load
 
 
 def _calls(
@@ -178,12 +268,7 @@ def _by_policy(
     for queue in queues.values():
         heapq.heapify(queue)
 
-    def load(service: str) -> tuple[float, int]:
-        if window.policy == CallingPolicy.ORDER:
-            return (0.0, window.services.index(service))
-        weight = max(1, window.weights.get(service, 1))
-        return (calls[service] / weight, window.services.index(service))
-
+    load = _policy_load(window, calls)
     while queues:
         service = min(queues, key=load)
         yield heapq.heappop(queues[service])[1]

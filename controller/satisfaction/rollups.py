@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, case, func, select, tuple_
+from sqlalchemy import Connection, Executable, Table, case, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controller.domain.ratings import RatingLevel
@@ -39,6 +39,7 @@ BAD = frozenset(level.value for level in RatingLevel if level.is_bad)
 _SERVED = cast(Table, ServedCount.__table__)  # type: ignore[attr-defined]
 _ORDER_DETAIL_KEY = (*DETAIL_KEY, "deadline")
 _ORDER_HALL_KEY = (*HALL_KEY, "deadline")
+_UPSERTS: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...]], Executable] = {}
 
 
 def rating_counts(row: Mapping[str, Any]) -> dict[str, int]:
@@ -156,8 +157,21 @@ def _bump(
         if served:
             row[SERVED_COUNTS] = delta.get(SERVED_COUNTS)
         rows.append(row)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(rows)
+    # One statement per table, run for every row (executemany, in the sorted order): a
+    # multi-row VALUES would be a new statement for each row count, compiled afresh every
+    # batch (most of a finished ticket's cost in the embedded store, issue 15).
+    conn.execute(_upsert(conn.dialect.name, table, tuple(key), tuple(counts), served), rows)
+
+
+def _upsert(
+    dialect_name: str, table: Table, key: tuple[str, ...], counts: tuple[str, ...], served: bool
+) -> Executable:
+    """INSERT … ON CONFLICT (key) DO UPDATE adding the counts; built once per table and dialect."""
+    found = _UPSERTS.get((dialect_name, table, key, counts))
+    if found is not None:
+        return found
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
     given = statement.excluded
     updates: dict[str, Any] = {name: table.c[name] + given[name] for name in counts}
     if served:  # None: this change says nothing of served counts
@@ -165,7 +179,9 @@ def _bump(
             (given[SERVED_COUNTS].is_(None), table.c[SERVED_COUNTS]),
             else_=func.coalesce(table.c[SERVED_COUNTS], 0) + given[SERVED_COUNTS],
         )
-    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=updates))
+    upsert: Executable = statement.on_conflict_do_update(index_elements=list(key), set_=updates)
+    _UPSERTS[(dialect_name, table, key, counts)] = upsert
+    return upsert
 
 
 def _key(row: Mapping[str, Any], names: Sequence[str]) -> Key:
