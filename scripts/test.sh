@@ -13,4 +13,4 @@ echo "==> mypy --strict"
 echo "==> import-linter (the layers of docs/architecture.md)"
 .venv/bin/lint-imports --no-cache
 echo "==> pytest"
-exec .venv/bin/pytest -n "${HALL_TEST_WORKERS:-2}" --dist loadfile "$@"
+exec .venv/bin/pytest -n "${HALL_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
