@@ -63,7 +63,9 @@ class ReplicaServer(PostgresServer):
     def caught_up(self, timeout_s: float = 30) -> None:
         """Wait until the replica has replayed everything the primary had written when called."""
         with _connect(self.primary.port) as primary:
-            target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+            # The insert position, not the write one: the test primary commits asynchronously
+            # (synchronous_commit=off), so a commit just answered may still sit in WAL buffers.
+            target = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
         assert target is not None
         deadline = time.monotonic() + timeout_s
         with _connect(self.port) as replica:
