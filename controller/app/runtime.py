@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from controller.app.group_commit import GroupCommitter, PendingWrite
 from controller.app.hub import Hub
 from controller.app.journal import Journal, StoredResponse, encode_rows
 from controller.app.snapshot import build_snapshot, ticket_view
+from controller.app.storable import storable_or_refuse
 from controller.app.ticket_links import TicketLinks
 from controller.domain import commands as cmd
 from controller.domain import rating_defaults, roster
@@ -392,23 +392,3 @@ class HallRuntime:
         self._pending_order.clear()
         self.engine = Engine(self.config)
         self.engine.replay(self.journal.restart_events())
-
-
-def storable_or_refuse(command: cmd.Command) -> None:
-    """InvalidRequest for text no journal can hold (a lone surrogate), before anything changes."""
-    for spec in dataclasses.fields(command):
-        for text in _texts(getattr(command, spec.name)):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as err:
-                raise InvalidRequest(
-                    "unstorable_value", "请求中含有无法保存的字符，未执行任何操作"
-                ) from err
-
-
-def _texts(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from _texts(item)
