@@ -10,9 +10,10 @@ orders; rollups filled as migration r0003 fills them. Then, against the API unde
   - province month ranking, one hall's month, an exchange-feed page at a deep cursor;
   - a province month exported as CSV in a child process: peak RSS growth.
 Figures are printed, not asserted. The CI form: BENCH_PROVINCE_SMALL=1 (40 halls × 10 days × 20).
+`--reports-apart`: reports go to an API process of their own at nice 10 (docs/province.md).
 
     .venv/bin/python -m benchmarks.bench_province [--halls 1000] [--days 60] [--per-day 300]
-        [--pushers 200] [--rounds 5] [--workers 2]
+        [--pushers 200] [--rounds 5] [--workers 2] [--reports-apart]
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def generate(url: str, halls: int, days: int, per_day: int) -> None:
 
 
 @contextlib.contextmanager
-def api_server(url: str, halls: int, pushers: int, workers: int) -> Iterator[str]:
-    """The API under uvicorn in a child process; yields its base URL."""
+def api_server(url: str, halls: int, pushers: int, workers: int, nice: int = 0) -> Iterator[str]:
+    """The API under uvicorn in a child process (at `nice`); yields its base URL."""
     from tests.integration.satisfaction.pg_server import free_port
 
     port = free_port()
@@ -133,9 +134,8 @@ def api_server(url: str, halls: int, pushers: int, workers: int) -> Iterator[str
         "BENCH_HALLS": str(halls),
         "BENCH_PUSHERS": str(pushers),
     }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_province", "--serve"], cwd=ROOT, env=env
-    )
+    command = [sys.executable, "-m", "benchmarks.bench_province", "--serve"]
+    child = subprocess.Popen(["nice", "-n", str(nice), *command], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -312,10 +312,13 @@ def run(url: str, args: argparse.Namespace) -> None:
     halls = hall_ids(args.halls)
     month = month_params(args.days)
     reader = {"Authorization": f"Bearer {READER}"}
-    with (
-        api_server(url, args.halls, args.pushers, args.workers) as base,
-        httpx.Client(base_url=base, headers=reader, timeout=300) as client,
-    ):
+    with contextlib.ExitStack() as servers:
+        base = servers.enter_context(api_server(url, args.halls, args.pushers, args.workers))
+        reports = base
+        if args.reports_apart:
+            reports = servers.enter_context(api_server(url, args.halls, 0, 1, nice=10))
+            print("  reports on an API process of their own at nice 10")
+        client = servers.enter_context(httpx.Client(base_url=base, headers=reader, timeout=300))
         pushers = halls[: args.pushers]
         push(base, pushers, 1, "warm")
         rate, alone = push(base, pushers, args.rounds, "alone")
@@ -324,7 +327,7 @@ def run(url: str, args: argparse.Namespace) -> None:
               f"{ms(percentile(alone, 0.99))}")  # fmt: skip
         stop = threading.Event()
         answers: dict[str, int] = {}
-        load = threading.Thread(target=lambda: answers.update(report_load(base, month, stop)))
+        load = threading.Thread(target=lambda: answers.update(report_load(reports, month, stop)))
         load.start()
         time.sleep(2)
         rate_loaded, loaded = push(base, pushers, args.rounds, "loaded")
@@ -378,6 +381,7 @@ def main() -> None:
     parser.add_argument("--pushers", type=int, default=20 if small else 200)
     parser.add_argument("--rounds", type=int, default=2 if small else 5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reports-apart", action="store_true")
     args = parser.parse_args()
     args.pushers = min(args.pushers, args.halls)
     from tests.integration.satisfaction.pg_server import PostgresServer, find_postgres_bin
