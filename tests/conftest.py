@@ -24,9 +24,16 @@ def hall_time(hhmm: str, day: dt.date = MONDAY) -> dt.datetime:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the `slow` tests first, the rest in collection order."""
-    # With pytest-xdist (scripts/test.sh) the longest files then start at once, not alone at the end.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Run the `slow` tests first, the rest in collection order, `wall_clock` ones last."""
+
+    # With pytest-xdist (scripts/test.sh) the longest files then start at once, not alone at the
+    # end; a test that holds a promise in seconds waits until the crash tests are done.
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("wall_clock") is not None:
+            return 2
+        return 0 if item.get_closest_marker("slow") is not None else 1
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

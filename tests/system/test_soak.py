@@ -42,7 +42,7 @@ from tests.soak_parts import (
     watch_resync,
 )
 
-pytestmark = pytest.mark.slow  # a whole simulated day with kills
+pytestmark = [pytest.mark.slow, pytest.mark.wall_clock]  # a simulated day with kills; timed
 
 KILLS = int(os.environ.get("HALL_SOAK_KILLS", "4"))
 SPEED = float(os.environ.get("HALL_SOAK_SPEED", "60"))
