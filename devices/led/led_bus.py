@@ -219,7 +219,9 @@ class LedBus:
         was_online = strip.stats.state == "online"
         started = time.monotonic()
         strip.stats.counters["probes"] += 1
-        reply = self._request(strip, StatusQuery(), quick=not was_online)
+        # One try for a display found offline (line time is shared); a display not heard since
+        # start gets every retry, so a slow first answer does not cost it a probe period.
+        reply = self._request(strip, StatusQuery(), quick=strip.stats.state == "offline")
         if reply is None:
             return
         if was_online:
