@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from controller.app.clock import ManualClock
-from controller.app.journal import Journal
-from controller.app.runtime import HallRuntime
 from controller.app.subscribers.latest_state import LatestState
 from controller.app.subscribers.led_strips import LedStripSubscriber
 from controller.domain import commands as cmd
@@ -35,7 +32,6 @@ from firmware_protocols.led.led_strip import (
     decode_reply,
     request_frame,
 )
-from tests.conftest import hall_time
 from tests.led_helpers import (
     BAUD,
     BOARD_ADDRESS,
@@ -398,27 +394,3 @@ def _resumed_while_busy(hall, busy: int) -> SimLedStrip:
     one.faults.busy_for = busy
     hall.run(cmd.Resume(1))
     return one
-
-
-def test_a_display_whose_first_answer_is_lost_at_start_is_not_left_for_a_probe_period(
-    hall_config: HallConfig, tmp_path: Path
-) -> None:
-    # A display not heard since start gets every retry; only one found offline gets the single
-    # quick try. A restarted hall busy starting up once left a strip blank 5 s (probe_seconds).
-    runtime = HallRuntime(
-        hall_config,
-        Journal.at_path(tmp_path / "hall.db", durable=False),
-        ManualClock(hall_time("09:00")),
-    )
-    latest = LatestState(runtime.state_snapshot())
-    with SimulatedLedBus(baudrate=BAUD, link=tmp_path / "led-a") as line:
-        strip = line.add_strip(1)
-        strip.faults.drop_replies = 1  # its first reply is lost on the line
-        config = bus_config("a", line.url, [strip_config(1)], probe_seconds=60)
-        with LedBus(config, latest) as bus:
-            wait_until(
-                lambda: "暂停服务" in strip.text, timeout=3, what="strip 1 resynced at start"
-            )
-            assert bus.displays[0].health().available is True
-    runtime.hub.stop()
-    runtime.journal.close()

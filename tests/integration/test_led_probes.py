@@ -5,11 +5,18 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
+from controller.app.clock import ManualClock
+from controller.app.journal import Journal
+from controller.app.runtime import HallRuntime
+from controller.app.subscribers.latest_state import LatestState
 from controller.domain import commands as cmd
 from controller.settings.hall_config import HallConfig
+from devices.led.led_bus import LedBus
 from devices.led.led_config import LedBusConfig
 from devices.led.led_probes import ProbeSchedule
-from tests.led_helpers import led_hall, strip_config, wait_until
+from devices.led.sim_led_strip import SimulatedLedBus
+from tests.conftest import hall_time
+from tests.led_helpers import BAUD, bus_config, led_hall, strip_config, wait_until
 
 COST = 0.033  # a STATUS exchange at 9600 baud
 PERIOD = 5.0
@@ -145,3 +152,27 @@ def test_when_the_port_is_back_every_silent_display_is_probed_at_once() -> None:
         schedule.heard(choice.address, 10.5, status=True)
         online.add(choice.address)
     assert sorted(due) == [1, 2, 3]
+
+
+def test_a_display_whose_first_answer_is_lost_at_start_is_not_left_for_a_probe_period(
+    hall_config: HallConfig, tmp_path: Path
+) -> None:
+    # A display not heard since start gets every retry; only one found offline gets the single
+    # quick try. A restarted hall busy starting up once left a strip blank 5 s (probe_seconds).
+    runtime = HallRuntime(
+        hall_config,
+        Journal.at_path(tmp_path / "hall.db", durable=False),
+        ManualClock(hall_time("09:00")),
+    )
+    latest = LatestState(runtime.state_snapshot())
+    with SimulatedLedBus(baudrate=BAUD, link=tmp_path / "led-a") as line:
+        strip = line.add_strip(1)
+        strip.faults.drop_replies = 1  # its first reply is lost on the line
+        config = bus_config("a", line.url, [strip_config(1)], probe_seconds=60)
+        with LedBus(config, latest) as bus:
+            wait_until(
+                lambda: "暂停服务" in strip.text, timeout=3, what="strip 1 resynced at start"
+            )
+            assert bus.displays[0].health().available is True
+    runtime.hub.stop()
+    runtime.journal.close()
