@@ -169,6 +169,7 @@ def test_a_priority_ticket_takes_the_staffs_pin_and_a_wrong_one_is_refused(
     # The next citizen taps a service: a normal ticket, the confirmation was used up.
     page.locator("#card button", has_text="完成").click()
     page.locator("button.service[data-service=SB]").click()
-    page.wait_for_function("document.getElementById('ticket-number')?.textContent === 'A002'")
+    # expect(), not wait_for_function: the page's CSP forbids eval, which a polled string needs.
+    expect(page.locator("#ticket-number")).to_have_text("A002")
     assert hall.runtime.engine.state.tickets["20261123-A002"].lane.value == "normal"
     page.close()
